@@ -1,0 +1,273 @@
+//! `pgadvise tune --apply`: the only code that changes a server's configuration.
+//!
+//! Order matters for safety: check privileges and validate every value first,
+//! write the rollback script second, and only then run `ALTER SYSTEM`.
+
+use crate::error::database_error;
+use crate::pg::connect::{server_message, Connection};
+use crate::pg::settings::{read_settings, ServerState};
+use crate::sql::{quote_ident, quote_literal};
+use crate::tune::setting::Setting;
+use crate::tune::Change;
+use anyhow::{bail, Context, Result};
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long to wait for a reload to reach our own session.
+const RELOAD_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyStatus {
+    Applied,
+    PendingRestart,
+    /// The server still reports the old value (overridden, or the reload failed).
+    NotApplied,
+}
+
+impl fmt::Display for ApplyStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ApplyStatus::Applied => "applied",
+            ApplyStatus::PendingRestart => "pending restart",
+            ApplyStatus::NotApplied => "NOT applied (overridden or rejected)",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppliedSetting {
+    pub name: &'static str,
+    pub before: String,
+    pub after: String,
+    pub status: ApplyStatus,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplyOutcome {
+    pub target: String,
+    pub rollback_path: PathBuf,
+    pub results: Vec<AppliedSetting>,
+    /// Errors `pg_file_settings` reports after the reload.
+    pub file_errors: Vec<String>,
+}
+
+/// Applies `changes` with ALTER SYSTEM and a reload, after writing a rollback script.
+pub async fn apply(
+    connection: &Connection,
+    state: &ServerState,
+    settings: &[Setting],
+    changes: &[Change],
+    rollback_path: Option<&Path>,
+) -> Result<ApplyOutcome> {
+    let client = &connection.client;
+    check_privileges(connection, state, changes).await?;
+    for change in changes {
+        validate(state, settings, change)?;
+    }
+    let rollback_path = match rollback_path {
+        Some(path) => path.to_path_buf(),
+        None => {
+            let rows = client
+                .query("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"')", &[])
+                .await
+                .map_err(|e| database_error(server_message(&e)))?;
+            PathBuf::from(format!("pgadvise-rollback-{}.sql", rows[0].get::<_, String>(0)))
+        }
+    };
+    let rollback = rollback_script(connection, state, changes).await?;
+    write_new_file(&rollback_path, &rollback)?;
+
+    for change in changes {
+        let statement = format!("ALTER SYSTEM SET {} = {}", quote_ident(change.name), quote_literal(&change.proposed));
+        client.batch_execute(&statement).await.map_err(|e| {
+            database_error(format!(
+                "{statement} failed: {}; settings before it were applied, {} undoes them",
+                server_message(&e),
+                rollback_path.display()
+            ))
+        })?;
+    }
+    client
+        .batch_execute("SELECT pg_reload_conf()")
+        .await
+        .map_err(|e| database_error(format!("pg_reload_conf() failed: {}", server_message(&e))))?;
+
+    // A reload reaches our backend asynchronously: wait until the reloadable values show.
+    let started = Instant::now();
+    let after = loop {
+        let live = read_settings(client).await?;
+        let settled = changes
+            .iter()
+            .filter(|c| !c.restart && c.overridden_by.is_none())
+            .all(|c| live.get(c.name).is_some_and(|s| value_of(settings, c.name).is_some_and(|v| v.matches_server(&s.setting, s.unit.as_deref()))));
+        if settled || started.elapsed() > RELOAD_WAIT {
+            break live;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    let results = changes
+        .iter()
+        .map(|change| {
+            let live = after.get(change.name);
+            let value = value_of(settings, change.name);
+            let now = match (live, value) {
+                (Some(live), Some(value)) => value.like_from_server(&live.setting, live.unit.as_deref()).map(|v| v.to_pg()).unwrap_or_else(|| live.setting.clone()),
+                _ => "?".into(),
+            };
+            let matches = live.zip(value).is_some_and(|(l, v)| v.matches_server(&l.setting, l.unit.as_deref()));
+            let status = if matches {
+                ApplyStatus::Applied
+            } else if live.is_some_and(|l| l.pending_restart) {
+                ApplyStatus::PendingRestart
+            } else {
+                ApplyStatus::NotApplied
+            };
+            AppliedSetting { name: change.name, before: change.current.clone(), after: now, status }
+        })
+        .collect();
+
+    let file_errors = match client
+        .query("SELECT coalesce(sourcefile, '?') || ':' || coalesce(sourceline, 0) || ': ' || coalesce(name, '') || ': ' || error FROM pg_file_settings WHERE error IS NOT NULL ORDER BY seqno", &[])
+        .await
+    {
+        Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
+        Err(_) => vec![], // pg_file_settings is for superusers; the statuses above still tell.
+    };
+    Ok(ApplyOutcome { target: connection.target.clone(), rollback_path, results, file_errors })
+}
+
+fn value_of<'a>(settings: &'a [Setting], name: &str) -> Option<&'a crate::tune::setting::Value> {
+    settings.iter().find(|s| s.name == name).map(|s| &s.value)
+}
+
+/// Stops before any change unless the role may ALTER SYSTEM every setting.
+async fn check_privileges(connection: &Connection, state: &ServerState, changes: &[Change]) -> Result<()> {
+    let client = &connection.client;
+    let names: Vec<String> = changes.iter().map(|c| c.name.to_string()).collect();
+    let role_row = client
+        .query_one("SELECT current_user::text, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)", &[])
+        .await
+        .map_err(|e| database_error(format!("cannot read the current role: {}", server_message(&e))))?;
+    let role: String = role_row.get(0);
+    let superuser: bool = role_row.get::<_, Option<bool>>(1).unwrap_or(false);
+    if superuser {
+        return Ok(());
+    }
+    let denied: Vec<String> = if state.major() >= 15 {
+        let rows = client
+            .query("SELECT name FROM unnest($1::text[]) AS name WHERE NOT has_parameter_privilege(name, 'ALTER SYSTEM') ORDER BY name", &[&names])
+            .await
+            .map_err(|e| database_error(format!("cannot check privileges: {}", server_message(&e))))?;
+        rows.iter().map(|r| r.get(0)).collect()
+    } else {
+        names.clone()
+    };
+    if denied.is_empty() {
+        return Ok(());
+    }
+    let grant = if state.major() >= 15 {
+        format!(", or GRANT ALTER SYSTEM ON PARAMETER {} TO {}", denied.join(", "), quote_ident(&role))
+    } else {
+        String::new()
+    };
+    Err(database_error(format!(
+        "role {role} may not ALTER SYSTEM {}: nothing was changed; connect as a superuser{grant}",
+        denied.join(", ")
+    )))
+}
+
+/// Rejects a value the server would refuse, before anything changes.
+fn validate(state: &ServerState, settings: &[Setting], change: &Change) -> Result<()> {
+    let Some(live) = state.settings.get(change.name) else {
+        bail!("the server has no setting {}; nothing was changed", change.name);
+    };
+    let Some(value) = value_of(settings, change.name) else {
+        return Ok(());
+    };
+    if !live.enumvals.is_empty() && !live.enumvals.iter().any(|v| v.eq_ignore_ascii_case(&change.proposed)) {
+        bail!(
+            "{} = '{}' is not one of this server's values ({}); nothing was changed",
+            change.name,
+            change.proposed,
+            live.enumvals.join(", ")
+        );
+    }
+    if let Some(number) = value.in_unit(live.unit.as_deref()) {
+        let bound = |text: &Option<String>| text.as_deref().and_then(|t| t.parse::<f64>().ok());
+        let (min, max) = (bound(&live.min_val), bound(&live.max_val));
+        if min.is_some_and(|min| number < min) || max.is_some_and(|max| number > max) {
+            bail!(
+                "{} = '{}' is outside this server's bounds ({} to {} {}); nothing was changed",
+                change.name,
+                change.proposed,
+                live.min_val.as_deref().unwrap_or("?"),
+                live.max_val.as_deref().unwrap_or("?"),
+                live.unit.as_deref().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The statements that put postgresql.auto.conf back as it was: the earlier
+/// ALTER SYSTEM value where there was one, else RESET.
+async fn rollback_script(connection: &Connection, state: &ServerState, changes: &[Change]) -> Result<String> {
+    let client = &connection.client;
+    // pg_file_settings shows the file's own text, even when a restart is pending.
+    let from_file: Option<Vec<(String, String)>> = client
+        .query(
+            "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno",
+            &[],
+        )
+        .await
+        .ok()
+        .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect());
+    let mut out = format!(
+        "-- pgadvise tune --apply rollback for {}, written before any change.\n\
+         -- Run with psql -f (not --single-transaction: ALTER SYSTEM cannot run in a transaction).\n",
+        connection.target
+    );
+    for change in changes {
+        let earlier = match &from_file {
+            Some(entries) => entries.iter().rev().find(|(name, _)| name == change.name).map(|(_, v)| v.clone()),
+            None => state
+                .settings
+                .get(change.name)
+                .filter(|s| s.sourcefile.as_deref().is_some_and(|f| f.ends_with("postgresql.auto.conf")))
+                .map(|s| s.setting.clone()),
+        };
+        match earlier {
+            Some(value) => out.push_str(&format!("ALTER SYSTEM SET {} = {};\n", quote_ident(change.name), quote_literal(&value))),
+            None => out.push_str(&format!("ALTER SYSTEM RESET {};\n", quote_ident(change.name))),
+        }
+    }
+    out.push_str("SELECT pg_reload_conf();\n");
+    let restart: Vec<&str> = changes.iter().filter(|c| c.restart).map(|c| c.name).collect();
+    if !restart.is_empty() {
+        out.push_str(&format!("-- Then restart the server for {}.\n", restart.join(", ")));
+    }
+    Ok(out)
+}
+
+/// Writes a file that must not exist yet, all at once: a temporary file renamed into place.
+fn write_new_file(path: &Path, content: &str) -> Result<()> {
+    if path.exists() {
+        bail!("{} already exists; choose another --rollback-file", path.display());
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().context("--rollback-file needs a file name")?.to_string_lossy();
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temporary)?;
+        file.write_all(content.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        anyhow::anyhow!("cannot write the rollback script {}: {e}; nothing was changed", path.display())
+    })
+}

@@ -1,0 +1,77 @@
+//! Every command-line flag, defined once. Help text comes from these doc comments.
+
+use crate::host::StorageKind;
+use crate::render::TuneFormat;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "pgadvise", version, about = "PostgreSQL tuning and query advice", max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Recommend PostgreSQL settings for this host and workload; with --db, diff or apply them.
+    Tune(TuneArgs),
+}
+
+/// Where the database is. `--db` alone takes the PG* environment variables
+/// (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE), so nothing connects unless asked.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Connect to this server: a postgresql:// URL or key=value string; alone, use the PG* variables.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub db: Option<String>,
+    /// Seconds to wait for the server to answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub connect_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TuneArgs {
+    /// Workload profile: web, oltp, dw, mixed, desktop, or the path to your own .toml [default: mixed].
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Memory for PostgreSQL (e.g. 16GiB); default: RAM, or the container's limit.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory: Option<u64>,
+    /// CPUs for PostgreSQL; default: logical CPUs, or the container's quota.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub cpus: Option<u32>,
+    /// Storage kind; default: detected from --data-dir's device, else ssd.
+    #[arg(long, value_enum)]
+    pub storage: Option<StorageKind>,
+    /// max_connections; default: the profile's.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=262_143))]
+    pub connections: Option<u32>,
+    /// Target PostgreSQL major version; a live server's own version wins.
+    #[arg(long, value_name = "VERSION", value_parser = clap::value_parser!(u32).range(12..=17))]
+    pub pg_version: Option<u32>,
+    /// Size of the databases (e.g. 200GiB); a live server's own size is used otherwise.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub data_size: Option<u64>,
+    /// PostgreSQL's data directory, to detect the storage kind; default: $PGDATA, then /var/lib/postgresql.
+    #[arg(long, value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+    /// Output format; default: table on a terminal, sql when piped.
+    #[arg(long, value_enum)]
+    pub format: Option<TuneFormat>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// With --db: print a unified diff of the conf lines before and after.
+    #[arg(long, requires = "db")]
+    pub diff: bool,
+    /// With --db: apply the changes (ALTER SYSTEM, reload) after writing a rollback script.
+    #[arg(long, requires = "db")]
+    pub apply: bool,
+    /// Where --apply writes the rollback script; default: ./pgadvise-rollback-<UTC time>.sql.
+    #[arg(long, value_name = "PATH", requires = "apply")]
+    pub rollback_file: Option<PathBuf>,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    crate::units::parse_bytes(text).map_err(|e| e.to_string())
+}

@@ -1,0 +1,18 @@
+//! pgadvise: PostgreSQL tuning and query advice.
+//!
+//! Data flows one way: sources (`host`, `profile`, `pg`) produce plain data,
+//! advisors (`tune`) turn it into recommendations, renderers (`render`) into
+//! text, and only `apply` changes a server. See ARCHITECTURE.md in the docs.
+
+pub mod apply;
+pub mod cli;
+pub mod cmd;
+pub mod error;
+pub mod host;
+pub mod input;
+pub mod pg;
+pub mod profile;
+pub mod render;
+pub mod sql;
+pub mod tune;
+pub mod units;

@@ -1,0 +1,181 @@
+//! Connecting: a URL or key=value string from `--db`, filled in from the
+//! standard PG* environment variables the way libpq does, with a timeout so an
+//! unreachable server fails in seconds, and never a password in a message.
+
+use crate::error::database_error;
+use anyhow::{anyhow, Context, Result};
+use std::str::FromStr;
+use std::time::Duration;
+use tokio_postgres::config::Host;
+use tokio_postgres::{Client, Config, NoTls};
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// The `--db` value; empty means "from the PG* environment variables".
+    pub url: String,
+    pub timeout: Duration,
+}
+
+/// An open connection and a password-free description of where it goes.
+pub struct Connection {
+    pub client: Client,
+    /// `user@host:port/dbname`, for messages.
+    pub target: String,
+}
+
+/// Builds the connection configuration: `--db` first, then PG* variables for what it leaves out.
+pub fn config(options: &ConnectOptions, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
+    let mut config = if options.url.trim().is_empty() {
+        Config::new()
+    } else {
+        Config::from_str(options.url.trim()).map_err(|e| {
+            anyhow!("--db is not a PostgreSQL connection URL or key=value string ({e}); use e.g. postgresql://user@host:5432/dbname")
+        })?
+    };
+    if config.get_hosts().is_empty() {
+        match env("PGHOST") {
+            Some(hosts) => {
+                for host in hosts.split(',') {
+                    config.host(host);
+                }
+            }
+            None if std::path::Path::new("/var/run/postgresql").exists() => {
+                config.host_path("/var/run/postgresql");
+            }
+            None => {
+                config.host("localhost");
+            }
+        }
+    }
+    if config.get_ports().is_empty() {
+        if let Some(port) = env("PGPORT") {
+            let port: u16 = port.parse().map_err(|_| anyhow!("PGPORT '{port}' is not a port number"))?;
+            config.port(port);
+        }
+    }
+    if config.get_user().is_none() {
+        let user = env("PGUSER").or_else(|| env("USER")).unwrap_or_else(|| "postgres".into());
+        config.user(user);
+    }
+    if config.get_dbname().is_none() {
+        if let Some(dbname) = env("PGDATABASE") {
+            config.dbname(dbname);
+        }
+    }
+    if config.get_password().is_none() {
+        if let Some(password) = env("PGPASSWORD") {
+            config.password(password);
+        }
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("pgadvise");
+    }
+    config.connect_timeout(options.timeout);
+    Ok(config)
+}
+
+/// `user@host:port/dbname`, never the password.
+pub fn describe(config: &Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => host.clone(),
+        Some(Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("?");
+    let dbname = config.get_dbname().unwrap_or(user);
+    format!("{user}@{host}:{port}/{dbname}")
+}
+
+/// Connects, or fails within the timeout with a one-line error that maps to exit code 3.
+pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
+    let config = config(options, |name| std::env::var(name).ok())?;
+    let target = describe(&config);
+    let attempt = tokio::time::timeout(options.timeout + Duration::from_secs(1), config.connect(NoTls)).await;
+    let (client, connection) = match attempt {
+        Err(_) => {
+            return Err(database_error(format!(
+                "cannot connect to {target}: no answer within {} s; check the host and port, or raise --connect-timeout",
+                options.timeout.as_secs()
+            )))
+        }
+        Ok(Err(e)) => {
+            return Err(database_error(format!(
+                "cannot connect to {target}: {}; check that the server runs and accepts this user (pg_hba.conf)",
+                server_message(&e)
+            )))
+        }
+        Ok(Ok(pair)) => pair,
+    };
+    tokio::spawn(async move {
+        // The connection ends when the client is dropped; errors surface on the client's calls.
+        let _ = connection.await;
+    });
+    Ok(Connection { client, target })
+}
+
+/// The useful part of a tokio-postgres error: the server's message when there is one.
+pub fn server_message(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => {
+            let mut text = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                text = format!("{text}: {cause}");
+                source = cause.source();
+            }
+            text
+        }
+    }
+}
+
+/// Runs a query, turning failures into database errors that name what was being read.
+pub async fn query(client: &Client, sql: &str, what: &str) -> Result<Vec<tokio_postgres::Row>> {
+    client
+        .query(sql, &[])
+        .await
+        .map_err(|e| database_error(format!("cannot read {what}: {}", server_message(&e))))
+        .with_context(|| format!("reading {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(url: &str) -> ConnectOptions {
+        ConnectOptions { url: url.into(), timeout: Duration::from_secs(3) }
+    }
+
+    #[test]
+    fn url_wins_and_environment_fills_the_gaps() {
+        let env = |name: &str| match name {
+            "PGHOST" => Some("db.example".to_string()),
+            "PGPORT" => Some("6543".to_string()),
+            "PGUSER" => Some("env_user".to_string()),
+            "PGPASSWORD" => Some("s3cret".to_string()),
+            "PGDATABASE" => Some("env_db".to_string()),
+            _ => None,
+        };
+        let config = config(&options("postgresql://alice:pw@10.0.0.5/app"), env).unwrap();
+        assert_eq!(describe(&config), "alice@10.0.0.5:6543/app");
+        assert_eq!(config.get_password(), Some(&b"pw"[..]));
+
+        let config = super::config(&options(""), env).unwrap();
+        assert_eq!(describe(&config), "env_user@db.example:6543/env_db");
+        assert_eq!(config.get_password(), Some(&b"s3cret"[..]));
+    }
+
+    #[test]
+    fn description_never_shows_the_password() {
+        let config = config(&options("postgresql://bob:hunter2@host/db"), |_| None).unwrap();
+        assert!(!describe(&config).contains("hunter2"));
+    }
+
+    #[test]
+    fn a_malformed_url_is_bad_input() {
+        let err = config(&options("postgresql://host:notaport/db"), |_| None).unwrap_err();
+        assert!(crate::error::exit_for(&err) == crate::error::Exit::BadInput);
+        assert!(err.to_string().starts_with("--db is not a PostgreSQL connection URL"), "{err}");
+    }
+}

@@ -1,0 +1,7 @@
+//! Everything that talks to a PostgreSQL server. Nothing outside this module
+//! (and `apply`) opens a connection.
+
+pub mod connect;
+pub mod settings;
+
+pub use connect::{connect, ConnectOptions, Connection};

@@ -1,0 +1,144 @@
+//! Sizes and durations as people write them (`16GiB`, `512MB`, `15min`) and as
+//! PostgreSQL writes them in postgresql.conf (`16GB`, `15min`).
+//!
+//! PostgreSQL's memory units are powers of 1024 even though it spells them
+//! `kB`, `MB`, `GB`, `TB`; we follow it, so `16GB` and `16GiB` mean the same here.
+
+use anyhow::{bail, Result};
+
+pub const KIB: u64 = 1024;
+pub const MIB: u64 = 1024 * KIB;
+pub const GIB: u64 = 1024 * MIB;
+pub const TIB: u64 = 1024 * GIB;
+
+/// Parses a memory size such as `16GiB`, `16GB`, `16g`, `512MB`, `1.5TiB` or a bare byte count.
+pub fn parse_bytes(text: &str) -> Result<u64> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let unit = unit.trim();
+    let multiplier = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => KIB,
+        "m" | "mb" | "mib" => MIB,
+        "g" | "gb" | "gib" => GIB,
+        "t" | "tb" | "tib" => TIB,
+        _ => bail!("'{text}' is not a size: use a number with a unit such as 512MiB, 16GiB or 1TiB"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("'{text}' is not a size: use a number with a unit such as 512MiB, 16GiB or 1TiB"))?;
+    let bytes = value * multiplier as f64;
+    if !bytes.is_finite() || bytes < 1.0 || bytes > u64::MAX as f64 / 2.0 {
+        bail!("'{text}' is out of range for a size");
+    }
+    Ok(bytes as u64)
+}
+
+/// Formats bytes in the largest PostgreSQL unit that divides them exactly (`16GB`, `59MB`, `64kB`).
+pub fn format_pg_bytes(bytes: u64) -> String {
+    for (unit, size) in [("TB", TIB), ("GB", GIB), ("MB", MIB), ("kB", KIB)] {
+        if bytes >= size && bytes % size == 0 {
+            return format!("{}{unit}", bytes / size);
+        }
+    }
+    format!("{}kB", bytes.div_ceil(KIB))
+}
+
+/// Formats bytes for people, with one decimal where it helps (`15.6 GiB`).
+pub fn format_human_bytes(bytes: u64) -> String {
+    for (unit, size) in [("TiB", TIB), ("GiB", GIB), ("MiB", MIB), ("KiB", KIB)] {
+        if bytes >= size {
+            let value = bytes as f64 / size as f64;
+            return if (value - value.round()).abs() < 0.05 {
+                format!("{} {unit}", value.round())
+            } else {
+                format!("{value:.1} {unit}")
+            };
+        }
+    }
+    format!("{bytes} B")
+}
+
+/// Parses a duration in PostgreSQL's units (`15min`, `30s`, `1h`, `500ms`) into whole seconds.
+pub fn parse_seconds(text: &str) -> Result<u64> {
+    let trimmed = text.trim();
+    let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("'{text}' is not a duration: use a number with a unit such as 30s, 15min or 1h"))?;
+    let multiplier = match unit.trim() {
+        "" | "s" => 1,
+        "min" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => bail!("'{text}' is not a duration: use a number with a unit such as 30s, 15min or 1h"),
+    };
+    Ok(number * multiplier)
+}
+
+/// Formats seconds in the largest unit PostgreSQL accepts that divides them exactly.
+pub fn format_pg_seconds(seconds: u64) -> String {
+    for (unit, size) in [("d", 86400), ("h", 3600), ("min", 60)] {
+        if seconds >= size && seconds % size == 0 {
+            return format!("{}{unit}", seconds / size);
+        }
+    }
+    format!("{seconds}s")
+}
+
+/// Rounds down to a readable step: whole MiB below 1GiB, 64MiB steps above,
+/// so recommendations read `5952MB` rather than `6025MB` and diffs stay stable.
+pub fn floor_mib(bytes: u64) -> u64 {
+    let step = if bytes >= GIB { 64 * MIB } else { MIB };
+    bytes / step * step
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sizes_in_binary_units() {
+        assert_eq!(parse_bytes("16GiB").unwrap(), 16 * GIB);
+        assert_eq!(parse_bytes("16GB").unwrap(), 16 * GIB);
+        assert_eq!(parse_bytes("16g").unwrap(), 16 * GIB);
+        assert_eq!(parse_bytes("512 MB").unwrap(), 512 * MIB);
+        assert_eq!(parse_bytes("1.5TiB").unwrap(), 3 * TIB / 2);
+        assert_eq!(parse_bytes("4096").unwrap(), 4096);
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_size() {
+        for bad in ["banana", "", "GB", "12 parsecs", "-4GB", "0", "1e400GB"] {
+            let err = parse_bytes(bad).unwrap_err().to_string();
+            assert!(!err.contains('\n'), "{err}");
+            assert!(err.contains("size"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn formats_in_the_largest_exact_unit() {
+        assert_eq!(format_pg_bytes(16 * GIB), "16GB");
+        assert_eq!(format_pg_bytes(1536 * MIB), "1536MB");
+        assert_eq!(format_pg_bytes(64 * KIB), "64kB");
+        assert_eq!(format_pg_bytes(2 * TIB), "2TB");
+        assert_eq!(format_human_bytes(3 * GIB / 2), "1.5 GiB");
+        assert_eq!(format_human_bytes(64 * GIB), "64 GiB");
+        assert_eq!(floor_mib(6025 * MIB + 5), 5952 * MIB);
+        assert_eq!(floor_mib(401 * MIB + 5), 401 * MIB);
+    }
+
+    #[test]
+    fn durations_round_trip() {
+        assert_eq!(parse_seconds("15min").unwrap(), 900);
+        assert_eq!(parse_seconds("1h").unwrap(), 3600);
+        assert_eq!(format_pg_seconds(900), "15min");
+        assert_eq!(format_pg_seconds(90), "90s");
+        assert_eq!(format_pg_seconds(3600), "1h");
+        assert!(parse_seconds("soon").is_err());
+    }
+}
