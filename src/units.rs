@@ -91,7 +91,7 @@ pub fn format_pg_seconds(seconds: u64) -> String {
 }
 
 /// Rounds down to a readable step: whole MiB below 1GiB, 64MiB steps above,
-/// so recommendations read `5952MB` rather than `6025MB` and diffs stay stable.
+/// so recommendations read `6016MB` rather than `6025MB` and diffs stay stable.
 pub fn floor_mib(bytes: u64) -> u64 {
     let step = if bytes >= GIB { 64 * MIB } else { MIB };
     bytes / step * step
@@ -128,7 +128,7 @@ mod tests {
         assert_eq!(format_pg_bytes(2 * TIB), "2TB");
         assert_eq!(format_human_bytes(3 * GIB / 2), "1.5 GiB");
         assert_eq!(format_human_bytes(64 * GIB), "64 GiB");
-        assert_eq!(floor_mib(6025 * MIB + 5), 5952 * MIB);
+        assert_eq!(floor_mib(6025 * MIB + 5), 6016 * MIB);
         assert_eq!(floor_mib(401 * MIB + 5), 401 * MIB);
     }
 

