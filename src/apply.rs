@@ -18,12 +18,12 @@ use std::time::{Duration, Instant};
 /// How long to wait for a reload to reach our own session.
 const RELOAD_WAIT: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApplyStatus {
     Applied,
     PendingRestart,
-    /// The server still reports the old value (overridden, or the reload failed).
-    NotApplied,
+    /// The server still reports another value (overridden, or the reload failed).
+    NotApplied { running: String },
 }
 
 impl fmt::Display for ApplyStatus {
@@ -31,7 +31,7 @@ impl fmt::Display for ApplyStatus {
         f.write_str(match self {
             ApplyStatus::Applied => "applied",
             ApplyStatus::PendingRestart => "pending restart",
-            ApplyStatus::NotApplied => "NOT applied (overridden or rejected)",
+            ApplyStatus::NotApplied { running } => return write!(f, "NOT applied: the server still uses {running}"),
         })
     }
 }
@@ -108,29 +108,38 @@ pub async fn apply(
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
 
-    let results = changes
+    let results: Vec<AppliedSetting> = changes
         .iter()
         .map(|change| {
             let live = after.get(change.name);
             let value = value_of(settings, change.name);
-            let now = match (live, value) {
-                (Some(live), Some(value)) => value.like_from_server(&live.setting, live.unit.as_deref()).map(|v| v.to_pg()).unwrap_or_else(|| live.setting.clone()),
-                _ => "?".into(),
-            };
             let matches = live.zip(value).is_some_and(|(l, v)| v.matches_server(&l.setting, l.unit.as_deref()));
             let status = if matches {
                 ApplyStatus::Applied
             } else if live.is_some_and(|l| l.pending_restart) {
                 ApplyStatus::PendingRestart
             } else {
-                ApplyStatus::NotApplied
+                let running = match (live, value) {
+                    (Some(live), Some(value)) => value
+                        .like_from_server(&live.setting, live.unit.as_deref())
+                        .map(|v| v.to_pg())
+                        .unwrap_or_else(|| live.setting.clone()),
+                    _ => "?".into(),
+                };
+                ApplyStatus::NotApplied { running }
             };
-            AppliedSetting { name: change.name, before: change.current.clone(), after: now, status }
+            AppliedSetting { name: change.name, before: change.current.clone(), after: change.proposed.clone(), status }
         })
         .collect();
 
+    // A setting waiting for a restart shows "setting could not be applied" there: that is expected.
+    let waiting: Vec<String> = results.iter().filter(|r: &&AppliedSetting| r.status == ApplyStatus::PendingRestart).map(|r| r.name.to_string()).collect();
     let file_errors = match client
-        .query("SELECT coalesce(sourcefile, '?') || ':' || coalesce(sourceline, 0) || ': ' || coalesce(name, '') || ': ' || error FROM pg_file_settings WHERE error IS NOT NULL ORDER BY seqno", &[])
+        .query(
+            "SELECT coalesce(sourcefile, '?') || ':' || coalesce(sourceline, 0) || ': ' || coalesce(name, '') || ': ' || error
+             FROM pg_file_settings WHERE error IS NOT NULL AND NOT (coalesce(name, '') = ANY($1)) ORDER BY seqno",
+            &[&waiting],
+        )
         .await
     {
         Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),

@@ -197,11 +197,11 @@ pub fn tune_json(report: &TuneReport) -> String {
 pub fn apply_table(outcome: &ApplyOutcome, width: u16) -> String {
     let mut out = format!(
         "Applied {} settings to {}.\nRollback script: {}\n  (run it with psql -f, outside a transaction, then restart if it lists restart settings)\n\n",
-        outcome.results.iter().filter(|r| r.status != ApplyStatus::NotApplied).count(),
+        outcome.results.iter().filter(|r| !matches!(r.status, ApplyStatus::NotApplied { .. })).count(),
         outcome.target,
         outcome.rollback_path.display()
     );
-    let mut table = new_table(width, &["setting", "before", "after", "status"]);
+    let mut table = new_table(width, &["setting", "before", "set to", "status"]);
     for r in &outcome.results {
         table.add_row(vec![r.name.to_string(), r.before.clone(), r.after.clone(), r.status.to_string()]);
     }
