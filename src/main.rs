@@ -16,10 +16,11 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 _ => {
-                    // clap's own message is several lines; keep the first, which says what is wrong.
+                    // clap's message is several paragraphs; the first says what is wrong.
                     let text = e.to_string();
-                    let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
-                    eprintln!("pgadvise: {first} (see pgadvise --help)");
+                    let first: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+                    let first = first.join(" ");
+                    eprintln!("pgadvise: {} (see pgadvise --help)", first.trim_start_matches("error: "));
                     ExitCode::from(Exit::BadInput as u8)
                 }
             };

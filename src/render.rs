@@ -115,7 +115,7 @@ fn budget_rows(b: &MemoryBudget) -> Vec<(String, String)> {
         ("one CREATE INDEX or VACUUM at maintenance_work_mem".into(), format_human_bytes(b.maintenance_work_mem)),
         ("reserve for the OS".into(), format_human_bytes(b.os_reserve)),
         (
-            "worst case, of the memory limit".into(),
+            "worst case (all of the above, OS reserve included), of the memory limit".into(),
             format!("{} of {} ({:.0}%)", format_human_bytes(b.total), format_human_bytes(b.limit), b.total as f64 * 100.0 / b.limit as f64),
         ),
     ]
