@@ -168,7 +168,7 @@ pub fn detect_cgroup_limits(root: &Path) -> CgroupLimits {
                         tighten(&mut limits.memory, bytes, "cgroup v2 memory.max");
                     }
                     if let Some(cpus) = file("cpu.max").and_then(|t| parse_v2_cpu_max(&t)) {
-                        tighten_f(&mut limits.cpus, cpus, "cgroup v2 cpu.max");
+                        tighten(&mut limits.cpus, cpus, "cgroup v2 cpu.max");
                     }
                 } else {
                     if let Some(bytes) = file("memory.limit_in_bytes").and_then(|t| parse_v1_memory_limit(&t)) {
@@ -176,7 +176,7 @@ pub fn detect_cgroup_limits(root: &Path) -> CgroupLimits {
                     }
                     if let (Some(quota), Some(period)) = (file("cpu.cfs_quota_us"), file("cpu.cfs_period_us")) {
                         if let Some(cpus) = parse_v1_cpu_quota(&quota, &period) {
-                            tighten_f(&mut limits.cpus, cpus, "cgroup v1 cpu.cfs_quota_us");
+                            tighten(&mut limits.cpus, cpus, "cgroup v1 cpu.cfs_quota_us");
                         }
                     }
                 }
@@ -186,13 +186,8 @@ pub fn detect_cgroup_limits(root: &Path) -> CgroupLimits {
     limits
 }
 
-fn tighten(slot: &mut Option<(u64, &'static str)>, value: u64, file: &'static str) {
-    if slot.is_none_or(|(current, _)| value < current) {
-        *slot = Some((value, file));
-    }
-}
-
-fn tighten_f(slot: &mut Option<(f64, &'static str)>, value: f64, file: &'static str) {
+/// Keeps the tightest limit seen on the path, with the file it came from.
+fn tighten<T: PartialOrd + Copy>(slot: &mut Option<(T, &'static str)>, value: T, file: &'static str) {
     if slot.is_none_or(|(current, _)| value < current) {
         *slot = Some((value, file));
     }
