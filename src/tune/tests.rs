@@ -274,6 +274,7 @@ fn data_size_adjusts_random_page_cost_shared_buffers_and_work_mem() {
     let with = recommend(&small_db).unwrap();
     assert_eq!(get(&with, "random_page_cost"), Some(&Value::Real(1.1)));
     assert_eq!(bytes(&with, "shared_buffers"), 4 * GIB);
+    assert!(with.notes.iter().any(|n| n.contains("pass --data-size")), "{:?}", with.notes);
     assert!(bytes(&with, "work_mem") <= 2 * GIB);
 }
 
