@@ -120,10 +120,7 @@ pub async fn apply(
                 ApplyStatus::PendingRestart
             } else {
                 let running = match (live, value) {
-                    (Some(live), Some(value)) => value
-                        .like_from_server(&live.setting, live.unit.as_deref())
-                        .map(|v| v.to_pg())
-                        .unwrap_or_else(|| live.setting.clone()),
+                    (Some(live), Some(value)) => value.show_server(&live.setting, live.unit.as_deref()),
                     _ => "?".into(),
                 };
                 ApplyStatus::NotApplied { running }

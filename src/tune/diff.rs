@@ -34,11 +34,7 @@ pub fn compare(settings: &[Setting], server: &BTreeMap<String, ServerSetting>) -
             if setting.value.matches_server(&live.setting, unit) {
                 return None;
             }
-            let current = setting
-                .value
-                .like_from_server(&live.setting, unit)
-                .map(|v| v.to_pg())
-                .unwrap_or_else(|| live.setting.clone());
+            let current = setting.value.show_server(&live.setting, unit);
             Some(Change {
                 name: setting.name,
                 current,

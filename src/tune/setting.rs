@@ -61,6 +61,13 @@ impl Value {
         })
     }
 
+    /// The server's `setting` (in `unit`) written the way we write this value
+    /// (`128MB`, not `16384`), or as the server wrote it when it is no size or
+    /// duration (`-1` for "use maintenance_work_mem").
+    pub fn show_server(&self, setting: &str, unit: Option<&str>) -> String {
+        self.like_from_server(setting, unit).map(|v| v.to_pg()).unwrap_or_else(|| setting.to_string())
+    }
+
     /// Whether the server's `setting` (in `unit`) already equals this value.
     pub fn matches_server(&self, setting: &str, unit: Option<&str>) -> bool {
         match (self.in_unit(unit), setting.trim().parse::<f64>()) {
@@ -175,6 +182,8 @@ mod tests {
         assert_eq!(shown.to_pg(), "128MB");
         let shown = Value::Seconds(0).like_from_server("300", Some("s")).unwrap();
         assert_eq!(shown.to_pg(), "5min");
+        assert_eq!(Value::Bytes(0).show_server("16384", Some("8kB")), "128MB");
+        assert_eq!(Value::Bytes(0).show_server("-1", Some("kB")), "-1");
         // autovacuum_work_mem = -1 means "use maintenance_work_mem": not a size.
         assert_eq!(Value::Bytes(0).like_from_server("-1", Some("kB")), None);
     }
