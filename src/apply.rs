@@ -40,7 +40,8 @@ impl fmt::Display for ApplyStatus {
 pub struct AppliedSetting {
     pub name: &'static str,
     pub before: String,
-    pub after: String,
+    /// The value ALTER SYSTEM wrote; `status` says whether the server runs with it yet.
+    pub set_to: String,
     pub status: ApplyStatus,
 }
 
@@ -125,12 +126,12 @@ pub async fn apply(
                 };
                 ApplyStatus::NotApplied { running }
             };
-            AppliedSetting { name: change.name, before: change.current.clone(), after: change.proposed.clone(), status }
+            AppliedSetting { name: change.name, before: change.current.clone(), set_to: change.proposed.clone(), status }
         })
         .collect();
 
     // A setting waiting for a restart shows "setting could not be applied" there: that is expected.
-    let waiting: Vec<String> = results.iter().filter(|r: &&AppliedSetting| r.status == ApplyStatus::PendingRestart).map(|r| r.name.to_string()).collect();
+    let waiting: Vec<String> = results.iter().filter(|r| r.status == ApplyStatus::PendingRestart).map(|r| r.name.to_string()).collect();
     let file_errors = match client
         .query(
             "SELECT coalesce(sourcefile, '?') || ':' || coalesce(sourceline, 0) || ': ' || coalesce(name, '') || ': ' || error

@@ -203,7 +203,7 @@ pub fn apply_table(outcome: &ApplyOutcome, width: u16) -> String {
     );
     let mut table = new_table(width, &["setting", "before", "set to", "status"]);
     for r in &outcome.results {
-        table.add_row(vec![r.name.to_string(), r.before.clone(), r.after.clone(), r.status.to_string()]);
+        table.add_row(vec![r.name.to_string(), r.before.clone(), r.set_to.clone(), r.status.to_string()]);
     }
     out.push_str(&format!("{table}\n"));
     let waiting: Vec<&str> = outcome.results.iter().filter(|r| r.status == ApplyStatus::PendingRestart).map(|r| r.name).collect();
