@@ -137,7 +137,7 @@ fn lines(report: &TuneReport) -> Vec<(String, String, bool, String)> {
 fn header_comment(report: &TuneReport, comment: &str) -> String {
     let mut out = format!("{comment} {}\n", title(report));
     for row in &report.inputs {
-        out.push_str(&format!("{comment}   {}: {} ({})\n", row.name, row.value, row.source));
+        out.push_str(&format!("{comment}   {}: {}, {}\n", row.name, row.value, row.source));
     }
     out
 }
