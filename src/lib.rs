@@ -13,6 +13,7 @@ pub mod input;
 pub mod pg;
 pub mod profile;
 pub mod render;
+pub mod plan;
 pub mod sql;
 pub mod tune;
 pub mod units;

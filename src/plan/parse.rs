@@ -1,0 +1,313 @@
+//! Reading a plan from text: the JSON array EXPLAIN writes, auto_explain's bare
+//! object, either one as psql prints it, with the errors people need when the
+//! text is something else.
+
+use super::{Actual, Buffers, Jit, Plan, PlanNode, Trigger};
+use anyhow::{anyhow, bail, Result};
+use serde_json::{Map, Value};
+
+/// What a piece of text turned out to be.
+#[derive(Debug)]
+pub enum Input {
+    Plan(Box<Plan>),
+    /// Not a plan, but it does not look like one either: probably SQL.
+    NotAPlan,
+}
+
+/// Reads `text` as an EXPLAIN JSON plan. `Ok(Input::NotAPlan)` means the text does
+/// not look like a plan at all (the caller may treat it as SQL); a plan that is
+/// broken, truncated or in text format is an error that says what to do.
+pub fn read(text: &str) -> Result<Input> {
+    let text = text.trim_start_matches('\u{feff}');
+    if text.trim().is_empty() {
+        bail!("the input is empty: give an EXPLAIN (FORMAT JSON) plan or a SQL file");
+    }
+    let json = unwrap_psql(text);
+    let trimmed = json.trim_start();
+    if !(trimmed.starts_with('[') || trimmed.starts_with('{')) {
+        if looks_like_text_plan(text) {
+            bail!("this is a text-format plan; re-run it as EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) and pass that output");
+        }
+        return Ok(Input::NotAPlan);
+    }
+    let value: Value = serde_json::from_str(&json).map_err(|e| {
+        let cut = if e.is_eof() { " (it ends early: was it cut off when copied?)" } else { "" };
+        anyhow!("the plan is not valid JSON: {e}{cut}")
+    })?;
+    from_value(&value).map(|plan| Input::Plan(Box::new(plan)))
+}
+
+/// Strips what psql adds around a one-column result: the `QUERY PLAN` header, the
+/// dashes, `+` continuation marks and the `(1 row)` footer. Other text is returned as is.
+fn unwrap_psql(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(header) = lines.iter().position(|l| !l.trim().is_empty()) else { return String::new() };
+    if lines[header].trim() != "QUERY PLAN" {
+        return text.to_string();
+    }
+    let mut body = Vec::new();
+    for line in &lines[header + 1..] {
+        let trimmed = line.trim();
+        if trimmed.chars().all(|c| c == '-' || c == '+') && !trimmed.is_empty() && body.is_empty() {
+            continue;
+        }
+        if is_row_count_footer(trimmed) {
+            break;
+        }
+        let line = line.trim_end();
+        let line = line.strip_suffix('+').unwrap_or(line);
+        body.push(line.strip_prefix(' ').unwrap_or(line));
+    }
+    body.join("\n")
+}
+
+fn is_row_count_footer(line: &str) -> bool {
+    line.starts_with('(') && (line.ends_with(" row)") || line.ends_with(" rows)"))
+}
+
+fn looks_like_text_plan(text: &str) -> bool {
+    text.contains("(cost=") || text.contains("(actual time=") || text.contains("(actual rows=") || text.lines().any(|l| l.trim_start().starts_with("->  "))
+}
+
+/// Finds the plan in a parsed JSON value: `[{"Plan": ...}]`, `{"Plan": ...}`,
+/// `{"QUERY PLAN": [...]}` (a JSON export of psql's result), or a bare node.
+pub fn from_value(value: &Value) -> Result<Plan> {
+    match value {
+        Value::Array(items) => match items.first() {
+            Some(first) => from_value(first),
+            None => bail!("the JSON is an empty array: no plan in it"),
+        },
+        Value::Object(object) => {
+            if let Some(inner) = object.get("QUERY PLAN") {
+                return from_value(inner);
+            }
+            if let Some(Value::Object(root)) = object.get("Plan") {
+                return Ok(statement(object, root));
+            }
+            if object.contains_key("Node Type") {
+                return Ok(statement(&Map::new(), object));
+            }
+            bail!("the JSON holds no EXPLAIN plan (no \"Plan\" key): produce it with EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)")
+        }
+        Value::String(text) => match read(text)? {
+            Input::Plan(plan) => Ok(*plan),
+            Input::NotAPlan => bail!("the JSON holds a string that is not a plan"),
+        },
+        _ => bail!("the JSON holds no EXPLAIN plan: produce it with EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"),
+    }
+}
+
+fn statement(top: &Map<String, Value>, root: &Map<String, Value>) -> Plan {
+    let mut next_id = 1;
+    let root = node(root, &mut next_id);
+    let analyzed = root.walk().iter().any(|n| n.actual.is_some());
+    // "Total Runtime" is the name before 9.4; "Execution Time" after.
+    let execution_ms = number(top, "Execution Time").or_else(|| number(top, "Total Runtime"));
+    let planning_ms = number(top, "Planning Time");
+    let jit = top.get("JIT").and_then(Value::as_object).map(|jit| Jit {
+        functions: number(jit, "Functions").unwrap_or(0.0) as u64,
+        total_ms: jit.get("Timing").and_then(Value::as_object).and_then(|t| match t.get("Total") {
+            Some(Value::Number(n)) => n.as_f64(),
+            // PostgreSQL 16+ nests: "Generation": {"Deform": .., "Total": ..}, "Total": ..
+            Some(Value::Object(o)) => number(o, "Total"),
+            _ => None,
+        }).unwrap_or(0.0),
+    });
+    let triggers = top
+        .get("Triggers")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_object)
+                .map(|t| Trigger {
+                    name: text(t, "Trigger Name").or_else(|| text(t, "Constraint Name")).unwrap_or_default(),
+                    relation: text(t, "Relation"),
+                    time_ms: number(t, "Time").unwrap_or(0.0),
+                    calls: number(t, "Calls").unwrap_or(0.0),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let settings = top
+        .get("Settings")
+        .and_then(Value::as_object)
+        .map(|s| s.iter().map(|(k, v)| (k.clone(), scalar(v))).collect())
+        .unwrap_or_default();
+    let query_text = text(top, "Query Text").filter(|q| !q.trim().is_empty());
+    let mut plan = Plan { root, analyzed, planning_ms, execution_ms, jit, triggers, settings, query_text };
+    super::metrics::derive(&mut plan);
+    plan
+}
+
+fn node(object: &Map<String, Value>, next_id: &mut usize) -> PlanNode {
+    let id = *next_id;
+    *next_id += 1;
+    let actual = match (number(object, "Actual Total Time"), number(object, "Actual Rows"), number(object, "Actual Loops")) {
+        (total, Some(rows), Some(loops)) => Some(Actual {
+            startup_ms: number(object, "Actual Startup Time").unwrap_or(0.0),
+            // ANALYZE with TIMING OFF writes rows and loops but no times.
+            total_ms: total.unwrap_or(0.0),
+            rows,
+            loops,
+        }),
+        _ => None,
+    };
+    let children = object
+        .get("Plans")
+        .and_then(Value::as_array)
+        .map(|plans| plans.iter().filter_map(Value::as_object).map(|child| node(child, next_id)).collect())
+        .unwrap_or_default();
+    PlanNode {
+        id,
+        node_type: text(object, "Node Type").unwrap_or_else(|| "Unknown".into()),
+        parent_relationship: text(object, "Parent Relationship"),
+        subplan_name: text(object, "Subplan Name"),
+        relation: text(object, "Relation Name"),
+        schema: text(object, "Schema"),
+        alias: text(object, "Alias"),
+        index_name: text(object, "Index Name"),
+        cte_name: text(object, "CTE Name"),
+        function_name: text(object, "Function Name"),
+        join_type: text(object, "Join Type"),
+        strategy: text(object, "Strategy"),
+        operation: text(object, "Operation"),
+        parallel_aware: object.get("Parallel Aware").and_then(Value::as_bool).unwrap_or(false),
+        startup_cost: number(object, "Startup Cost"),
+        total_cost: number(object, "Total Cost"),
+        plan_rows: number(object, "Plan Rows"),
+        plan_width: number(object, "Plan Width"),
+        actual,
+        output: list(object, "Output"),
+        filter: text(object, "Filter"),
+        index_cond: text(object, "Index Cond"),
+        recheck_cond: text(object, "Recheck Cond"),
+        hash_cond: text(object, "Hash Cond"),
+        merge_cond: text(object, "Merge Cond"),
+        join_filter: text(object, "Join Filter"),
+        sort_key: list(object, "Sort Key"),
+        group_key: list(object, "Group Key"),
+        rows_removed_by_filter: number(object, "Rows Removed by Filter"),
+        rows_removed_by_index_recheck: number(object, "Rows Removed by Index Recheck"),
+        rows_removed_by_join_filter: number(object, "Rows Removed by Join Filter"),
+        heap_fetches: number(object, "Heap Fetches"),
+        exact_heap_blocks: number(object, "Exact Heap Blocks"),
+        lossy_heap_blocks: number(object, "Lossy Heap Blocks"),
+        sort_method: text(object, "Sort Method"),
+        sort_space_kb: number(object, "Sort Space Used"),
+        sort_space_type: text(object, "Sort Space Type"),
+        hash_batches: number(object, "Hash Batches"),
+        original_hash_batches: number(object, "Original Hash Batches"),
+        peak_memory_kb: number(object, "Peak Memory Usage"),
+        disk_usage_kb: number(object, "Disk Usage"),
+        hashagg_batches: number(object, "HashAgg Batches"),
+        workers_planned: number(object, "Workers Planned"),
+        workers_launched: number(object, "Workers Launched"),
+        buffers: Buffers {
+            shared_hit: number(object, "Shared Hit Blocks").unwrap_or(0.0),
+            shared_read: number(object, "Shared Read Blocks").unwrap_or(0.0),
+            shared_dirtied: number(object, "Shared Dirtied Blocks").unwrap_or(0.0),
+            shared_written: number(object, "Shared Written Blocks").unwrap_or(0.0),
+            local_hit: number(object, "Local Hit Blocks").unwrap_or(0.0),
+            local_read: number(object, "Local Read Blocks").unwrap_or(0.0),
+            temp_read: number(object, "Temp Read Blocks").unwrap_or(0.0),
+            temp_written: number(object, "Temp Written Blocks").unwrap_or(0.0),
+        },
+        // "I/O Read Time" until 16, "Shared I/O Read Time" from 17.
+        io_read_ms: number(object, "I/O Read Time").or_else(|| number(object, "Shared I/O Read Time")),
+        children,
+        ..PlanNode::default()
+    }
+}
+
+/// A number, also when a tool wrote it as a string.
+fn number(object: &Map<String, Value>, key: &str) -> Option<f64> {
+    match object.get(key)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn text(object: &Map<String, Value>, key: &str) -> Option<String> {
+    match object.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(scalar(other)),
+    }
+}
+
+/// A list of strings; a single string (some tools flatten one-element lists) is a list of one.
+fn list(object: &Map<String, Value>, key: &str) -> Vec<String> {
+    match object.get(key) {
+        Some(Value::Array(items)) => items.iter().map(scalar).collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(text: &str) -> Plan {
+        match read(text).unwrap() {
+            Input::Plan(plan) => *plan,
+            Input::NotAPlan => panic!("not a plan"),
+        }
+    }
+
+    const SMALL: &str = r#"[{"Plan": {"Node Type": "Seq Scan", "Relation Name": "t", "Alias": "t",
+        "Startup Cost": 0.0, "Total Cost": 10.5, "Plan Rows": 100, "Plan Width": 4,
+        "Actual Startup Time": 0.01, "Actual Total Time": 1.5, "Actual Rows": 2.5, "Actual Loops": 1,
+        "Filter": "(x = 1)", "Rows Removed by Filter": 97, "Some Future Field": {"a": 1}},
+        "Planning Time": 0.2, "Execution Time": 1.7}]"#;
+
+    #[test]
+    fn reads_the_array_form_with_fractional_rows_and_unknown_fields() {
+        let plan = plan(SMALL);
+        assert!(plan.analyzed);
+        assert_eq!(plan.root.label(), "Seq Scan on t");
+        assert_eq!(plan.root.actual.unwrap().rows, 2.5);
+        assert_eq!(plan.root.rows_removed_by_filter, Some(97.0));
+        assert_eq!(plan.execution_ms, Some(1.7));
+    }
+
+    #[test]
+    fn reads_auto_explain_objects_with_query_text() {
+        let text = r#"{"Query Text": "select * from t where x = 1", "Plan": {"Node Type": "Result", "Plan Rows": 1}}"#;
+        let plan = plan(text);
+        assert_eq!(plan.query_text.as_deref(), Some("select * from t where x = 1"));
+        assert!(!plan.analyzed);
+    }
+
+    #[test]
+    fn reads_psql_output() {
+        let text = " QUERY PLAN \n-------------------\n [                +\n   {              +\n     \"Plan\": {   +\n       \"Node Type\": \"Result\",+\n       \"Plan Rows\": 1+\n     }            +\n   }              +\n ]\n(1 row)\n\n";
+        assert_eq!(plan(text).root.node_type, "Result");
+    }
+
+    #[test]
+    fn keeps_the_last_of_duplicated_keys() {
+        // PostgreSQL writes "Workers" twice for a parallel Sort; either copy will do.
+        let text = r#"[{"Plan": {"Node Type": "Sort", "Workers": [{"Worker Number": 0}], "Workers": [{"Worker Number": 0, "Actual Rows": 5}]}}]"#;
+        assert_eq!(plan(text).root.node_type, "Sort");
+    }
+
+    #[test]
+    fn explains_what_is_wrong_with_bad_input() {
+        let error = |text: &str| read(text).unwrap_err().to_string();
+        assert!(error("").contains("empty"));
+        assert!(error("[{\"Plan\": {\"Node Type\": ").contains("cut off"));
+        assert!(error("Seq Scan on t  (cost=0.00..35.50 rows=2550 width=4)").contains("FORMAT JSON"));
+        assert!(error("{\"hello\": 1}").contains("no EXPLAIN plan"));
+        assert!(error("[]").contains("empty array"));
+        assert!(matches!(read("select 1").unwrap(), Input::NotAPlan));
+    }
+}

@@ -1,0 +1,8 @@
+//! SQL we read and SQL we write: quoting for generated statements, splitting
+//! files into statements, and reading predicates out of conditions with sqlparser.
+
+pub mod predicate;
+pub mod quote;
+pub mod statements;
+
+pub use quote::{quote_ident, quote_literal};

@@ -1,0 +1,410 @@
+//! Predicates an index can serve, read from a condition such as a plan's
+//! `Filter: ((status = 'active'::text) AND (lower((email)::text) = 'a@b.c'::text))`
+//! or a query's WHERE clause.
+//!
+//! A condition is split into its AND-ed conjuncts first, textually, so that one
+//! conjunct sqlparser cannot read (an operator it does not know) does not hide
+//! the others; each conjunct is then parsed and classified.
+
+use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use std::ops::ControlFlow;
+
+/// A column reference as written: `alias.column` or a bare `column`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ColumnRef {
+    pub qualifier: Option<String>,
+    pub name: String,
+}
+
+/// What the indexed side of a predicate is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Column(ColumnRef),
+    /// A function or operator over columns, e.g. `lower((email)::text)`: needs an
+    /// expression index. `sql` is the expression as PostgreSQL will match it.
+    Expression { sql: String, columns: Vec<ColumnRef> },
+}
+
+impl Target {
+    pub fn columns(&self) -> Vec<&ColumnRef> {
+        match self {
+            Target::Column(c) => vec![c],
+            Target::Expression { columns, .. } => columns.iter().collect(),
+        }
+    }
+}
+
+/// How a btree can use the predicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Operator {
+    /// `=`, `IN (...)`, `= ANY (...)`.
+    Equality,
+    /// `<`, `<=`, `>`, `>=`, `BETWEEN`, `LIKE 'prefix%'`.
+    Range,
+    IsNull,
+    IsNotNull,
+    /// A boolean column tested for true (`active`, `active = true`, `active IS TRUE`).
+    IsTrue,
+    IsFalse,
+}
+
+/// What the target is compared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operand {
+    /// A value fixed in the text: `'active'::text`, `42`, `now()`.
+    Constant(String),
+    /// `$1`, or a value from a SubPlan/InitPlan: known only when the statement runs.
+    Parameter,
+    /// A column of another relation: a join.
+    Column(ColumnRef),
+    /// Nothing: IS NULL, IS TRUE...
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Predicate {
+    pub target: Target,
+    pub operator: Operator,
+    pub operand: Operand,
+    /// The conjunct as text, for a partial index's WHERE clause.
+    pub sql: String,
+}
+
+/// The predicates in `condition` that are about the relation `belongs` accepts
+/// (given a column's qualifier, if any). Conjuncts that are not indexable
+/// predicates (ORs, inequalities, unknown syntax) are left out.
+pub fn predicates(condition: &str, belongs: &dyn Fn(Option<&str>) -> bool) -> Vec<Predicate> {
+    conjuncts(condition).iter().filter_map(|text| parse_expr(text)).flat_map(|expr| classify(&expr, belongs)).collect()
+}
+
+/// Parses an expression the way PostgreSQL prints it, after replacing what only
+/// EXPLAIN writes (`SubPlan 1`, `InitPlan 1`) with a parameter.
+pub fn parse_expr(text: &str) -> Option<Expr> {
+    let text = replace_subplan_references(text);
+    Parser::new(&PostgreSqlDialect {}).try_with_sql(&text).ok()?.parse_expr().ok()
+}
+
+/// Column references anywhere in an expression.
+pub fn columns_in(expr: &Expr) -> Vec<ColumnRef> {
+    let mut found = Vec::new();
+    let _ = sqlparser::ast::visit_expressions(expr, |e| {
+        if let Some(column) = column_ref(e) {
+            found.push(column);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Splits `((a = 1) AND (b = 2))` into `a = 1` and `b = 2`, respecting quotes and parentheses.
+pub fn conjuncts(condition: &str) -> Vec<String> {
+    let mut text = condition.trim().to_string();
+    while let Some(inner) = strip_outer_parens(&text) {
+        text = inner.trim().to_string();
+    }
+    let parts = split_top_level(&text, " AND ");
+    if parts.len() == 1 {
+        return vec![text];
+    }
+    parts.iter().flat_map(|p| conjuncts(p)).collect()
+}
+
+fn strip_outer_parens(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix('(')?.strip_suffix(')')?;
+    // Only if the first parenthesis closes at the very end: `(a) AND (b)` is not wrapped.
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 && i != text.len() - 1 {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(inner)
+}
+
+fn split_top_level(text: &str, separator: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i] as char;
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => depth -= 1,
+            (None, _) if depth == 0 && text[i..].to_ascii_uppercase().starts_with(separator) => {
+                parts.push(text[start..i].to_string());
+                i += separator.len();
+                start = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(text[start..].to_string());
+    parts
+}
+
+fn replace_subplan_references(text: &str) -> String {
+    let mut out = text.to_string();
+    for marker in ["hashed SubPlan ", "SubPlan ", "InitPlan "] {
+        while let Some(at) = out.find(marker) {
+            let digits = out[at + marker.len()..].chars().take_while(char::is_ascii_digit).count();
+            out.replace_range(at..at + marker.len() + digits, "$0");
+        }
+    }
+    // `($0).col1` (InitPlan output columns) → `$0`
+    out.replace("($0).", "$0_")
+}
+
+fn classify(expr: &Expr, belongs: &dyn Fn(Option<&str>) -> bool) -> Option<Predicate> {
+    let sql = expr.to_string();
+    let predicate = |target, operator, operand| Some(Predicate { target, operator, operand, sql: sql.clone() });
+    match strip_nested(expr) {
+        Expr::BinaryOp { left, op, right } => {
+            let operator = match op {
+                BinaryOperator::Eq => Operator::Equality,
+                BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq => Operator::Range,
+                BinaryOperator::PGLikeMatch => Operator::Range,
+                _ => return None,
+            };
+            // Either side may be ours; the other is then the operand.
+            if let Some(target) = target(left, belongs) {
+                let operand = operand(right, belongs)?;
+                if *op == BinaryOperator::PGLikeMatch && !is_prefix_pattern(&operand) {
+                    return None;
+                }
+                if let (Operator::Equality, Operand::Constant(value)) = (operator, &operand) {
+                    if let Some(flag) = boolean_constant(value) {
+                        return predicate(target, if flag { Operator::IsTrue } else { Operator::IsFalse }, Operand::None);
+                    }
+                }
+                return predicate(target, operator, operand);
+            }
+            if *op == BinaryOperator::PGLikeMatch {
+                return None;
+            }
+            let target = target(right, belongs)?;
+            predicate(target, operator, operand(left, belongs)?)
+        }
+        Expr::InList { expr, list, negated: false } => {
+            let target = target(expr, belongs)?;
+            let operands: Option<Vec<Operand>> = list.iter().map(|e| operand(e, belongs)).collect();
+            let all_constant = operands?.iter().all(|o| matches!(o, Operand::Constant(_) | Operand::Parameter));
+            all_constant.then_some(())?;
+            predicate(target, Operator::Equality, Operand::Constant(list.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")))
+        }
+        Expr::AnyOp { left, compare_op: BinaryOperator::Eq, right, .. } => {
+            let target = target(left, belongs)?;
+            predicate(target, Operator::Equality, operand(right, belongs)?)
+        }
+        Expr::Between { expr, negated: false, low, high } => {
+            let target = target(expr, belongs)?;
+            operand(low, belongs)?;
+            predicate(target, Operator::Range, operand(high, belongs)?)
+        }
+        Expr::Like { negated: false, expr, pattern, .. } => {
+            let target = target(expr, belongs)?;
+            let operand = operand(pattern, belongs)?;
+            is_prefix_pattern(&operand).then_some(())?;
+            predicate(target, Operator::Range, operand)
+        }
+        Expr::IsNull(inner) => predicate(target(inner, belongs)?, Operator::IsNull, Operand::None),
+        Expr::IsNotNull(inner) => predicate(target(inner, belongs)?, Operator::IsNotNull, Operand::None),
+        Expr::IsTrue(inner) => predicate(target(inner, belongs)?, Operator::IsTrue, Operand::None),
+        Expr::IsFalse(inner) => predicate(target(inner, belongs)?, Operator::IsFalse, Operand::None),
+        Expr::UnaryOp { op: UnaryOperator::Not, expr: inner } => match target(inner, belongs)? {
+            column @ Target::Column(_) => predicate(column, Operator::IsFalse, Operand::None),
+            Target::Expression { .. } => None,
+        },
+        bare @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_)) => predicate(target(bare, belongs)?, Operator::IsTrue, Operand::None),
+        _ => None,
+    }
+}
+
+fn boolean_constant(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+fn is_prefix_pattern(operand: &Operand) -> bool {
+    let Operand::Constant(text) = operand else { return false };
+    // 'abc%'::text → abc% ; a prefix pattern has its only wildcard at the end.
+    let Some(start) = text.find('\'') else { return false };
+    let Some(end) = text.rfind('\'') else { return false };
+    if end <= start + 1 {
+        return false;
+    }
+    let pattern = &text[start + 1..end];
+    let body = pattern.strip_suffix('%').unwrap_or(pattern);
+    !body.is_empty() && !body.contains(['%', '_']) && pattern.ends_with('%')
+}
+
+fn strip_nested(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Nested(inner) => strip_nested(inner),
+        other => other,
+    }
+}
+
+/// Strips parentheses and casts: `(status)::text` is the column `status`.
+fn strip_casts(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Nested(inner) => strip_casts(inner),
+        Expr::Cast { expr, .. } => strip_casts(expr),
+        other => other,
+    }
+}
+
+fn column_ref(expr: &Expr) -> Option<ColumnRef> {
+    match expr {
+        Expr::Identifier(ident) => Some(ColumnRef { qualifier: None, name: folded(ident) }),
+        Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+            let name = folded(&parts[parts.len() - 1]);
+            Some(ColumnRef { qualifier: Some(folded(&parts[parts.len() - 2])), name })
+        }
+        _ => None,
+    }
+}
+
+/// PostgreSQL folds unquoted identifiers to lower case.
+fn folded(ident: &sqlparser::ast::Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
+    }
+}
+
+/// Our side of a predicate: a column of this relation (casts ignored), or an
+/// expression over this relation's columns only.
+fn target(expr: &Expr, belongs: &dyn Fn(Option<&str>) -> bool) -> Option<Target> {
+    if let Some(column) = column_ref(strip_casts(expr)) {
+        return belongs(column.qualifier.as_deref()).then_some(Target::Column(column));
+    }
+    let columns = columns_in(expr);
+    if columns.is_empty() || !columns.iter().all(|c| belongs(c.qualifier.as_deref())) || has_parameter(expr) {
+        return None;
+    }
+    let stripped = strip_nested(expr);
+    matches!(stripped, Expr::Function(_) | Expr::BinaryOp { .. } | Expr::Cast { .. }).then(|| Target::Expression {
+        sql: stripped.to_string(),
+        columns,
+    })
+}
+
+fn operand(expr: &Expr, belongs: &dyn Fn(Option<&str>) -> bool) -> Option<Operand> {
+    if let Some(column) = column_ref(strip_casts(expr)) {
+        // A column of ours on both sides is not something an index looks up.
+        return (!belongs(column.qualifier.as_deref())).then_some(Operand::Column(column));
+    }
+    if has_parameter(expr) {
+        return Some(Operand::Parameter);
+    }
+    let columns = columns_in(expr);
+    if columns.is_empty() {
+        return Some(Operand::Constant(expr.to_string()));
+    }
+    if columns.iter().all(|c| !belongs(c.qualifier.as_deref())) {
+        return Some(Operand::Column(columns[0].clone()));
+    }
+    None
+}
+
+fn has_parameter(expr: &Expr) -> bool {
+    let mut found = false;
+    let _ = sqlparser::ast::visit_expressions(expr, |e| {
+        if let Expr::Value(v) = e {
+            if matches!(v.value, Value::Placeholder(_)) {
+                found = true;
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ours(qualifier: Option<&str>) -> bool {
+        qualifier.is_none() || qualifier == Some("o")
+    }
+
+    fn read(condition: &str) -> Vec<(String, Operator, String)> {
+        predicates(condition, &ours)
+            .into_iter()
+            .map(|p| {
+                let target = match &p.target {
+                    Target::Column(c) => c.name.clone(),
+                    Target::Expression { sql, .. } => format!("expr {sql}"),
+                };
+                let operand = match &p.operand {
+                    Operand::Constant(v) => v.clone(),
+                    Operand::Parameter => "param".into(),
+                    Operand::Column(c) => format!("join {}.{}", c.qualifier.clone().unwrap_or_default(), c.name),
+                    Operand::None => String::new(),
+                };
+                (target, p.operator, operand)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_plan_filters() {
+        assert_eq!(read("((tech)::text = 'scss'::text)"), vec![("tech".into(), Operator::Equality, "'scss'::TEXT".into())]);
+        let both = read("((status = 'active'::text) AND (deleted_at IS NULL) AND (created_at >= '2024-01-01'::date))");
+        assert_eq!(both.iter().map(|p| p.1).collect::<Vec<_>>(), vec![Operator::Equality, Operator::IsNull, Operator::Range]);
+        assert_eq!(read("(id = ANY ('{1,2,3}'::integer[]))")[0].1, Operator::Equality);
+        assert_eq!(read("(o.user_id = u.id)"), vec![("user_id".into(), Operator::Equality, "join u.id".into())]);
+        assert_eq!(read("(user_id = $1)")[0].2, "param");
+        assert_eq!(read("(total > (SubPlan 1))")[0].2, "param");
+        assert_eq!(read("(NOT archived)"), vec![("archived".into(), Operator::IsFalse, String::new())]);
+        assert_eq!(read("(active = true)")[0].1, Operator::IsTrue);
+    }
+
+    #[test]
+    fn finds_functions_on_columns() {
+        let found = read("(lower((email)::text) = 'a@b.c'::text)");
+        assert_eq!(found[0].0, "expr lower((email)::TEXT)");
+        assert_eq!(found[0].1, Operator::Equality);
+    }
+
+    #[test]
+    fn like_is_a_range_only_with_a_fixed_prefix() {
+        assert_eq!(read("((name)::text ~~ 'abc%'::text)")[0].1, Operator::Range);
+        assert!(read("((name)::text ~~ '%abc'::text)").is_empty());
+    }
+
+    #[test]
+    fn skips_what_an_index_cannot_serve_but_keeps_the_rest() {
+        assert!(read("((a = 1) OR (b = 2))").is_empty());
+        assert_eq!(read("((a <> 1) AND (b = 2) AND (c @@@ 'x'))").len(), 1);
+        assert!(read("(u.id = 5)").is_empty(), "another relation's column is not ours");
+    }
+}

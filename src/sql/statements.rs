@@ -1,0 +1,209 @@
+//! A SQL file as statements: split on semicolons the way psql does (quotes,
+//! dollar quotes and comments respected), each statement checked with sqlparser
+//! and kept as the text the user wrote, so that the server runs exactly that.
+
+use anyhow::{anyhow, Result};
+use sqlparser::ast::{Expr, Statement, Value};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use std::ops::ControlFlow;
+
+/// One statement of a file.
+#[derive(Debug, Clone)]
+pub struct SqlStatement {
+    /// The text as written, without the trailing semicolon.
+    pub text: String,
+    /// 1-based line where it starts, for messages.
+    pub line: usize,
+    pub parsed: Statement,
+    /// The highest `$n` placeholder, 0 if none.
+    pub parameters: usize,
+}
+
+impl SqlStatement {
+    /// Whether EXPLAIN accepts it (a query or DML).
+    pub fn is_explainable(&self) -> bool {
+        matches!(
+            self.parsed,
+            Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) | Statement::Merge(_)
+        )
+    }
+
+    /// Whether it changes data, so that running it for real would matter.
+    pub fn modifies_data(&self) -> bool {
+        !matches!(self.parsed, Statement::Query(_))
+    }
+
+    /// The constant OFFSET of a query, when it has one.
+    pub fn offset(&self) -> Option<u64> {
+        let Statement::Query(query) = &self.parsed else { return None };
+        let offset = match query.limit_clause.as_ref()? {
+            sqlparser::ast::LimitClause::LimitOffset { offset, .. } => offset.as_ref()?,
+            sqlparser::ast::LimitClause::OffsetCommaLimit { offset, .. } => return number(offset),
+        };
+        number(&offset.value)
+    }
+}
+
+fn number(expr: &Expr) -> Option<u64> {
+    match expr {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n.parse().ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Splits and parses a SQL file. An unparsable statement is an error that names its line.
+pub fn parse_file(text: &str) -> Result<Vec<SqlStatement>> {
+    let dialect = PostgreSqlDialect {};
+    let mut statements = Vec::new();
+    for (line, piece) in split(text) {
+        let parsed = Parser::parse_sql(&dialect, &piece)
+            .map_err(|e| anyhow!("statement at line {line} does not parse: {}", e.to_string().trim_start_matches("sql parser error: ")))?;
+        let Some(parsed) = parsed.into_iter().next() else { continue };
+        let parameters = highest_placeholder(&parsed);
+        statements.push(SqlStatement { text: piece, line, parsed, parameters });
+    }
+    Ok(statements)
+}
+
+fn highest_placeholder(statement: &Statement) -> usize {
+    let mut highest = 0;
+    let _ = sqlparser::ast::visit_expressions(statement, |e| {
+        if let Expr::Value(v) = e {
+            if let Value::Placeholder(p) = &v.value {
+                if let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) {
+                    highest = highest.max(n);
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    highest
+}
+
+/// Splits on top-level semicolons; returns (start line, text) of each non-empty statement.
+pub fn split(text: &str) -> Vec<(usize, String)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    let mut start_line = 1;
+    let mut line = 1;
+    let mut i = 0;
+    let mut has_code = false;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let take_until = |current: &mut String, i: &mut usize, line: &mut usize, end: &[char]| {
+            // Copies chars up to and including `end` (or to the end of the text).
+            while *i < chars.len() {
+                if chars[*i..].starts_with(end) {
+                    *line += end.iter().filter(|c| **c == '\n').count();
+                    current.extend(end);
+                    *i += end.len();
+                    return;
+                }
+                if chars[*i] == '\n' {
+                    *line += 1;
+                }
+                current.push(chars[*i]);
+                *i += 1;
+            }
+        };
+        match c {
+            '-' if next == Some('-') => {
+                // A line comment: kept in the text (a `-- calls:` hint lives here), not code.
+                take_until(&mut current, &mut i, &mut line, &['\n']);
+                continue;
+            }
+            '/' if next == Some('*') => {
+                current.push_str("/*");
+                i += 2;
+                take_until(&mut current, &mut i, &mut line, &['*', '/']);
+                continue;
+            }
+            '\'' | '"' => {
+                if !has_code {
+                    start_line = line;
+                }
+                has_code = true;
+                current.push(c);
+                i += 1;
+                take_until(&mut current, &mut i, &mut line, &[c]);
+                continue;
+            }
+            '$' => {
+                // $tag$ ... $tag$ (but not $1).
+                let tag_len = chars[i + 1..].iter().take_while(|c| c.is_alphanumeric() || **c == '_').count();
+                let is_tag = chars.get(i + 1 + tag_len) == Some(&'$') && !chars.get(i + 1).is_some_and(char::is_ascii_digit);
+                if is_tag {
+                    let tag: Vec<char> = chars[i..i + tag_len + 2].to_vec();
+                    if !has_code {
+                        start_line = line;
+                    }
+                    has_code = true;
+                    current.extend(&tag);
+                    i += tag.len();
+                    take_until(&mut current, &mut i, &mut line, &tag);
+                    continue;
+                }
+            }
+            ';' => {
+                if has_code {
+                    pieces.push((start_line, current.trim().to_string()));
+                }
+                current.clear();
+                has_code = false;
+                i += 1;
+                continue;
+            }
+            '\n' => line += 1,
+            _ => {}
+        }
+        if !c.is_whitespace() && !has_code {
+            has_code = true;
+            start_line = line;
+        }
+        current.push(c);
+        i += 1;
+    }
+    if has_code {
+        pieces.push((start_line, current.trim().to_string()));
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_psql() {
+        let text = "-- first\nselect 'a;b' from t;\n\n/* c; */ select $$x;y$$, \"c;d\" from u where id = $1;\nselect 3";
+        let pieces = split(text);
+        assert_eq!(pieces.len(), 3);
+        assert_eq!(pieces[0], (2, "-- first\nselect 'a;b' from t".to_string()));
+        assert_eq!(pieces[1].0, 4);
+        assert!(pieces[1].1.ends_with("where id = $1"));
+        assert_eq!(pieces[2], (5, "select 3".to_string()));
+        assert!(split("-- only a comment\n;  ;").is_empty());
+    }
+
+    #[test]
+    fn parses_statements_and_their_parameters() {
+        let statements = parse_file("select * from t where a = $1 and b = $2 offset 5000;\ndelete from t where a = 1;\nset work_mem = '64MB'").unwrap();
+        assert_eq!(statements[0].parameters, 2);
+        assert_eq!(statements[0].offset(), Some(5000));
+        assert!(!statements[0].modifies_data());
+        assert!(statements[1].is_explainable() && statements[1].modifies_data());
+        assert!(!statements[2].is_explainable());
+    }
+
+    #[test]
+    fn names_the_line_of_a_statement_that_does_not_parse() {
+        let error = parse_file("select 1;\n\nselec 1;").unwrap_err().to_string();
+        assert!(error.starts_with("statement at line 3 does not parse"), "{error}");
+    }
+}
