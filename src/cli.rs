@@ -1,7 +1,8 @@
 //! Every command-line flag, defined once. Help text comes from these doc comments.
 
 use crate::host::StorageKind;
-use crate::render::TuneFormat;
+use crate::finding::Severity;
+use crate::render::{ExplainFormat, TuneFormat};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -16,6 +17,8 @@ pub struct Cli {
 pub enum Command {
     /// Recommend PostgreSQL settings for this host and workload; with --db, diff or apply them.
     Tune(TuneArgs),
+    /// Diagnose an EXPLAIN plan, or run one for a SQL file with --db, and suggest indexes.
+    Explain(ExplainArgs),
 }
 
 /// Where the database is. `--db` alone takes the PG* environment variables
@@ -70,6 +73,30 @@ pub struct TuneArgs {
     /// Where --apply writes the rollback script; default: ./pgadvise-rollback-<UTC time>.sql.
     #[arg(long, value_name = "PATH", requires = "apply")]
     pub rollback_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// An EXPLAIN (FORMAT JSON) plan (as EXPLAIN, auto_explain or psql wrote it), or a SQL file to run with --db; - reads stdin.
+    #[arg(value_name = "FILE")]
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Plan without executing (plain EXPLAIN instead of EXPLAIN ANALYZE).
+    #[arg(long)]
+    pub no_analyze: bool,
+    /// Seconds a statement may run under EXPLAIN ANALYZE (statement_timeout).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
+    /// A value for $1, $2, ... in order (repeat the flag); without, such statements get a generic plan.
+    #[arg(long = "param", value_name = "VALUE")]
+    pub params: Vec<String>,
+    /// Output format; default: table on a terminal, json when piped.
+    #[arg(long, value_enum)]
+    pub format: Option<ExplainFormat>,
+    /// Exit with code 1 if any finding is at least this severe (for CI).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

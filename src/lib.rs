@@ -5,9 +5,12 @@
 //! text, and only `apply` changes a server. See ARCHITECTURE.md in the docs.
 
 pub mod apply;
+pub mod advise;
+pub mod catalog;
 pub mod cli;
 pub mod cmd;
 pub mod error;
+pub mod finding;
 pub mod host;
 pub mod input;
 pub mod pg;

@@ -97,6 +97,42 @@ pub fn floor_mib(bytes: u64) -> u64 {
     bytes / step * step
 }
 
+/// A row or block count for people: `1,234,567`; fractions (PostgreSQL 18) keep one decimal below 10.
+pub fn format_count(value: f64) -> String {
+    if value.fract() != 0.0 && value < 10.0 {
+        return format!("{value:.1}");
+    }
+    let digits = format!("{:.0}", value.round());
+    let (sign, digits) = digits.strip_prefix('-').map_or(("", digits.as_str()), |d| ("-", d));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}")
+}
+
+/// Milliseconds for people: `0.042 ms`, `12.3 ms`, `1,234 ms`, `12.5 s`.
+pub fn format_ms(ms: f64) -> String {
+    if ms >= 10_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else if ms >= 1000.0 {
+        format!("{} ms", format_count(ms))
+    } else if ms >= 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.3} ms")
+    }
+}
+
+/// The smallest power-of-two MiB amount that holds `kib` kilobytes, for a work_mem suggestion.
+pub fn round_up_mib(kib: f64) -> u64 {
+    let mib = (kib / 1024.0).ceil().max(1.0) as u64;
+    mib.next_power_of_two()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +176,17 @@ mod tests {
         assert_eq!(format_pg_seconds(90), "90s");
         assert_eq!(format_pg_seconds(3600), "1h");
         assert!(parse_seconds("soon").is_err());
+    }
+
+    #[test]
+    fn formats_counts_and_times() {
+        assert_eq!(format_count(1234567.0), "1,234,567");
+        assert_eq!(format_count(999.0), "999");
+        assert_eq!(format_count(2.5), "2.5");
+        assert_eq!(format_ms(0.0421), "0.042 ms");
+        assert_eq!(format_ms(123.45), "123.5 ms");
+        assert_eq!(format_ms(3565.6), "3,566 ms");
+        assert_eq!(format_ms(12500.0), "12.5 s");
+        assert_eq!(round_up_mib(5000.0), 8);
     }
 }

@@ -1,5 +1,6 @@
 //! One function per subcommand: gather sources, call the advisor, render.
 
+pub mod explain;
 pub mod tune;
 
 use crate::cli::{Cli, Command};
@@ -10,6 +11,7 @@ use std::io::Write;
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
     match cli.command {
         Command::Tune(args) => tune::run(&args, out),
+        Command::Explain(args) => explain::run(&args, out),
     }
 }
 

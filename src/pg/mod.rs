@@ -1,7 +1,10 @@
 //! Everything that talks to a PostgreSQL server. Nothing outside this module
 //! (and `apply`) opens a connection.
 
+pub mod catalog;
 pub mod connect;
+pub mod explain;
+pub mod hypopg;
 pub mod settings;
 
 pub use connect::{connect, ConnectOptions, Connection};

@@ -1,0 +1,229 @@
+//! The conditions a plan applies to each base relation, read with sqlparser:
+//! what index suggestions are built from.
+//!
+//! A scan's own Filter / Index Cond / Recheck Cond use its columns bare (or
+//! qualified by its alias under VERBOSE); join conditions (Hash Cond, Merge Cond,
+//! Join Filter) are always qualified, so they are attributed by alias.
+
+use super::{Plan, PlanNode};
+use crate::sql::predicate::{self, columns_in, parse_expr, ColumnRef, Predicate};
+
+/// Everything the plan says about how one scan node reads its relation.
+#[derive(Debug, Clone)]
+pub struct ScanConditions<'a> {
+    pub node: &'a PlanNode,
+    pub table: &'a str,
+    pub schema: Option<&'a str>,
+    /// Predicates of the scan's own conditions.
+    pub predicates: Vec<Predicate>,
+    /// Columns of conditions that are not indexable predicates (ORs, `<>`...): an
+    /// index-only scan still needs them.
+    pub residual_columns: Vec<String>,
+    /// Join predicates on this relation, from the joins above it.
+    pub joins: Vec<Predicate>,
+    /// ORDER BY columns of a Sort under a Limit that reads only this relation.
+    pub sort_keys: Vec<SortKey>,
+    /// Columns the scan returns (VERBOSE `Output`); `None` when the plan does not say
+    /// or a whole row is returned.
+    pub output_columns: Option<Vec<String>>,
+    /// Whether this scan is the inner side of a Nested Loop, run once per outer row.
+    pub nested_loop_inner: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub column: String,
+    /// `DESC`, `DESC NULLS LAST`... as written; empty for ascending.
+    pub direction: String,
+}
+
+/// Conditions of every scan on a base relation, in plan order.
+pub fn scans(plan: &Plan) -> Vec<ScanConditions<'_>> {
+    let mut found = Vec::new();
+    collect(&plan.root, &[], &mut found);
+    found
+}
+
+fn collect<'a>(node: &'a PlanNode, ancestors: &[&'a PlanNode], found: &mut Vec<ScanConditions<'a>>) {
+    if let (Some(table), Some(reference)) = (node.relation.as_deref(), node.reference_name()) {
+        found.push(scan(node, table, reference, ancestors));
+    }
+    let mut chain = ancestors.to_vec();
+    chain.push(node);
+    for child in &node.children {
+        collect(child, &chain, found);
+    }
+}
+
+fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'a PlanNode]) -> ScanConditions<'a> {
+    let own = |qualifier: Option<&str>| qualifier.is_none() || qualifier == Some(reference);
+    let qualified = |qualifier: Option<&str>| qualifier == Some(reference);
+    let conditions = [&node.filter, &node.index_cond, &node.recheck_cond];
+    let mut predicates: Vec<Predicate> = Vec::new();
+    let mut residual_columns = Vec::new();
+    for condition in conditions.into_iter().flatten() {
+        for found in predicate::predicates(condition, &own) {
+            if !predicates.contains(&found) {
+                predicates.push(found);
+            }
+        }
+        for conjunct in predicate::conjuncts(condition) {
+            if predicate::predicates(&conjunct, &own).is_empty() {
+                if let Some(expr) = parse_expr(&conjunct) {
+                    residual_columns.extend(columns_in(&expr).into_iter().filter(|c| own(c.qualifier.as_deref())).map(|c| c.name));
+                }
+            }
+        }
+    }
+    residual_columns.sort();
+    residual_columns.dedup();
+
+    let mut joins = Vec::new();
+    for ancestor in ancestors {
+        for condition in [&ancestor.hash_cond, &ancestor.merge_cond, &ancestor.join_filter].into_iter().flatten() {
+            joins.extend(predicate::predicates(condition, &qualified).into_iter().filter(|p| matches!(p.operand, predicate::Operand::Column(_))));
+        }
+    }
+    // An inner index scan's Index Cond `(o.user_id = u.id)` is a join too.
+    joins.extend(predicates.iter().filter(|p| matches!(p.operand, predicate::Operand::Column(_))).cloned());
+    predicates.retain(|p| !matches!(p.operand, predicate::Operand::Column(_)));
+
+    let nested_loop_inner = is_nested_loop_inner(node, ancestors);
+    ScanConditions {
+        node,
+        table,
+        schema: node.schema.as_deref(),
+        predicates,
+        residual_columns,
+        joins,
+        sort_keys: sort_keys_for(node, reference, ancestors),
+        output_columns: output_columns(node, reference),
+        nested_loop_inner,
+    }
+}
+
+/// Inner side of a Nested Loop, possibly below a Materialize/Memoize or a Bitmap Heap Scan.
+fn is_nested_loop_inner(node: &PlanNode, ancestors: &[&PlanNode]) -> bool {
+    let mut child = node;
+    for ancestor in ancestors.iter().rev() {
+        if ancestor.node_type == "Nested Loop" {
+            return child.parent_relationship.as_deref() == Some("Inner");
+        }
+        if !matches!(ancestor.node_type.as_str(), "Materialize" | "Memoize" | "Result") {
+            return false;
+        }
+        child = ancestor;
+    }
+    false
+}
+
+/// A Sort (or Incremental Sort) directly under a Limit, whose subtree reads this relation only.
+fn sort_keys_for(node: &PlanNode, reference: &str, ancestors: &[&PlanNode]) -> Vec<SortKey> {
+    for (i, ancestor) in ancestors.iter().enumerate().rev() {
+        if !matches!(ancestor.node_type.as_str(), "Sort" | "Incremental Sort") {
+            continue;
+        }
+        let under_limit = ancestors[..i].iter().rev().take_while(|a| matches!(a.node_type.as_str(), "Limit" | "Gather Merge" | "Result")).any(|a| a.node_type == "Limit");
+        let scans = ancestor.walk().iter().filter(|n| n.relation.is_some()).count();
+        if !under_limit || scans != 1 {
+            return Vec::new();
+        }
+        return ancestor.sort_key.iter().map_while(|key| sort_key(key, reference)).collect();
+    }
+    let _ = node;
+    Vec::new()
+}
+
+fn sort_key(text: &str, reference: &str) -> Option<SortKey> {
+    let mut expression = text.trim();
+    let mut direction = Vec::new();
+    for suffix in [" NULLS LAST", " NULLS FIRST", " DESC", " ASC"] {
+        if let Some(rest) = expression.strip_suffix(suffix) {
+            direction.insert(0, suffix.trim());
+            expression = rest;
+        }
+    }
+    let expr = parse_expr(expression)?;
+    let column = column_of(&expr)?;
+    (column.qualifier.is_none() || column.qualifier.as_deref() == Some(reference))
+        .then(|| SortKey { column: column.name, direction: direction.join(" ").replace("ASC", "").trim().to_string() })
+}
+
+fn column_of(expr: &sqlparser::ast::Expr) -> Option<ColumnRef> {
+    use sqlparser::ast::Expr;
+    match expr {
+        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => column_of(inner),
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
+            let columns = columns_in(expr);
+            columns.into_iter().next()
+        }
+        _ => None,
+    }
+}
+
+fn output_columns(node: &PlanNode, reference: &str) -> Option<Vec<String>> {
+    if node.output.is_empty() {
+        return None;
+    }
+    let mut columns = Vec::new();
+    for item in &node.output {
+        // `o.*` or a bare row reference `o`: the whole row, no index covers that.
+        if item.ends_with(".*") || item == reference {
+            return None;
+        }
+        let expr = parse_expr(item)?;
+        columns.extend(columns_in(&expr).into_iter().filter(|c| c.qualifier.is_none() || c.qualifier.as_deref() == Some(reference)).map(|c| c.name));
+    }
+    columns.sort();
+    columns.dedup();
+    Some(columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::parse::{read, Input};
+    use crate::sql::predicate::{Operator, Target};
+
+    fn plan(text: &str) -> Plan {
+        match read(text).unwrap() {
+            Input::Plan(plan) => *plan,
+            Input::NotAPlan => panic!(),
+        }
+    }
+
+    #[test]
+    fn reads_a_scan_with_sort_under_limit_and_verbose_output() {
+        let plan = plan(
+            r#"[{"Plan": {"Node Type": "Limit", "Plans": [{"Node Type": "Sort", "Sort Key": ["o.created_at DESC"], "Plans": [
+               {"Node Type": "Seq Scan", "Relation Name": "orders", "Schema": "public", "Alias": "o",
+                "Output": ["o.id", "o.total"], "Filter": "((o.status = 'open'::text) AND (o.deleted_at IS NULL) AND ((o.a = 1) OR (o.b = 2)))"}]}]}}]"#,
+        );
+        let scans = scans(&plan);
+        assert_eq!(scans.len(), 1);
+        let scan = &scans[0];
+        assert_eq!((scan.table, scan.schema), ("orders", Some("public")));
+        assert_eq!(scan.predicates.iter().map(|p| p.operator).collect::<Vec<_>>(), vec![Operator::Equality, Operator::IsNull]);
+        assert_eq!(scan.residual_columns, vec!["a", "b"]);
+        assert_eq!(scan.sort_keys, vec![SortKey { column: "created_at".into(), direction: "DESC".into() }]);
+        assert_eq!(scan.output_columns, Some(vec!["id".to_string(), "total".to_string()]));
+    }
+
+    #[test]
+    fn attributes_join_conditions_by_alias() {
+        let plan = plan(
+            r#"[{"Plan": {"Node Type": "Nested Loop", "Join Filter": "(o.user_id = u.id)", "Plans": [
+               {"Node Type": "Seq Scan", "Relation Name": "users", "Alias": "u", "Parent Relationship": "Outer", "Filter": "(email = 'x'::text)"},
+               {"Node Type": "Seq Scan", "Relation Name": "orders", "Alias": "o", "Parent Relationship": "Inner"}]}}]"#,
+        );
+        let scans = scans(&plan);
+        let orders = scans.iter().find(|s| s.table == "orders").unwrap();
+        assert!(orders.nested_loop_inner);
+        assert_eq!(orders.joins.len(), 1);
+        assert!(matches!(&orders.joins[0].target, Target::Column(c) if c.name == "user_id"));
+        let users = scans.iter().find(|s| s.table == "users").unwrap();
+        assert!(!users.nested_loop_inner);
+        assert_eq!(users.joins.len(), 1, "u.id is users' side of the same join");
+        assert_eq!(users.predicates.len(), 1);
+    }
+}

@@ -8,6 +8,7 @@
 pub mod conditions;
 pub mod metrics;
 pub mod parse;
+pub mod report;
 pub mod rules;
 
 use serde::Serialize;

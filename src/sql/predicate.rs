@@ -311,9 +311,23 @@ fn target(expr: &Expr, belongs: &dyn Fn(Option<&str>) -> bool) -> Option<Target>
     }
     let stripped = strip_nested(expr);
     matches!(stripped, Expr::Function(_) | Expr::BinaryOp { .. } | Expr::Cast { .. }).then(|| Target::Expression {
-        sql: stripped.to_string(),
+        sql: unqualified(stripped).to_string(),
         columns,
     })
+}
+
+/// The expression with `o.email` written as `email`, as an index definition needs it.
+fn unqualified(expr: &Expr) -> Expr {
+    let mut expr = expr.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut expr, |e| {
+        if let Expr::CompoundIdentifier(parts) = e {
+            if let Some(last) = parts.last() {
+                *e = Expr::Identifier(last.clone());
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    expr
 }
 
 fn operand(expr: &Expr, belongs: &dyn Fn(Option<&str>) -> bool) -> Option<Operand> {
@@ -393,6 +407,7 @@ mod tests {
         let found = read("(lower((email)::text) = 'a@b.c'::text)");
         assert_eq!(found[0].0, "expr lower((email)::TEXT)");
         assert_eq!(found[0].1, Operator::Equality);
+        assert_eq!(read("(lower((o.email)::text) = 'a@b.c'::text)")[0].0, "expr lower((email)::TEXT)");
     }
 
     #[test]

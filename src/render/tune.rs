@@ -1,12 +1,11 @@
-//! Turning reports into text: tables for people, SQL and conf snippets for
-//! servers, JSON for tools. Renderers compute no advice.
+//! `pgadvise tune`'s report as tables, ALTER SYSTEM SQL, a conf snippet or JSON.
 
 use crate::apply::{ApplyOutcome, ApplyStatus};
 use crate::sql::{quote_ident, quote_literal};
 use crate::tune::report::TuneReport;
 use crate::tune::MemoryBudget;
 use crate::units::{format_human_bytes, format_pg_bytes};
-use comfy_table::{presets, ContentArrangement, Table};
+use super::new_table;
 
 /// Output formats of `pgadvise tune`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -21,15 +20,6 @@ pub enum TuneFormat {
     Json,
 }
 
-fn new_table(width: u16, header: &[&str]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(width)
-        .set_header(header.to_vec());
-    table
-}
 
 fn title(report: &TuneReport) -> String {
     let target = match &report.live {

@@ -1,0 +1,441 @@
+//! Index candidates from the conditions a plan applies to its base relations.
+//!
+//! Key order follows how a btree is searched: equality columns first, then one
+//! range column, then the ORDER BY columns (when nothing after the equalities
+//! breaks the order). A constant condition that narrows the table (`deleted_at
+//! IS NULL`, `NOT archived`, `status = 'active'` when statistics show it is
+//! selective) becomes a partial index's WHERE; the few other columns the scan
+//! returns become INCLUDE columns, so an index-only scan is possible.
+
+use crate::catalog::{Catalog, ColumnStats, Index};
+use crate::plan::conditions::{ScanConditions, SortKey};
+use crate::plan::rules::thresholds::{BIG_SCAN_ROWS, DISCARD_SHARE, INDEX_FILTER_MIN_REMOVED, NESTED_LOOP_MIN_LOOPS};
+use crate::sql::predicate::{Operand, Operator, Predicate, Target};
+use crate::sql::quote_ident;
+use serde::Serialize;
+
+/// A covering index includes at most this many columns beyond its keys.
+pub const COVERING_MAX_EXTRA_COLUMNS: usize = 3;
+/// ... and only for scans returning at least this many rows, where heap visits add up.
+pub const COVERING_MIN_ROWS: f64 = 100.0;
+/// An equality on a constant becomes a partial index's predicate when statistics
+/// show the value matches at most this share of the table ...
+pub const PARTIAL_MAX_FREQUENCY: f64 = 0.5;
+/// ... and the column has at most this many distinct values (a status, not an id).
+pub const PARTIAL_MAX_DISTINCT: f64 = 20.0;
+/// Without ANALYZE, a sequential scan is worth an index from this estimated cost.
+pub const UNANALYZED_MIN_SCAN_COST: f64 = 1_000.0;
+
+/// One key of an index: a column with its sort direction, or an expression.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum IndexKey {
+    Column { name: String, direction: String },
+    Expression(String),
+}
+
+impl IndexKey {
+    fn sql(&self) -> String {
+        match self {
+            IndexKey::Column { name, direction } if direction.is_empty() => quote_ident(name),
+            IndexKey::Column { name, direction } => format!("{} {direction}", quote_ident(name)),
+            IndexKey::Expression(sql) => format!("({sql})"),
+        }
+    }
+
+    /// The words the index name is made of.
+    fn name_part(&self) -> String {
+        match self {
+            IndexKey::Column { name, .. } => name.clone(),
+            IndexKey::Expression(sql) => sql.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect::<String>().split('_').filter(|w| !w.is_empty() && *w != "text").collect::<Vec<_>>().join("_"),
+        }
+    }
+
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            IndexKey::Column { name, .. } => Some(name),
+            IndexKey::Expression(_) => None,
+        }
+    }
+}
+
+/// A suggested index, with why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndexCandidate {
+    pub schema: Option<String>,
+    pub table: String,
+    pub keys: Vec<IndexKey>,
+    pub include: Vec<String>,
+    /// A partial index's WHERE clause.
+    pub predicate: Option<String>,
+    /// The plan node it is for.
+    pub node: usize,
+    pub reason: String,
+}
+
+/// PostgreSQL's identifier limit: longer names are truncated silently, so two long names could collide.
+const MAX_NAME_BYTES: usize = 63;
+
+impl IndexCandidate {
+    /// `<table>_<keys>[_incl][_where_<columns>]_idx`, shortened with a hash of the
+    /// full name when longer than PostgreSQL's 63 bytes.
+    pub fn name(&self) -> String {
+        let mut parts = vec![self.table.clone()];
+        parts.extend(self.keys.iter().map(IndexKey::name_part));
+        if !self.include.is_empty() {
+            parts.push("incl".into());
+        }
+        if let Some(predicate) = &self.predicate {
+            parts.push("where".into());
+            parts.push(IndexKey::Expression(predicate.clone()).name_part());
+        }
+        parts.push("idx".into());
+        shorten(&parts.join("_"))
+    }
+
+    pub fn qualified_table(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&self.table)),
+            None => quote_ident(&self.table),
+        }
+    }
+
+    /// The index definition after `CREATE INDEX [CONCURRENTLY] name`: `ON t (a, b) INCLUDE (c) WHERE ...`.
+    pub fn definition(&self) -> String {
+        let keys: Vec<String> = self.keys.iter().map(IndexKey::sql).collect();
+        let mut sql = format!("ON {} ({})", self.qualified_table(), keys.join(", "));
+        if !self.include.is_empty() {
+            let include: Vec<String> = self.include.iter().map(|c| quote_ident(c)).collect();
+            sql.push_str(&format!(" INCLUDE ({})", include.join(", ")));
+        }
+        if let Some(predicate) = &self.predicate {
+            sql.push_str(&format!(" WHERE {predicate}"));
+        }
+        sql
+    }
+
+    /// The statement to run on a busy database.
+    pub fn create_sql(&self) -> String {
+        format!("CREATE INDEX CONCURRENTLY {} {};", quote_ident(&self.name()), self.definition())
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match (self.keys.iter().any(|k| matches!(k, IndexKey::Expression(_))), self.predicate.is_some(), !self.include.is_empty()) {
+            (true, _, _) => "expression",
+            (_, true, true) => "partial, covering",
+            (_, true, false) => "partial",
+            (_, false, true) => "covering",
+            _ if self.keys.len() > 1 => "multi-column",
+            _ => "plain",
+        }
+    }
+}
+
+fn shorten(name: &str) -> String {
+    if name.len() <= MAX_NAME_BYTES {
+        return name.to_string();
+    }
+    let hash = format!("{:08x}", fnv1a(name) as u32);
+    let mut cut = MAX_NAME_BYTES - hash.len() - 1;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}_{hash}", name[..cut].trim_end_matches('_'))
+}
+
+/// FNV-1a: a stable hash (std's is randomized), for names that must not change between runs.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Candidates for every scan in the plan that reads much more than it keeps, in plan order,
+/// without duplicates. `catalog` (when live) supplies column statistics for partial indexes.
+pub fn suggest(scans: &[ScanConditions<'_>], catalog: Option<&Catalog>) -> Vec<IndexCandidate> {
+    let mut candidates: Vec<IndexCandidate> = Vec::new();
+    for scan in scans {
+        let Some(reason) = needs_index(scan) else { continue };
+        let stats = |column: &str| catalog.and_then(|c| c.column_stats(scan.schema, scan.table, column));
+        if let Some(candidate) = candidate(scan, reason, &stats) {
+            if !candidates.iter().any(|c| c.name() == candidate.name()) {
+                candidates.push(candidate);
+            }
+        }
+    }
+    candidates
+}
+
+/// Why this scan would gain from an index, or `None` if it would not.
+fn needs_index(scan: &ScanConditions<'_>) -> Option<String> {
+    let node = scan.node;
+    let actual = node.actual;
+    if scan.nested_loop_inner && !scan.joins.is_empty() && node.node_type == "Seq Scan" {
+        let loops = actual.map_or(0.0, |a| a.loops);
+        if loops >= NESTED_LOOP_MIN_LOOPS || (actual.is_none() && node.total_cost.unwrap_or(0.0) >= UNANALYZED_MIN_SCAN_COST) {
+            return Some(format!("node {}: inner side of a Nested Loop scanned {} times", node.id, crate::units::format_count(loops)));
+        }
+    }
+    if scan.predicates.is_empty() && scan.sort_keys.is_empty() {
+        return None;
+    }
+    match actual {
+        Some(a) if a.loops > 0.0 => {
+            let returned = a.rows * a.loops;
+            let removed = node.rows_removed_by_filter.unwrap_or(0.0) * a.loops;
+            let read = returned + removed;
+            let discards = read > 0.0 && removed / read >= DISCARD_SHARE;
+            let is_seq = node.node_type == "Seq Scan";
+            if is_seq && read >= BIG_SCAN_ROWS && (discards || !scan.sort_keys.is_empty()) {
+                return Some(format!("node {}: {} reads {} rows, keeps {}", node.id, node.label(), crate::units::format_count(read), crate::units::format_count(returned)));
+            }
+            if !is_seq && removed >= INDEX_FILTER_MIN_REMOVED && discards {
+                return Some(format!("node {}: the filter removes {} of {} rows the index returned", node.id, crate::units::format_count(removed), crate::units::format_count(read)));
+            }
+            None
+        }
+        Some(_) => None,
+        None => (node.node_type == "Seq Scan" && node.total_cost.unwrap_or(0.0) >= UNANALYZED_MIN_SCAN_COST)
+            .then(|| format!("node {}: {} estimated at cost {:.0}", node.id, node.label(), node.total_cost.unwrap_or(0.0))),
+    }
+}
+
+fn candidate(scan: &ScanConditions<'_>, reason: String, stats: &dyn Fn(&str) -> Option<ColumnStats>) -> Option<IndexCandidate> {
+    let mut keys: Vec<IndexKey> = Vec::new();
+    let mut partial: Vec<String> = Vec::new();
+    let push = |keys: &mut Vec<IndexKey>, key: IndexKey| {
+        if !keys.contains(&key) && !keys.iter().any(|k| k.column().is_some() && k.column() == key.column()) {
+            keys.push(key);
+        }
+    };
+
+    let (constants, lookups): (Vec<&Predicate>, Vec<&Predicate>) = scan.predicates.iter().partition(|p| is_partial_condition(p, stats));
+    let has_other_keys = !lookups.is_empty() || !scan.sort_keys.is_empty() || (scan.nested_loop_inner && !scan.joins.is_empty());
+    for predicate in &constants {
+        if has_other_keys {
+            partial.push(partial_sql(predicate));
+        } else {
+            push(&mut keys, key_of(&predicate.target));
+        }
+    }
+    // Equalities (and IS NULL, which a btree also finds), then joins on the inner side of a loop.
+    for predicate in lookups.iter().filter(|p| matches!(p.operator, Operator::Equality | Operator::IsNull | Operator::IsTrue | Operator::IsFalse)) {
+        push(&mut keys, key_of(&predicate.target));
+    }
+    if scan.nested_loop_inner {
+        for join in &scan.joins {
+            push(&mut keys, key_of(&join.target));
+        }
+    }
+    let range = lookups.iter().find(|p| p.operator == Operator::Range);
+    let sort_first = scan.sort_keys.first();
+    match (range, sort_first) {
+        (Some(range), Some(first)) if matches!(&range.target, Target::Column(c) if c.name == first.column) => push_sort_keys(&mut keys, &scan.sort_keys),
+        (Some(range), _) => push(&mut keys, key_of(&range.target)),
+        (None, Some(_)) => push_sort_keys(&mut keys, &scan.sort_keys),
+        (None, None) => {}
+    }
+    if keys.is_empty() {
+        return None;
+    }
+
+    let include = covering_columns(scan, &keys, &partial);
+    partial.sort();
+    Some(IndexCandidate {
+        schema: scan.schema.map(str::to_string),
+        table: scan.table.to_string(),
+        keys,
+        include,
+        predicate: (!partial.is_empty()).then(|| partial.join(" AND ")),
+        node: scan.node.id,
+        reason,
+    })
+}
+
+fn push_sort_keys(keys: &mut Vec<IndexKey>, sort_keys: &[SortKey]) {
+    for sort in sort_keys {
+        if !keys.iter().any(|k| k.column() == Some(&sort.column)) {
+            keys.push(IndexKey::Column { name: sort.column.clone(), direction: sort.direction.clone() });
+        }
+    }
+}
+
+fn key_of(target: &Target) -> IndexKey {
+    match target {
+        Target::Column(c) => IndexKey::Column { name: c.name.clone(), direction: String::new() },
+        Target::Expression { sql, .. } => IndexKey::Expression(sql.clone()),
+    }
+}
+
+/// Whether a condition is a fixed filter rather than a lookup value: a good partial-index predicate.
+fn is_partial_condition(predicate: &Predicate, stats: &dyn Fn(&str) -> Option<ColumnStats>) -> bool {
+    let Target::Column(column) = &predicate.target else { return false };
+    match predicate.operator {
+        Operator::IsNull | Operator::IsNotNull | Operator::IsTrue | Operator::IsFalse => true,
+        Operator::Equality => {
+            let Operand::Constant(value) = &predicate.operand else { return false };
+            let Some(stats) = stats(&column.name) else { return false };
+            let value = constant_text(value);
+            let frequency = stats.frequency_of(&value);
+            stats.distinct_values() <= PARTIAL_MAX_DISTINCT && frequency.is_some_and(|f| f <= PARTIAL_MAX_FREQUENCY)
+        }
+        Operator::Range => false,
+    }
+}
+
+/// `'active'::TEXT` → `active`: the value as pg_stats lists it.
+fn constant_text(value: &str) -> String {
+    let value = value.split("::").next().unwrap_or(value).trim();
+    value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).map(|v| v.replace("''", "'")).unwrap_or_else(|| value.to_string())
+}
+
+fn partial_sql(predicate: &Predicate) -> String {
+    let Target::Column(column) = &predicate.target else { return predicate.sql.clone() };
+    let column = quote_ident(&column.name);
+    match (&predicate.operator, &predicate.operand) {
+        (Operator::IsNull, _) => format!("{column} IS NULL"),
+        (Operator::IsNotNull, _) => format!("{column} IS NOT NULL"),
+        (Operator::IsTrue, _) => column,
+        (Operator::IsFalse, _) => format!("NOT {column}"),
+        (_, Operand::Constant(value)) => format!("{column} = {value}"),
+        _ => predicate.sql.clone(),
+    }
+}
+
+/// The columns to INCLUDE so an index-only scan can answer: what the scan returns
+/// and filters on beyond the keys, if few and the scan returns many rows.
+fn covering_columns(scan: &ScanConditions<'_>, keys: &[IndexKey], partial: &[String]) -> Vec<String> {
+    let Some(output) = &scan.output_columns else { return Vec::new() };
+    let rows = scan.node.total_actual_rows().or(scan.node.plan_rows).unwrap_or(0.0);
+    if rows < COVERING_MIN_ROWS || keys.iter().any(|k| matches!(k, IndexKey::Expression(_))) {
+        return Vec::new();
+    }
+    let mut needed: Vec<String> = output.iter().chain(&scan.residual_columns).cloned().collect();
+    // Columns only tested by the partial predicate need not be stored.
+    needed.retain(|c| !keys.iter().any(|k| k.column() == Some(c.as_str())));
+    needed.retain(|c| !partial.iter().any(|p| p.split_whitespace().next().map(|w| w.trim_matches('"')) == Some(c.as_str()) && !output.contains(c)));
+    needed.sort();
+    needed.dedup();
+    if needed.len() > COVERING_MAX_EXTRA_COLUMNS {
+        return Vec::new();
+    }
+    needed
+}
+
+/// The existing index that already serves `candidate`, if any: valid, btree,
+/// its leading keys are the candidate's keys, its predicate (if any) is the
+/// candidate's, and it stores every column the candidate would INCLUDE.
+pub fn served_by<'a>(candidate: &IndexCandidate, catalog: &'a Catalog) -> Option<&'a Index> {
+    let table = catalog.table(candidate.schema.as_deref(), &candidate.table)?;
+    let wanted: Vec<String> = candidate.keys.iter().map(|k| normalized(&k.column().map_or_else(|| k.sql(), str::to_string))).collect();
+    table.indexes.iter().find(|index| {
+        let keys: Vec<String> = index.keys.iter().map(|k| normalized(k)).collect();
+        let stored: Vec<String> = keys.iter().cloned().chain(index.include.iter().map(|c| normalized(c))).collect();
+        index.valid
+            && index.method == "btree"
+            && keys.len() >= wanted.len()
+            && keys[..wanted.len()] == wanted[..]
+            && match (&index.predicate, &candidate.predicate) {
+                (None, _) => true,
+                (Some(theirs), Some(ours)) => normalized(theirs) == normalized(ours),
+                (Some(_), None) => false,
+            }
+            && candidate.include.iter().all(|c| stored.contains(&normalized(c)))
+    })
+}
+
+/// Text of a key or predicate with case, spaces, parentheses and quotes removed,
+/// so `lower((email)::TEXT)` matches pg_get_indexdef's `lower(email::text)`.
+fn normalized(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '"')).flat_map(char::to_lowercase).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::conditions::scans;
+    use crate::plan::parse::{read, Input};
+    use crate::plan::Plan;
+
+    fn plan(text: &str) -> Plan {
+        match read(text).unwrap() {
+            Input::Plan(plan) => *plan,
+            Input::NotAPlan => panic!(),
+        }
+    }
+
+    fn seq_scan(filter: &str, extra: &str) -> String {
+        format!(
+            r#"[{{"Plan": {{"Node Type": "Seq Scan", "Relation Name": "orders", "Schema": "public", "Alias": "orders",
+            "Plan Rows": 10, "Actual Startup Time": 0, "Actual Total Time": 50, "Actual Rows": 500, "Actual Loops": 1,
+            "Filter": "{filter}", "Rows Removed by Filter": 99500 {extra}}}}}]"#
+        )
+    }
+
+    fn suggestions(text: &str) -> Vec<String> {
+        let plan = plan(text);
+        suggest(&scans(&plan), None).iter().map(IndexCandidate::create_sql).collect()
+    }
+
+    #[test]
+    fn equality_then_range() {
+        let found = suggestions(&seq_scan("((created_at > '2024-01-01'::date) AND (customer_id = 42))", ""));
+        assert_eq!(found, vec!["CREATE INDEX CONCURRENTLY orders_customer_id_created_at_idx ON public.orders (customer_id, created_at);"]);
+    }
+
+    #[test]
+    fn a_constant_condition_makes_the_index_partial() {
+        let found = suggestions(&seq_scan("((deleted_at IS NULL) AND (customer_id = 42))", ""));
+        assert_eq!(found, vec!["CREATE INDEX CONCURRENTLY orders_customer_id_where_deleted_at_is_null_idx ON public.orders (customer_id) WHERE deleted_at IS NULL;"]);
+    }
+
+    #[test]
+    fn few_returned_columns_make_it_covering() {
+        let found = suggestions(&seq_scan("(customer_id = 42)", r#", "Output": ["id", "total"]"#));
+        assert_eq!(found, vec!["CREATE INDEX CONCURRENTLY orders_customer_id_incl_idx ON public.orders (customer_id) INCLUDE (id, total);"]);
+        let many = suggestions(&seq_scan("(customer_id = 42)", r#", "Output": ["id", "total", "a", "b", "c"]"#));
+        assert!(!many[0].contains("INCLUDE"));
+    }
+
+    #[test]
+    fn a_function_on_a_column_makes_an_expression_index() {
+        let found = suggestions(&seq_scan("(lower((email)::text) = 'a@b.c'::text)", ""));
+        assert_eq!(found, vec!["CREATE INDEX CONCURRENTLY orders_lower_email_idx ON public.orders ((lower((email)::TEXT)));"]);
+    }
+
+    #[test]
+    fn a_scan_that_keeps_most_rows_needs_no_index() {
+        let text = seq_scan("(customer_id > 1)", "").replace("\"Rows Removed by Filter\": 99500", "\"Rows Removed by Filter\": 5");
+        assert!(suggestions(&text).is_empty());
+    }
+
+    #[test]
+    fn names_are_stable_and_fit_postgresql() {
+        let long = "a".repeat(40);
+        let one = shorten(&format!("{long}_{long}_x_idx"));
+        let two = shorten(&format!("{long}_{long}_y_idx"));
+        assert!(one.len() <= 63 && two.len() <= 63);
+        assert_ne!(one, two);
+        assert_eq!(one, shorten(&format!("{long}_{long}_x_idx")));
+    }
+
+    #[test]
+    fn an_existing_index_with_the_same_leading_keys_serves_a_candidate() {
+        let plan = plan(&seq_scan("(lower((email)::text) = 'a@b.c'::text)", ""));
+        let candidate = suggest(&scans(&plan), None).remove(0);
+        let index = |keys: &[&str], predicate: Option<&str>| Index {
+            name: "existing".into(),
+            method: "btree".into(),
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            include: vec![],
+            predicate: predicate.map(str::to_string),
+            unique: false,
+            primary: false,
+            valid: true,
+            size_bytes: 0,
+        };
+        let catalog = |indexes| Catalog {
+            tables: vec![crate::catalog::Table { schema: "public".into(), name: "orders".into(), rows: 1e5, size_bytes: 0, indexes, stats: vec![] }],
+        };
+        assert!(served_by(&candidate, &catalog(vec![index(&["lower(email::text)", "id"], None)])).is_some());
+        assert!(served_by(&candidate, &catalog(vec![index(&["email"], None)])).is_none());
+        assert!(served_by(&candidate, &catalog(vec![index(&["lower(email::text)"], Some("id > 5"))])).is_none());
+    }
+}

@@ -1,0 +1,4 @@
+//! Advisors that turn what the sources found into changes: index suggestions now,
+//! workload-wide selection and index hygiene later.
+
+pub mod index;

@@ -1,0 +1,201 @@
+//! `pgadvise explain`: a plan file, or a SQL file run against --db → findings and
+//! index suggestions (verified with HypoPG when the server has it) → table, JSON or Markdown.
+
+use crate::advise::index::{self, served_by};
+use crate::catalog::Catalog;
+use crate::cli::ExplainArgs;
+use crate::error::Exit;
+use crate::pg::explain::{explain, PlanKind, Planning};
+use crate::pg::hypopg::{self, HypoStatus};
+use crate::pg::{self, catalog, settings, ConnectOptions};
+use crate::plan::parse::{read, Input};
+use crate::plan::report::{DroppedSuggestion, ExplainReport, StatementReport, Suggestion};
+use crate::plan::rules::{diagnose, Context as RuleContext};
+use crate::plan::{conditions, Plan};
+use crate::render::{self, ExplainFormat};
+use crate::sql::statements::{parse_file, SqlStatement};
+use anyhow::{bail, Context, Result};
+use std::io::{IsTerminal, Read, Write};
+use std::time::Duration;
+use tokio_postgres::Client;
+
+pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> Result<Exit> {
+    let (name, text) = read_input(args)?;
+    let input = read(&text).with_context(|| name.clone())?;
+    let report = match input {
+        Input::Plan(plan) => match &args.db.db {
+            None => offline(&name, *plan),
+            Some(url) => block_on(live_plan(args, url, &name, *plan))?,
+        },
+        Input::NotAPlan => {
+            let statements = parse_file(&text).with_context(|| name.clone())?;
+            if statements.is_empty() {
+                bail!("{name}: no SQL statement and no plan in it");
+            }
+            let Some(url) = &args.db.db else {
+                bail!("{name} holds SQL; to explain it pgadvise needs a server: add --db URL (or give an EXPLAIN (FORMAT JSON) plan instead)");
+            };
+            block_on(live_sql(args, url, &name, &statements))?
+        }
+    };
+
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { ExplainFormat::Table } else { ExplainFormat::Json });
+    let text = match format {
+        ExplainFormat::Table => render::explain_table(&report, super::table_width()),
+        ExplainFormat::Json => render::explain_json(&report)?,
+        ExplainFormat::Markdown => render::explain_markdown(&report),
+    };
+    out.write_all(text.as_bytes())?;
+    let failing = args.fail_on.is_some_and(|level| report.findings().any(|f| f.severity >= level));
+    Ok(if failing { Exit::Findings } else { Exit::Success })
+}
+
+fn read_input(args: &ExplainArgs) -> Result<(String, String)> {
+    if args.input.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
+        return Ok(("stdin".into(), text));
+    }
+    let name = args.input.display().to_string();
+    let bytes = std::fs::read(&args.input).with_context(|| format!("cannot read {name}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{name} is not UTF-8 text: give a JSON plan or a SQL file"))?;
+    Ok((name, text))
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?.block_on(future)
+}
+
+/// A plan file with no server: diagnose and suggest, unverified.
+fn offline(name: &str, plan: Plan) -> ExplainReport {
+    let statement = statement_report(name.to_string(), None, None, plan, None);
+    ExplainReport { statements: vec![statement], hypopg: None, notes: vec!["no --db: suggestions are unverified and existing indexes unknown".into()] }
+}
+
+/// Findings and suggestions for one plan; `catalog` drops what existing indexes serve.
+fn statement_report(label: String, kind: Option<PlanKind>, sql: Option<String>, plan: Plan, catalog: Option<&Catalog>) -> StatementReport {
+    let statement_text = sql.clone().or_else(|| plan.query_text.clone());
+    let parsed = statement_text.as_deref().and_then(|text| parse_file(text).ok()).and_then(|mut s| (!s.is_empty()).then(|| s.remove(0)));
+    let context = RuleContext { offset: parsed.as_ref().and_then(SqlStatement::offset) };
+    let findings = diagnose(&plan, &context);
+    let candidates = index::suggest(&conditions::scans(&plan), catalog);
+    let mut suggestions = Vec::new();
+    let mut dropped = Vec::new();
+    for candidate in candidates {
+        match catalog.and_then(|c| served_by(&candidate, c)) {
+            Some(existing) => dropped.push(DroppedSuggestion { name: candidate.name(), sql: candidate.create_sql(), why: format!("already served by the existing index {}", existing.name) }),
+            None => suggestions.push(Suggestion::new(candidate)),
+        }
+    }
+    StatementReport { label, kind, sql, plan, findings, suggestions, dropped }
+}
+
+struct Server {
+    client: Client,
+    major: u32,
+}
+
+async fn open(args: &ExplainArgs, url: &str) -> Result<Server> {
+    let options = ConnectOptions { url: url.to_string(), timeout: Duration::from_secs(args.db.connect_timeout) };
+    let connection = pg::connect(&options).await?;
+    let state = settings::read_state(&connection.client).await?;
+    Ok(Server { client: connection.client, major: state.major() })
+}
+
+fn planning(args: &ExplainArgs, server: &Server, placeholders: usize) -> Planning {
+    Planning { analyze: !args.no_analyze, params: args.params.clone(), placeholders, timeout: Duration::from_secs(args.timeout), server_major: server.major }
+}
+
+/// A plan file with a server: the catalog filters suggestions; the plan's query
+/// text (auto_explain writes it) lets HypoPG verify them.
+async fn live_plan(args: &ExplainArgs, url: &str, name: &str, plan: Plan) -> Result<ExplainReport> {
+    let server = open(args, url).await?;
+    let catalog = read_catalog(&server.client, &plan).await?;
+    let query = plan.query_text.clone();
+    let mut statement = statement_report(name.to_string(), None, None, plan, Some(&catalog));
+    let mut notes = Vec::new();
+    let hypopg = match query.as_deref().map(parse_file) {
+        Some(Ok(parsed)) if parsed.len() == 1 => {
+            let planning = Planning { analyze: false, ..planning(args, &server, parsed[0].parameters) };
+            Some(verify(&server.client, &parsed[0].text, &planning, &mut statement).await?)
+        }
+        _ => {
+            notes.push("the plan carries no query text, so suggestions cannot be verified: run pgadvise explain on the SQL file with --db".into());
+            None
+        }
+    };
+    Ok(ExplainReport { statements: vec![statement], hypopg, notes })
+}
+
+/// A SQL file with a server: explain each statement in order, inside rolled-back transactions.
+async fn live_sql(args: &ExplainArgs, url: &str, name: &str, statements: &[SqlStatement]) -> Result<ExplainReport> {
+    let server = open(args, url).await?;
+    let mut reports = Vec::new();
+    let mut notes = Vec::new();
+    let mut hypopg_status = None;
+    let progress = std::io::stderr().is_terminal() && statements.len() > 1;
+    for (i, statement) in statements.iter().enumerate() {
+        let label = format!("{name}:{}", statement.line);
+        if !statement.is_explainable() {
+            notes.push(format!("{label}: skipped, EXPLAIN takes only SELECT, INSERT, UPDATE, DELETE and MERGE"));
+            continue;
+        }
+        if progress {
+            eprint!("\rpgadvise: explaining statement {} of {} ({label})…\x1b[K", i + 1, statements.len());
+        }
+        let planning = planning(args, &server, statement.parameters);
+        let plan = explain(&server.client, &statement.text, &planning).await.with_context(|| format!("{label}"))?;
+        if planning.kind() == PlanKind::Generic {
+            notes.push(format!("{label}: has $1… and no --param values, so this is a generic plan (estimates only, not executed)"));
+        }
+        let catalog = read_catalog(&server.client, &plan).await?;
+        let mut report = statement_report(label, Some(planning.kind()), Some(statement.text.clone()), plan, Some(&catalog));
+        let status = verify(&server.client, &statement.text, &Planning { analyze: false, ..planning }, &mut report).await?;
+        hypopg_status = Some(status);
+        reports.push(report);
+    }
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    Ok(ExplainReport { statements: reports, hypopg: hypopg_status, notes })
+}
+
+async fn read_catalog(client: &Client, plan: &Plan) -> Result<Catalog> {
+    let mut tables: Vec<String> = plan.nodes().iter().filter_map(|n| n.relation.clone()).collect();
+    tables.sort();
+    tables.dedup();
+    catalog::read_tables(client, &tables).await
+}
+
+/// Asks the planner about each suggestion; keeps those it uses.
+async fn verify(client: &Client, sql: &str, planning: &Planning, statement: &mut StatementReport) -> Result<HypoStatus> {
+    if statement.suggestions.is_empty() {
+        return hypopg_status_only(client).await;
+    }
+    let candidates: Vec<_> = statement.suggestions.iter().map(|s| s.index.clone()).collect();
+    let (status, verdicts) = hypopg::verify(client, sql, planning, &candidates).await?;
+    if verdicts.is_empty() {
+        return Ok(status);
+    }
+    let mut kept = Vec::new();
+    for (mut suggestion, verdict) in statement.suggestions.drain(..).zip(verdicts) {
+        if verdict.used {
+            suggestion.verification = Some(verdict);
+            kept.push(suggestion);
+        } else {
+            statement.dropped.push(DroppedSuggestion {
+                name: suggestion.name,
+                sql: suggestion.sql,
+                why: format!("the planner did not use it (cost {:.0} either way)", verdict.cost_before),
+            });
+        }
+    }
+    statement.suggestions = kept;
+    Ok(status)
+}
+
+/// HypoPG's status without verifying anything, so the report can still say it once.
+async fn hypopg_status_only(client: &Client) -> Result<HypoStatus> {
+    let (status, _) = hypopg::verify(client, "SELECT 1", &Planning { analyze: false, params: vec![], placeholders: 0, timeout: Duration::from_secs(5), server_major: 0 }, &[]).await?;
+    Ok(status)
+}

@@ -1,0 +1,150 @@
+//! Running EXPLAIN on the server, safely.
+//!
+//! EXPLAIN ANALYZE executes the statement, so every run happens inside a
+//! transaction that is always rolled back, under a statement_timeout: an UPDATE
+//! or DELETE changes nothing (sequences still advance; that PostgreSQL cannot undo).
+//! Statements with `$n` placeholders are run with `--param` values, or planned as
+//! a generic plan without running.
+
+use super::connect::server_message;
+use crate::error::database_error;
+use crate::plan::parse::from_value;
+use crate::plan::Plan;
+use crate::sql::quote_literal;
+use anyhow::{anyhow, bail, Result};
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+/// How a statement is to be planned.
+#[derive(Debug, Clone)]
+pub struct Planning {
+    /// Execute it (EXPLAIN ANALYZE) rather than only plan it.
+    pub analyze: bool,
+    /// Values for `$1`, `$2`...: literals, cast by PostgreSQL to the parameters' types.
+    pub params: Vec<String>,
+    /// How many `$n` placeholders the statement has.
+    pub placeholders: usize,
+    pub timeout: Duration,
+    /// server_version_num / 10000.
+    pub server_major: u32,
+}
+
+/// What kind of plan came back, for the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanKind {
+    /// Executed: actual times and rows.
+    Analyzed,
+    /// Planned only (--no-analyze).
+    Estimated,
+    /// Planned for unknown `$n` values (no --param): a generic plan, not executed.
+    Generic,
+}
+
+impl Planning {
+    pub fn kind(&self) -> PlanKind {
+        if self.placeholders > 0 && self.params.is_empty() {
+            PlanKind::Generic
+        } else if self.analyze {
+            PlanKind::Analyzed
+        } else {
+            PlanKind::Estimated
+        }
+    }
+}
+
+const PREPARED_NAME: &str = "pgadvise_explain";
+
+/// Plans (or runs) `sql` inside a transaction that is rolled back, and returns the plan.
+pub async fn explain(client: &Client, sql: &str, planning: &Planning) -> Result<Plan> {
+    if !planning.params.is_empty() && planning.params.len() != planning.placeholders {
+        bail!("the statement has {} parameter(s) ($1...) but {} --param value(s) were given", planning.placeholders, planning.params.len());
+    }
+    run(client, "BEGIN").await?;
+    let result = explain_in_transaction(client, sql, planning).await;
+    // Always undo, whatever happened; a failed ROLLBACK means the connection is gone.
+    let rollback = run(client, "ROLLBACK").await;
+    if result.is_err() && uses_prepare(planning) {
+        // PREPARE is not undone by ROLLBACK; a failure may have skipped the DEALLOCATE.
+        let _ = client.simple_query(&format!("DEALLOCATE {PREPARED_NAME}")).await;
+    }
+    let plan = result?;
+    rollback?;
+    Ok(plan)
+}
+
+/// Plans `sql` in the caller's open transaction (used by HypoPG verification).
+pub async fn explain_in_transaction(client: &Client, sql: &str, planning: &Planning) -> Result<Plan> {
+    run(client, &format!("SET LOCAL statement_timeout = {}", planning.timeout.as_millis())).await?;
+    let options = options(planning);
+    let text = if uses_prepare(planning) {
+        run_statement(client, &format!("PREPARE {PREPARED_NAME} AS {sql}"), planning).await?;
+        let args: Vec<String> = if planning.params.is_empty() {
+            run(client, "SET LOCAL plan_cache_mode = force_generic_plan").await?;
+            vec!["NULL".to_string(); planning.placeholders]
+        } else {
+            planning.params.iter().map(|p| quote_literal(p)).collect()
+        };
+        let explained = run_statement(client, &format!("EXPLAIN ({options}) EXECUTE {PREPARED_NAME}({})", args.join(", ")), planning).await;
+        run(client, &format!("DEALLOCATE {PREPARED_NAME}")).await.ok();
+        explained?
+    } else {
+        run_statement(client, &format!("EXPLAIN ({options}) {sql}"), planning).await?
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow!("the server's EXPLAIN output is not JSON: {e}"))?;
+    let mut plan = from_value(&value)?;
+    plan.query_text.get_or_insert_with(|| sql.to_string());
+    Ok(plan)
+}
+
+fn uses_prepare(planning: &Planning) -> bool {
+    planning.placeholders > 0 && !(planning.params.is_empty() && planning.server_major >= 16)
+}
+
+fn options(planning: &Planning) -> String {
+    let mut options = Vec::new();
+    match planning.kind() {
+        PlanKind::Analyzed => options.extend(["ANALYZE", "BUFFERS"]),
+        PlanKind::Generic if planning.server_major >= 16 => options.push("GENERIC_PLAN"),
+        _ => {}
+    }
+    options.push("VERBOSE");
+    if planning.server_major >= 12 {
+        options.push("SETTINGS");
+    }
+    options.push("FORMAT JSON");
+    options.join(", ")
+}
+
+async fn run(client: &Client, sql: &str) -> Result<()> {
+    client.simple_query(sql).await.map_err(|e| database_error(format!("the server failed on {sql}: {}", server_message(&e))))?;
+    Ok(())
+}
+
+/// Runs the user's statement (or EXPLAIN of it) and returns the first column of the
+/// first row. The statement's own errors are bad input (2), except privileges and a
+/// lost connection, which are the database's (3).
+async fn run_statement(client: &Client, sql: &str, planning: &Planning) -> Result<String> {
+    let messages = client.simple_query(sql).await.map_err(|e| statement_error(&e, planning))?;
+    messages
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+            _ => None,
+        })
+        .map_or_else(|| Ok(String::new()), Ok)
+}
+
+fn statement_error(error: &tokio_postgres::Error, planning: &Planning) -> anyhow::Error {
+    let message = server_message(error);
+    match error.code() {
+        Some(code) if *code == SqlState::QUERY_CANCELED => anyhow!(
+            "the statement was cancelled after {} s (statement_timeout): raise --timeout, or use --no-analyze to plan it without running it",
+            planning.timeout.as_secs_f64()
+        ),
+        Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => database_error(format!("the server refused the statement: {message}")),
+        Some(_) => anyhow!("the server rejected the statement: {message}"),
+        None => database_error(format!("lost the server while running the statement: {message}")),
+    }
+}

@@ -1,0 +1,293 @@
+//! `pgadvise explain`'s report: the plan as a tree with where the time went, the
+//! findings, and the suggested indexes as SQL to paste.
+
+use super::new_table;
+use crate::finding::Severity;
+use crate::pg::explain::PlanKind;
+use crate::pg::hypopg::HypoStatus;
+use crate::plan::metrics::misestimate;
+use crate::plan::report::{ExplainReport, StatementReport, Suggestion};
+use crate::plan::rules::thresholds::HIGHLIGHT_TIME_SHARE;
+use crate::plan::rules::time_share;
+use crate::plan::{Plan, PlanNode};
+use crate::units::{format_count, format_human_bytes, format_ms};
+use comfy_table::{Cell, CellAlignment, Color, Table};
+
+/// Output formats of `pgadvise explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainFormat {
+    /// The plan tree, findings and suggestions for people (default on a terminal).
+    Table,
+    /// Everything, for tools (default when piped).
+    Json,
+    /// A pull-request comment.
+    Markdown,
+}
+
+/// Nodes highlighted as where the time goes: at most this many.
+const HIGHLIGHTED_NODES: usize = 3;
+
+pub fn explain_table(report: &ExplainReport, width: u16) -> String {
+    let mut out = String::new();
+    for statement in &report.statements {
+        out.push_str(&format!("── {} ──\n", statement.label));
+        out.push_str(&summary(statement));
+        out.push('\n');
+        out.push_str(&tree(&statement.plan, width, true).to_string());
+        out.push_str("\n\n");
+        if statement.findings.is_empty() {
+            out.push_str("Findings: none.\n\n");
+        } else {
+            let mut table = new_table(width, &["severity", "node", "finding", "what to do"]);
+            for finding in &statement.findings {
+                table.add_row(vec![
+                    severity_cell(finding.severity),
+                    Cell::new(finding.node.map(|n| format!("#{n}")).unwrap_or_default()),
+                    Cell::new(format!("{}\n{}", finding.title, finding.evidence)),
+                    Cell::new(&finding.advice),
+                ]);
+            }
+            out.push_str(&format!("Findings\n{table}\n\n"));
+        }
+        out.push_str(&suggestions_sql(statement, report.hypopg.as_ref()));
+    }
+    out.push_str(&notes(report));
+    out
+}
+
+pub fn explain_json(report: &ExplainReport) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(report)? + "\n")
+}
+
+pub fn explain_markdown(report: &ExplainReport) -> String {
+    let mut out = String::new();
+    for statement in &report.statements {
+        out.push_str(&format!("### pgadvise explain: `{}`\n\n", statement.label));
+        out.push_str(&summary(statement));
+        out.push_str("\n<details><summary>Plan</summary>\n\n```text\n");
+        let mut table = tree(&statement.plan, 140, false);
+        table.force_no_tty();
+        out.push_str(&table.to_string());
+        out.push_str("\n```\n\n</details>\n\n");
+        if statement.findings.is_empty() {
+            out.push_str("No findings.\n\n");
+        } else {
+            out.push_str("| severity | node | finding | what to do |\n|---|---|---|---|\n");
+            for finding in &statement.findings {
+                out.push_str(&format!(
+                    "| {} | {} | **{}**<br>{} | {} |\n",
+                    finding.severity,
+                    finding.node.map(|n| format!("#{n}")).unwrap_or_default(),
+                    md(&finding.title),
+                    md(&finding.evidence),
+                    md(&finding.advice)
+                ));
+            }
+            out.push('\n');
+        }
+        let sql = suggestions_sql(statement, report.hypopg.as_ref());
+        if !statement.suggestions.is_empty() {
+            out.push_str(&format!("```sql\n{}```\n\n", sql.trim_start_matches("Suggested indexes\n")));
+        } else {
+            out.push_str(&sql);
+            out.push('\n');
+        }
+    }
+    let notes = notes(report);
+    if !notes.is_empty() {
+        out.push_str(&notes.lines().map(|l| format!("> {}\n", l.trim_start_matches("note: "))).collect::<String>());
+    }
+    out
+}
+
+/// Escapes what would break a Markdown table cell.
+fn md(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', "<br>")
+}
+
+fn summary(statement: &StatementReport) -> String {
+    let plan = &statement.plan;
+    let mut parts = Vec::new();
+    if let Some(ms) = plan.execution_ms {
+        parts.push(format!("execution {}", format_ms(ms)));
+    }
+    if let Some(ms) = plan.planning_ms {
+        parts.push(format!("planning {}", format_ms(ms)));
+    }
+    if let Some(jit) = &plan.jit {
+        parts.push(format!("JIT {}", format_ms(jit.total_ms)));
+    }
+    if let Some(cost) = plan.root.total_cost {
+        parts.push(format!("cost {cost:.2}"));
+    }
+    parts.push(
+        match statement.kind {
+            Some(PlanKind::Analyzed) => "executed with EXPLAIN ANALYZE in a rolled-back transaction",
+            Some(PlanKind::Estimated) => "planned only (--no-analyze)",
+            Some(PlanKind::Generic) => "generic plan for unknown $n values, not executed",
+            None if plan.analyzed => "EXPLAIN ANALYZE",
+            None => "estimates only (no ANALYZE)",
+        }
+        .to_string(),
+    );
+    let triggers: f64 = plan.triggers.iter().map(|t| t.time_ms).sum();
+    if triggers > 0.0 {
+        parts.push(format!("triggers {}", format_ms(triggers)));
+    }
+    format!("{}\n", parts.join(" · "))
+}
+
+/// The plan as a table, one node a line, indented as a tree.
+fn tree(plan: &Plan, width: u16, colour: bool) -> Table {
+    let analyzed = plan.analyzed;
+    let header: &[&str] = if analyzed {
+        &["#", "node", "time", "%", "rows (actual / est.)", "loops", "removed", "buffers (own)"]
+    } else {
+        &["#", "node", "cost", "est. rows", "width"]
+    };
+    let mut table = new_table(width, header);
+    if !colour {
+        table.force_no_tty();
+    }
+    let highlighted = slowest(plan);
+    let mut rows = Vec::new();
+    lines(&plan.root, String::new(), String::new(), &mut rows);
+    for (node, prefix) in rows {
+        let label = match (&node.parent_relationship, &node.subplan_name) {
+            (_, Some(subplan)) => format!("{prefix}[{subplan}] {}", node.label()),
+            _ => format!("{prefix}{}", node.label()),
+        };
+        let mut cells = vec![Cell::new(node.id).set_alignment(CellAlignment::Right), Cell::new(label)];
+        if analyzed {
+            cells.extend(analyzed_cells(plan, node, highlighted.contains(&node.id)));
+        } else {
+            cells.push(Cell::new(node.total_cost.map(|c| format!("{c:.2}")).unwrap_or_default()).set_alignment(CellAlignment::Right));
+            cells.push(Cell::new(node.plan_rows.map(format_count).unwrap_or_default()).set_alignment(CellAlignment::Right));
+            cells.push(Cell::new(node.plan_width.map(format_count).unwrap_or_default()).set_alignment(CellAlignment::Right));
+        }
+        table.add_row(cells);
+    }
+    table
+}
+
+fn analyzed_cells(plan: &Plan, node: &PlanNode, highlight: bool) -> Vec<Cell> {
+    let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
+    if node.never_executed() {
+        return vec![right("never executed".into()), right(String::new()), right(String::new()), right("0".into()), right(String::new()), Cell::new("")];
+    }
+    let time = node.exclusive_ms.map(format_ms).unwrap_or_default();
+    let share = time_share(plan, node).map(|s| format!("{:.1}%{}", s * 100.0, if highlight { " ◀" } else { "" })).unwrap_or_default();
+    let mut share_cell = right(share);
+    if highlight {
+        share_cell = share_cell.fg(Color::Red);
+    }
+    let rows = match (node.actual, node.plan_rows) {
+        (Some(actual), Some(estimated)) => {
+            let factor = misestimate(node).filter(|m| m.factor >= 2.0).map(|m| format!(" ({}{:.0}×)", if m.under { "↑" } else { "↓" }, m.factor)).unwrap_or_default();
+            format!("{} / {}{factor}", format_count(actual.rows), format_count(estimated))
+        }
+        (Some(actual), None) => format_count(actual.rows),
+        _ => String::new(),
+    };
+    let loops = node.actual.map(|a| format_count(a.loops)).unwrap_or_default();
+    let removed = [node.rows_removed_by_filter, node.rows_removed_by_join_filter, node.rows_removed_by_index_recheck]
+        .into_iter()
+        .flatten()
+        .filter(|r| *r > 0.0)
+        .map(|r| format_count(r * node.actual.map_or(1.0, |a| a.loops)))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let b = node.exclusive_buffers;
+    let mut buffers = Vec::new();
+    if b.shared_hit > 0.0 {
+        buffers.push(format!("hit {}", format_count(b.shared_hit)));
+    }
+    if b.shared_read > 0.0 {
+        buffers.push(format!("read {}", format_count(b.shared_read)));
+    }
+    if b.shared_written > 0.0 {
+        buffers.push(format!("written {}", format_count(b.shared_written)));
+    }
+    if b.temp_read > 0.0 || b.temp_written > 0.0 {
+        buffers.push(format!("temp {}/{}", format_count(b.temp_read), format_count(b.temp_written)));
+    }
+    let mut time_cell = right(time);
+    if highlight {
+        time_cell = time_cell.fg(Color::Red);
+    }
+    vec![time_cell, share_cell, right(rows), right(loops), right(removed), Cell::new(buffers.join(" "))]
+}
+
+/// Ids of the nodes where most time went: at most three, each over the highlight share.
+fn slowest(plan: &Plan) -> Vec<usize> {
+    let mut nodes: Vec<(&PlanNode, f64)> = plan.nodes().into_iter().filter_map(|n| time_share(plan, n).map(|s| (n, s))).filter(|(_, s)| *s >= HIGHLIGHT_TIME_SHARE).collect();
+    nodes.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
+    nodes.into_iter().take(HIGHLIGHTED_NODES).map(|(n, _)| n.id).collect()
+}
+
+/// Depth-first rows with tree-drawing prefixes.
+fn lines<'a>(node: &'a PlanNode, prefix: String, child_prefix: String, rows: &mut Vec<(&'a PlanNode, String)>) {
+    rows.push((node, prefix));
+    let count = node.children.len();
+    for (i, child) in node.children.iter().enumerate() {
+        let last = i + 1 == count;
+        // No-break spaces: comfy-table trims ordinary leading spaces when it wraps a cell.
+        let (branch, next) = if last { ("└─\u{a0}", "\u{a0}\u{a0}\u{a0}") } else { ("├─\u{a0}", "│\u{a0}\u{a0}") };
+        lines(child, format!("{child_prefix}{branch}"), format!("{child_prefix}{next}"), rows);
+    }
+}
+
+fn severity_cell(severity: Severity) -> Cell {
+    let cell = Cell::new(severity);
+    match severity {
+        Severity::Critical => cell.fg(Color::Red),
+        Severity::Warning => cell.fg(Color::Yellow),
+        Severity::Info => cell,
+    }
+}
+
+/// The suggestions as SQL, each with a comment saying why and what the planner thought.
+fn suggestions_sql(statement: &StatementReport, hypopg: Option<&HypoStatus>) -> String {
+    if statement.suggestions.is_empty() {
+        let mut out = String::from("Suggested indexes: none");
+        if statement.dropped.is_empty() {
+            out.push_str(".\n");
+        } else {
+            out.push_str(&format!(" ({} considered and dropped, below).\n", statement.dropped.len()));
+        }
+        out.push_str(&dropped(statement));
+        return out + "\n";
+    }
+    let mut out = String::from("Suggested indexes\n");
+    for suggestion in &statement.suggestions {
+        out.push_str(&format!("-- {} index for {}\n", suggestion.kind, suggestion.reason));
+        out.push_str(&format!("-- {}\n", verdict(suggestion, hypopg)));
+        out.push_str(&suggestion.sql);
+        out.push_str("\n\n");
+    }
+    out.push_str(&dropped(statement));
+    out
+}
+
+fn dropped(statement: &StatementReport) -> String {
+    statement.dropped.iter().map(|d| format!("-- dropped {}: {}\n", d.name, d.why)).collect()
+}
+
+fn verdict(suggestion: &Suggestion, hypopg: Option<&HypoStatus>) -> String {
+    match (&suggestion.verification, hypopg) {
+        (Some(v), _) => {
+            let saved = if v.cost_before > 0.0 { (1.0 - v.cost_after / v.cost_before) * 100.0 } else { 0.0 };
+            format!("verified with HypoPG: the planner uses it; cost {:.0} → {:.0} ({saved:.0}% less); about {}", v.cost_before, v.cost_after, format_human_bytes(v.size_bytes))
+        }
+        (None, Some(HypoStatus::Unavailable(_))) | (None, None) => "unverified".into(),
+        (None, Some(_)) => "unverified: the statement could not be planned again".into(),
+    }
+}
+
+fn notes(report: &ExplainReport) -> String {
+    let mut notes: Vec<String> = report.notes.clone();
+    if let Some(HypoStatus::Unavailable(why)) = &report.hypopg {
+        notes.push(why.clone());
+    }
+    notes.iter().map(|n| format!("note: {n}\n")).collect()
+}
