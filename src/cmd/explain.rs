@@ -144,7 +144,7 @@ async fn live_sql(args: &ExplainArgs, url: &str, name: &str, statements: &[SqlSt
             eprint!("\rpgadvise: explaining statement {} of {} ({label})…\x1b[K", i + 1, statements.len());
         }
         let planning = planning(args, &server, statement.parameters);
-        let plan = explain(&server.client, &statement.text, &planning).await.with_context(|| format!("{label}"))?;
+        let plan = explain(&server.client, &statement.text, &planning).await.with_context(|| label.clone())?;
         if planning.kind() == PlanKind::Generic {
             notes.push(format!("{label}: has $1… and no --param values, so this is a generic plan (estimates only, not executed)"));
         }

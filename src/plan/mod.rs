@@ -110,60 +110,104 @@ pub struct PlanNode {
     /// Position in a depth-first walk, from 1: how findings point at a node.
     pub id: usize,
     pub node_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_relationship: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subplan_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub relation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub index_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cte_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
     pub parallel_aware: bool,
 
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub startup_cost: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_cost: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_rows: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_width: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<Actual>,
 
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub output: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub index_cond: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recheck_cond: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hash_cond: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub merge_cond: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_filter: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sort_key: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_key: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rows_removed_by_filter: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rows_removed_by_index_recheck: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rows_removed_by_join_filter: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub heap_fetches: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exact_heap_blocks: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lossy_heap_blocks: Option<f64>,
 
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_space_kb: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_space_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hash_batches: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub original_hash_batches: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_memory_kb: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disk_usage_kb: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hashagg_batches: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workers_planned: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workers_launched: Option<f64>,
 
     pub buffers: Buffers,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub io_read_ms: Option<f64>,
 
     pub children: Vec<PlanNode>,
 
     /// Derived by [`metrics::derive`]: wall time of this node and its children, loops included.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub inclusive_ms: Option<f64>,
     /// Derived: time spent in this node alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exclusive_ms: Option<f64>,
     /// Derived: buffers touched by this node alone.
     pub exclusive_buffers: Buffers,
@@ -231,8 +275,10 @@ impl Plan {
         self.nodes().into_iter().find(|n| n.id == id)
     }
 
-    /// The execution time to measure shares against: what PostgreSQL reported, else the root's.
+    /// The time to measure shares against: the root's inclusive time, which the
+    /// exclusive times add up to (PostgreSQL's "Execution Time" can be a little
+    /// smaller or larger), else the reported execution time.
     pub fn total_ms(&self) -> Option<f64> {
-        self.execution_ms.or(self.root.inclusive_ms)
+        self.root.inclusive_ms.or(self.execution_ms)
     }
 }

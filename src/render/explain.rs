@@ -87,7 +87,7 @@ pub fn explain_markdown(report: &ExplainReport) -> String {
         }
         let sql = suggestions_sql(statement, report.hypopg.as_ref());
         if !statement.suggestions.is_empty() {
-            out.push_str(&format!("```sql\n{}```\n\n", sql.trim_start_matches("Suggested indexes\n")));
+            out.push_str(&format!("```sql\n{}\n```\n\n", sql.trim_start_matches("Suggested indexes\n").trim_end()));
         } else {
             out.push_str(&sql);
             out.push('\n');

@@ -124,7 +124,18 @@ impl TestServer {
     }
 
     pub fn url_as(&self, role: &str) -> String {
-        format!("postgresql://{role}@127.0.0.1:{}/postgres", self.port)
+        self.url_to(role, "postgres")
+    }
+
+    pub fn url_to(&self, role: &str, database: &str) -> String {
+        format!("postgresql://{role}@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// psql from the server's own bin directory, unaligned and tuples-only, stopping on the first error.
+    pub fn psql_command(&self, url: &str) -> Command {
+        let mut command = Command::new(self.bin.join("psql"));
+        command.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url]);
+        command
     }
 
     /// Runs SQL with psql as the superuser; returns unaligned, tuples-only output.

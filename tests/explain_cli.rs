@@ -1,0 +1,129 @@
+//! `pgadvise explain` end to end on plan files, without a server: the rendered
+//! tree, findings and suggestions pinned by snapshots for a representative set
+//! of real plans; bad input answered with one line and exit code 2.
+
+mod common;
+
+use common::{pgadvise, stderr, stdout};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn path(relative: &str) -> String {
+    format!("{}/fixtures/{relative}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs explain on a fixture; the file name, not the absolute path, is what the snapshot shows.
+fn explain(relative: &str, format: &str) -> String {
+    let output = pgadvise(&["explain", &path(relative), "--format", format]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    stdout(&output).replace(&path(""), "")
+}
+
+macro_rules! table_snapshots {
+    ($($name:ident: $file:literal,)*) => {$(
+        #[test]
+        fn $name() {
+            insta::assert_snapshot!(explain($file, "table"));
+        }
+    )*};
+}
+
+table_snapshots! {
+    // 9.6: a seq scan under a Limit discarding 99% of the rows, with slow planning.
+    seq_scan_under_limit_pg96: "plans/joe__44.json",
+    // 9.6: two CTEs, the second reading the first; times must not be counted twice.
+    ctes_pg96: "plans/joe__45.json",
+    // 9.6: a parallel seq scan.
+    parallel_seq_scan_pg96: "plans/joe__47.json",
+    // 9.6: a large OFFSET.
+    large_offset_pg96: "plans/joe__48.json",
+    // COSTS OFF, no ANALYZE: only the tree.
+    costs_off: "plans/joe__49.json",
+    // 14+: index-only scan with heap fetches.
+    heap_fetches: "plans/joe__1.json",
+    // 14+: Gather Merge with partial aggregates.
+    parallel_partial_aggregate: "plans/joe__2.json",
+    // 14+: a sort spilling to disk.
+    disk_sort: "plans/joe__8.json",
+    // 17: a lossy bitmap heap scan.
+    lossy_bitmap_pg17: "plans/joe__20.json",
+    // 17: a hash aggregate spilling.
+    hashagg_spill_pg17: "plans/joe__24.json",
+    // 17: Memoize in a nested loop.
+    memoize_pg17: "plans/joe__29.json",
+    // 17: a window run condition stopping its scan early.
+    window_run_condition_pg17: "plans/joe__34.json",
+    // 18: fractional row counts in a parallel plan.
+    parallel_gather_pg18: "plans/joe__41.json",
+    // psql's aligned output, pasted from a terminal.
+    psql_wrapped: "explain/psql_wrapped.txt",
+    // auto_explain's bare object with Query Text and a duplicated "Workers" key.
+    auto_explain: "explain/auto_explain.json",
+}
+
+#[test]
+fn markdown_for_a_pull_request() {
+    insta::assert_snapshot!(explain("explain/auto_explain.json", "markdown"));
+}
+
+#[test]
+fn json_for_tools() {
+    let text = explain("plans/joe__44.json", "json");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let statement = &json["statements"][0];
+    assert_eq!(statement["plan"]["root"]["children"][0]["exclusive_ms"], 6.704);
+    assert_eq!(statement["findings"][0]["rule"], "seq-scan-discards-rows");
+    assert_eq!(statement["suggestions"][0]["name"], "persons_tech_idx");
+    assert!(json["hypopg"].is_null());
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn reads_a_plan_from_stdin() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgadvise"))
+        .args(["explain", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let plan = std::fs::read(path("plans/joe__8.json")).unwrap();
+    child.stdin.take().unwrap().write_all(&plan).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["statements"][0]["label"], "stdin");
+    assert_eq!(json["statements"][0]["findings"][0]["rule"], "spill-to-disk");
+}
+
+#[test]
+fn fail_on_exits_1_at_or_above_the_severity() {
+    let critical = pgadvise(&["explain", &path("explain/auto_explain.json"), "--format", "json", "--fail-on", "critical"]);
+    assert_eq!(critical.status.code(), Some(1));
+    let clean = pgadvise(&["explain", &path("plans/joe__10.json"), "--format", "json", "--fail-on", "info"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_code_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["explain", &path("explain/empty.json")], "is empty"),
+        (&["explain", &path("explain/truncated.json")], "cut off"),
+        (&["explain", &path("explain/text_plan.txt")], "re-run it as EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"),
+        (&["explain", &path("explain/no_plan.json")], "no EXPLAIN plan"),
+        (&["explain", &path("sql/broken.sql"), "--db", "postgresql://x@127.0.0.1:1/x"], "line 1 does not parse"),
+        (&["explain", &path("sql/partial.sql")], "needs a server: add --db"),
+        (&["explain", &path("does-not-exist.json")], "cannot read"),
+        (&["explain", &path("plans/SOURCES.md")], "does not parse"),
+        (&["explain", &path("plans/joe__8.json"), "--timeout", "0"], "--timeout"),
+    ];
+    for (args, expected) in cases {
+        let output = pgadvise(args);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+        assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+        assert!(message.contains(expected), "{args:?}: expected {expected:?} in {message}");
+        assert!(!message.contains("panicked") && !message.contains("backtrace"), "{message}");
+        assert!(stdout(&output).is_empty(), "{args:?} wrote output");
+    }
+}

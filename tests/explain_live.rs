@@ -1,0 +1,201 @@
+//! `pgadvise explain` against a real PostgreSQL 15 with HypoPG, on a small shop
+//! schema with skewed data (fixtures/sql/shop.sql).
+
+mod common;
+
+use common::{pgadvise, server, stderr, stdout, TestServer};
+use serde_json::Value;
+use std::sync::OnceLock;
+
+const DATABASE: &str = "shop";
+
+/// The server with the shop database loaded, once per test binary.
+fn shop() -> &'static TestServer {
+    static LOADED: OnceLock<()> = OnceLock::new();
+    let server = server();
+    LOADED.get_or_init(|| {
+        server.psql(&format!("CREATE DATABASE {DATABASE}"));
+        let output = server.psql_command(&url(server)).args(["-f", &fixture("shop.sql")]).output().expect("psql runs");
+        assert!(output.status.success(), "loading shop.sql failed: {}", String::from_utf8_lossy(&output.stderr));
+    });
+    server
+}
+
+fn url(server: &TestServer) -> String {
+    server.url_to("postgres", DATABASE)
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/fixtures/sql/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn shop_psql(sql: &str) -> String {
+    let server = shop();
+    let output = server.psql_command(&url(server)).args(["-c", sql]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// Runs `pgadvise explain fixtures/sql/<file> --db <shop> --format json` and returns the JSON.
+fn explain(file: &str, extra: &[&str]) -> Value {
+    let server = shop();
+    let db = url(server);
+    let path = fixture(file);
+    let mut args = vec!["explain", path.as_str(), "--db", db.as_str(), "--format", "json"];
+    args.extend_from_slice(extra);
+    let output = pgadvise(&args);
+    assert!(output.status.success(), "explain {file} failed: {}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).expect("JSON output")
+}
+
+fn suggestions(report: &Value) -> Vec<Value> {
+    report["statements"][0]["suggestions"].as_array().cloned().unwrap_or_default()
+}
+
+fn hypopg_left_behind() -> String {
+    shop_psql("SELECT count(*) FROM pg_extension WHERE extname = 'hypopg'")
+}
+
+#[test]
+fn a_query_that_needs_a_partial_index_gets_one_and_hypopg_proves_it() {
+    let report = explain("partial.sql", &[]);
+    assert_eq!(report["statements"][0]["kind"], "analyzed");
+    let found = suggestions(&report);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["sql"], "CREATE INDEX CONCURRENTLY orders_account_id_where_deleted_at_is_null_idx ON public.orders (account_id) WHERE deleted_at IS NULL;");
+    let verdict = &found[0]["verification"];
+    assert_eq!(verdict["used"], true);
+    assert!(verdict["cost_after"].as_f64().unwrap() < verdict["cost_before"].as_f64().unwrap() / 10.0, "{verdict}");
+    // The extension was created only inside the rolled-back transaction.
+    assert_eq!(report["hypopg"]["status"], "temporary");
+    assert_eq!(hypopg_left_behind(), "0");
+    let rules: Vec<&str> = report["statements"][0]["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert!(rules.contains(&"seq-scan-discards-rows"), "{rules:?}");
+}
+
+#[test]
+fn a_query_that_reads_few_columns_gets_a_covering_index() {
+    let report = explain("covering.sql", &[]);
+    let found = suggestions(&report);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["sql"], "CREATE INDEX CONCURRENTLY orders_created_at_incl_idx ON public.orders (created_at) INCLUDE (account_id, total);");
+    assert_eq!(found[0]["kind"], "covering");
+    assert_eq!(found[0]["verification"]["used"], true);
+}
+
+#[test]
+fn a_function_on_a_column_gets_an_expression_index() {
+    let report = explain("expression.sql", &[]);
+    let found = suggestions(&report);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["kind"], "expression");
+    assert_eq!(found[0]["verification"]["used"], true, "{found:#?}");
+    let rules: Vec<&str> = report["statements"][0]["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert!(rules.contains(&"function-on-column"), "{rules:?}");
+    // The suggested statement really runs, and then the planner uses the index.
+    let sql = found[0]["sql"].as_str().unwrap();
+    shop_psql(sql);
+    let name = found[0]["name"].as_str().unwrap();
+    let plan = shop_psql("EXPLAIN SELECT id, status FROM accounts WHERE lower(email) = 'user4242@example.com'");
+    assert!(plan.contains(name), "{plan}");
+    shop_psql(&format!("DROP INDEX {name}"));
+}
+
+#[test]
+fn a_well_indexed_query_gets_no_suggestion() {
+    let report = explain("indexed.sql", &[]);
+    assert!(suggestions(&report).is_empty());
+    assert!(report["statements"][0]["dropped"].as_array().unwrap().is_empty());
+    assert_eq!(report["statements"][0]["plan"]["root"]["index_name"], "accounts_pkey");
+}
+
+#[test]
+fn explain_analyze_of_a_delete_changes_nothing() {
+    let before = shop_psql("SELECT count(*) FROM orders WHERE account_id = 7");
+    assert_ne!(before, "0");
+    let report = explain("delete.sql", &[]);
+    assert_eq!(report["statements"][0]["kind"], "analyzed");
+    assert_eq!(report["statements"][0]["plan"]["root"]["operation"], "Delete");
+    assert_eq!(shop_psql("SELECT count(*) FROM orders WHERE account_id = 7"), before);
+}
+
+#[test]
+fn placeholders_get_a_generic_plan_or_the_given_values() {
+    let generic = explain("generic.sql", &[]);
+    assert_eq!(generic["statements"][0]["kind"], "generic");
+    assert!(generic["notes"].to_string().contains("generic plan"), "{}", generic["notes"]);
+    assert_eq!(suggestions(&generic).len(), 1, "the generic plan still shows the missing index");
+
+    let valued = explain("generic.sql", &["--param", "42"]);
+    assert_eq!(valued["statements"][0]["kind"], "analyzed");
+    assert_eq!(valued["statements"][0]["plan"]["analyzed"], true);
+    // Nothing prepared is left in the server's statement cache of other sessions; ours is closed.
+    let wrong = pgadvise(&["explain", &fixture("generic.sql"), "--db", &url(shop()), "--param", "1", "--param", "2"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(stderr(&wrong).contains("1 parameter(s)"), "{}", stderr(&wrong));
+}
+
+#[test]
+fn every_statement_of_a_file_is_explained_in_order() {
+    let report = explain("several.sql", &[]);
+    let labels: Vec<&str> = report["statements"].as_array().unwrap().iter().map(|s| s["label"].as_str().unwrap()).collect();
+    assert_eq!(labels.len(), 2);
+    assert!(labels[0].ends_with("several.sql:2") && labels[1].ends_with("several.sql:3"), "{labels:?}");
+    assert!(report["notes"].to_string().contains("several.sql:1: skipped"));
+}
+
+#[test]
+fn without_the_right_to_create_hypopg_suggestions_are_unverified() {
+    let server = shop();
+    shop_psql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'reader') THEN CREATE ROLE reader LOGIN; END IF; END $$; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader");
+    let db = server.url_to("reader", DATABASE);
+    let output = pgadvise(&["explain", &fixture("partial.sql"), "--db", &db, "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["hypopg"]["status"], "unavailable");
+    assert!(report["hypopg"]["detail"].as_str().unwrap().contains("CREATE EXTENSION hypopg"));
+    let found = suggestions(&report);
+    assert_eq!(found.len(), 1);
+    assert!(found[0]["verification"].is_null());
+    let table = pgadvise(&["explain", &fixture("partial.sql"), "--db", &db, "--format", "table"]);
+    assert!(stdout(&table).contains("-- unverified"), "{}", stdout(&table));
+}
+
+#[test]
+fn server_side_failures_are_one_line_errors() {
+    let db = url(shop());
+    let missing = pgadvise(&["explain", &fixture("missing_column.sql"), "--db", &db]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(stderr(&missing).lines().count(), 1);
+    assert!(stderr(&missing).contains("no_such_column"), "{}", stderr(&missing));
+
+    let slow = pgadvise(&["explain", &fixture("slow.sql"), "--db", &db, "--timeout", "1"]);
+    assert_eq!(slow.status.code(), Some(2));
+    assert!(stderr(&slow).contains("cancelled after 1 s"), "{}", stderr(&slow));
+
+    let broken = pgadvise(&["explain", &fixture("broken.sql"), "--db", &db]);
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(stderr(&broken).contains("line 1 does not parse"), "{}", stderr(&broken));
+
+    let unreachable = pgadvise(&["explain", &fixture("indexed.sql"), "--db", "postgresql://nobody@127.0.0.1:1/x", "--connect-timeout", "2"]);
+    assert_eq!(unreachable.status.code(), Some(3));
+    assert_eq!(stderr(&unreachable).lines().count(), 1);
+}
+
+#[test]
+fn a_plan_file_with_query_text_is_verified_against_the_server() {
+    // auto_explain's form: a bare object with "Query Text".
+    let plan = shop_psql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT id, total, created_at FROM orders WHERE account_id = 42 AND deleted_at IS NULL");
+    let value: Value = serde_json::from_str(&plan).unwrap();
+    let mut object = value[0].clone();
+    object["Query Text"] = Value::String("SELECT id, total, created_at FROM orders WHERE account_id = 42 AND deleted_at IS NULL".into());
+    let path = std::env::temp_dir().join(format!("pgadvise-auto-explain-{}.json", std::process::id()));
+    std::fs::write(&path, object.to_string()).unwrap();
+    let output = pgadvise(&["explain", path.to_str().unwrap(), "--db", &url(shop()), "--format", "json"]);
+    std::fs::remove_file(&path).unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let found = suggestions(&report);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["verification"]["used"], true);
+}
