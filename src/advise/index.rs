@@ -151,11 +151,12 @@ fn fnv1a(text: &str) -> u64 {
 /// without duplicates. `catalog` (when live) supplies column statistics for partial indexes.
 pub fn suggest(scans: &[ScanConditions<'_>], catalog: Option<&Catalog>) -> Vec<IndexCandidate> {
     let mut candidates: Vec<IndexCandidate> = Vec::new();
+    let mut names = std::collections::HashSet::new();
     for scan in scans {
         let Some(reason) = needs_index(scan) else { continue };
         let stats = |column: &str| catalog.and_then(|c| c.column_stats(scan.schema, scan.table, column));
         if let Some(candidate) = candidate(scan, reason, &stats) {
-            if !candidates.iter().any(|c| c.name() == candidate.name()) {
+            if names.insert(candidate.name()) {
                 candidates.push(candidate);
             }
         }

@@ -7,6 +7,7 @@
 
 use super::{Plan, PlanNode};
 use crate::sql::predicate::{self, columns_in, parse_expr, ColumnRef, Predicate};
+use std::collections::HashMap;
 
 /// Everything the plan says about how one scan node reads its relation.
 #[derive(Debug, Clone)]
@@ -39,23 +40,34 @@ pub struct SortKey {
 
 /// Conditions of every scan on a base relation, in plan order.
 pub fn scans(plan: &Plan) -> Vec<ScanConditions<'_>> {
+    let mut scan_counts = HashMap::new();
+    count_scans(&plan.root, &mut scan_counts);
     let mut found = Vec::new();
-    collect(&plan.root, &[], &mut found);
+    collect(&plan.root, &[], &scan_counts, &mut found);
     found
 }
 
-fn collect<'a>(node: &'a PlanNode, ancestors: &[&'a PlanNode], found: &mut Vec<ScanConditions<'a>>) {
+/// How many base-relation scans each subtree holds, by node id (computed once: a
+/// Sort over an Append of thousands of partitions would otherwise be walked per scan).
+fn count_scans(node: &PlanNode, counts: &mut HashMap<usize, usize>) -> usize {
+    let own = usize::from(node.relation.is_some());
+    let total = own + node.children.iter().map(|c| count_scans(c, counts)).sum::<usize>();
+    counts.insert(node.id, total);
+    total
+}
+
+fn collect<'a>(node: &'a PlanNode, ancestors: &[&'a PlanNode], scan_counts: &HashMap<usize, usize>, found: &mut Vec<ScanConditions<'a>>) {
     if let (Some(table), Some(reference)) = (node.relation.as_deref(), node.reference_name()) {
-        found.push(scan(node, table, reference, ancestors));
+        found.push(scan(node, table, reference, ancestors, scan_counts));
     }
     let mut chain = ancestors.to_vec();
     chain.push(node);
     for child in &node.children {
-        collect(child, &chain, found);
+        collect(child, &chain, scan_counts, found);
     }
 }
 
-fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'a PlanNode]) -> ScanConditions<'a> {
+fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'a PlanNode], scan_counts: &HashMap<usize, usize>) -> ScanConditions<'a> {
     let own = |qualifier: Option<&str>| qualifier.is_none() || qualifier == Some(reference);
     let qualified = |qualifier: Option<&str>| qualifier == Some(reference);
     let conditions = [&node.filter, &node.index_cond, &node.recheck_cond];
@@ -96,7 +108,7 @@ fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'
         predicates,
         residual_columns,
         joins,
-        sort_keys: sort_keys_for(node, reference, ancestors),
+        sort_keys: sort_keys_for(reference, ancestors, scan_counts),
         output_columns: output_columns(node, reference),
         nested_loop_inner,
     }
@@ -118,19 +130,17 @@ fn is_nested_loop_inner(node: &PlanNode, ancestors: &[&PlanNode]) -> bool {
 }
 
 /// A Sort (or Incremental Sort) directly under a Limit, whose subtree reads this relation only.
-fn sort_keys_for(node: &PlanNode, reference: &str, ancestors: &[&PlanNode]) -> Vec<SortKey> {
+fn sort_keys_for(reference: &str, ancestors: &[&PlanNode], scan_counts: &HashMap<usize, usize>) -> Vec<SortKey> {
     for (i, ancestor) in ancestors.iter().enumerate().rev() {
         if !matches!(ancestor.node_type.as_str(), "Sort" | "Incremental Sort") {
             continue;
         }
         let under_limit = ancestors[..i].iter().rev().take_while(|a| matches!(a.node_type.as_str(), "Limit" | "Gather Merge" | "Result")).any(|a| a.node_type == "Limit");
-        let scans = ancestor.walk().iter().filter(|n| n.relation.is_some()).count();
-        if !under_limit || scans != 1 {
+        if !under_limit || scan_counts.get(&ancestor.id) != Some(&1) {
             return Vec::new();
         }
         return ancestor.sort_key.iter().map_while(|key| sort_key(key, reference)).collect();
     }
-    let _ = node;
     Vec::new()
 }
 
