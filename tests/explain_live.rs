@@ -199,3 +199,23 @@ fn a_plan_file_with_query_text_is_verified_against_the_server() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["verification"]["used"], true);
 }
+
+#[test]
+fn a_selective_common_value_from_pg_stats_makes_the_index_partial() {
+    let report = explain("partial_status.sql", &[]);
+    let found = suggestions(&report);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["sql"], "CREATE INDEX CONCURRENTLY accounts_created_at_where_status_active_idx ON public.accounts (created_at) WHERE status = 'active'::TEXT;");
+    assert_eq!(found[0]["verification"]["used"], true);
+}
+
+#[test]
+fn the_big_probe_side_of_a_small_hash_join_gets_an_index_on_its_join_column() {
+    let report = explain("hash_probe.sql", &[]);
+    let found = suggestions(&report);
+    let names: Vec<&str> = found.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"orders_account_id_idx"), "{names:?}");
+    let probe = found.iter().find(|s| s["name"] == "orders_account_id_idx").unwrap();
+    let verdict = &probe["verification"];
+    assert!(verdict["cost_after"].as_f64().unwrap() < verdict["cost_before"].as_f64().unwrap() / 2.0, "{verdict}");
+}

@@ -23,6 +23,9 @@ pub const COVERING_MIN_ROWS: f64 = 100.0;
 pub const PARTIAL_MAX_FREQUENCY: f64 = 0.5;
 /// ... and the column has at most this many distinct values (a status, not an id).
 pub const PARTIAL_MAX_DISTINCT: f64 = 20.0;
+/// A Hash Join whose hashed side has at most this many rows could instead look
+/// each of them up in an index on the probe side's join columns.
+pub const SMALL_HASH_ROWS: f64 = 1_000.0;
 /// Without ANALYZE, a sequential scan is worth an index from this estimated cost.
 pub const UNANALYZED_MIN_SCAN_COST: f64 = 1_000.0;
 
@@ -174,6 +177,13 @@ fn needs_index(scan: &ScanConditions<'_>) -> Option<String> {
             return Some(format!("node {}: inner side of a Nested Loop scanned {} times", node.id, crate::units::format_count(loops)));
         }
     }
+    if let Some(hashed) = scan.hash_probe_of.filter(|rows| *rows <= SMALL_HASH_ROWS && !scan.joins.is_empty() && node.node_type == "Seq Scan") {
+        let read = actual.map(|a| (a.rows + node.rows_removed_by_filter.unwrap_or(0.0)) * a.loops);
+        let big = read.map_or(node.total_cost.unwrap_or(0.0) >= UNANALYZED_MIN_SCAN_COST, |r| r >= BIG_SCAN_ROWS);
+        if big {
+            return Some(format!("node {}: {} is scanned whole to probe a hash of {} rows", node.id, node.label(), crate::units::format_count(hashed)));
+        }
+    }
     if scan.predicates.is_empty() && scan.sort_keys.is_empty() {
         return None;
     }
@@ -208,7 +218,8 @@ fn candidate(scan: &ScanConditions<'_>, reason: String, stats: &dyn Fn(&str) -> 
     };
 
     let (constants, lookups): (Vec<&Predicate>, Vec<&Predicate>) = scan.predicates.iter().partition(|p| is_partial_condition(p, stats));
-    let has_other_keys = !lookups.is_empty() || !scan.sort_keys.is_empty() || (scan.nested_loop_inner && !scan.joins.is_empty());
+    let join_lookup = scan.nested_loop_inner || scan.hash_probe_of.is_some_and(|rows| rows <= SMALL_HASH_ROWS);
+    let has_other_keys = !lookups.is_empty() || !scan.sort_keys.is_empty() || (join_lookup && !scan.joins.is_empty());
     for predicate in &constants {
         if has_other_keys {
             partial.push(partial_sql(predicate));
@@ -220,7 +231,7 @@ fn candidate(scan: &ScanConditions<'_>, reason: String, stats: &dyn Fn(&str) -> 
     for predicate in lookups.iter().filter(|p| matches!(p.operator, Operator::Equality | Operator::IsNull | Operator::IsTrue | Operator::IsFalse)) {
         push(&mut keys, key_of(&predicate.target));
     }
-    if scan.nested_loop_inner {
+    if join_lookup {
         for join in &scan.joins {
             push(&mut keys, key_of(&join.target));
         }

@@ -29,6 +29,9 @@ pub struct ScanConditions<'a> {
     pub output_columns: Option<Vec<String>>,
     /// Whether this scan is the inner side of a Nested Loop, run once per outer row.
     pub nested_loop_inner: bool,
+    /// Rows on the hashed side when this scan is the probe (outer) side of a Hash
+    /// Join: with few of them, a nested loop over an index here could replace the scan.
+    pub hash_probe_of: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +104,7 @@ fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'
     predicates.retain(|p| !matches!(p.operand, predicate::Operand::Column(_)));
 
     let nested_loop_inner = is_nested_loop_inner(node, ancestors);
+    let hash_probe_of = hashed_rows_when_probe(node, ancestors);
     ScanConditions {
         node,
         table,
@@ -111,7 +115,18 @@ fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'
         sort_keys: sort_keys_for(reference, ancestors, scan_counts),
         output_columns: output_columns(node, reference),
         nested_loop_inner,
+        hash_probe_of,
     }
+}
+
+/// The hashed side's rows, when `node` is the direct probe (Outer) child of a Hash Join.
+fn hashed_rows_when_probe(node: &PlanNode, ancestors: &[&PlanNode]) -> Option<f64> {
+    let join = ancestors.last().filter(|a| a.node_type == "Hash Join")?;
+    if node.parent_relationship.as_deref() != Some("Outer") {
+        return None;
+    }
+    let hash = join.children.iter().find(|c| c.parent_relationship.as_deref() == Some("Inner"))?;
+    hash.total_actual_rows().or(hash.plan_rows)
 }
 
 /// Inner side of a Nested Loop, possibly below a Materialize/Memoize or a Bitmap Heap Scan.
