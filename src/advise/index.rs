@@ -363,14 +363,11 @@ fn normalized(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::plan::conditions::scans;
-    use crate::plan::parse::{read, Input};
+    use crate::plan::parse::read_plan;
     use crate::plan::Plan;
 
     fn plan(text: &str) -> Plan {
-        match read(text).unwrap() {
-            Input::Plan(plan) => *plan,
-            Input::NotAPlan => panic!(),
-        }
+        read_plan(text).unwrap()
     }
 
     fn seq_scan(filter: &str, extra: &str) -> String {

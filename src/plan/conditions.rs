@@ -207,14 +207,11 @@ fn output_columns(node: &PlanNode, reference: &str) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::parse::{read, Input};
+    use crate::plan::parse::read_plan;
     use crate::sql::predicate::{Operator, Target};
 
     fn plan(text: &str) -> Plan {
-        match read(text).unwrap() {
-            Input::Plan(plan) => *plan,
-            Input::NotAPlan => panic!(),
-        }
+        read_plan(text).unwrap()
     }
 
     #[test]

@@ -128,15 +128,12 @@ pub struct Misestimate {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::parse::{read, Input};
+    use crate::plan::parse::read_plan;
     use crate::plan::Plan;
 
     fn fixture(name: &str) -> Plan {
         let text = std::fs::read_to_string(format!("{}/fixtures/plans/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        match read(&text).unwrap() {
-            Input::Plan(plan) => *plan,
-            Input::NotAPlan => panic!("{name} is not a plan"),
-        }
+        read_plan(&text).unwrap()
     }
 
     fn sum_exclusive(plan: &Plan) -> f64 {

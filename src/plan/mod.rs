@@ -59,10 +59,6 @@ pub struct Buffers {
 }
 
 impl Buffers {
-    pub fn is_zero(&self) -> bool {
-        *self == Buffers::default()
-    }
-
     /// Self minus other, never below zero (children can report more than a parent
     /// when an InitPlan ran elsewhere).
     pub fn minus(&self, other: &Buffers) -> Buffers {
@@ -247,9 +243,6 @@ impl PlanNode {
         self.actual.is_some_and(|a| a.loops == 0.0)
     }
 
-    pub fn is_scan(&self) -> bool {
-        self.relation.is_some()
-    }
 
     /// The name the plan's conditions use for this relation: the alias, else the table.
     pub fn reference_name(&self) -> Option<&str> {

@@ -37,6 +37,14 @@ pub fn read(text: &str) -> Result<Input> {
     from_value(&value).map(|plan| Input::Plan(Box::new(plan)))
 }
 
+/// Reads text that must be a plan: anything else (SQL included) is an error.
+pub fn read_plan(text: &str) -> Result<Plan> {
+    match read(text)? {
+        Input::Plan(plan) => Ok(*plan),
+        Input::NotAPlan => bail!("no EXPLAIN (FORMAT JSON) plan in the input"),
+    }
+}
+
 /// Strips what psql adds around a one-column result: the `QUERY PLAN` header, the
 /// dashes, `+` continuation marks and the `(1 row)` footer. Other text is returned as is.
 fn unwrap_psql(text: &str) -> String {
@@ -257,10 +265,7 @@ mod tests {
     use super::*;
 
     fn plan(text: &str) -> Plan {
-        match read(text).unwrap() {
-            Input::Plan(plan) => *plan,
-            Input::NotAPlan => panic!("not a plan"),
-        }
+        read_plan(text).unwrap()
     }
 
     const SMALL: &str = r#"[{"Plan": {"Node Type": "Seq Scan", "Relation Name": "t", "Alias": "t",

@@ -2,14 +2,11 @@
 //! and every real plan in fixtures/plans through all of them.
 
 use super::*;
-use crate::plan::parse::{read, Input};
+use crate::plan::parse::read_plan;
 use serde_json::{json, Value};
 
 fn plan_of(value: Value) -> Plan {
-    match read(&value.to_string()).unwrap() {
-        Input::Plan(plan) => *plan,
-        Input::NotAPlan => panic!("not a plan"),
-    }
+    read_plan(&value.to_string()).unwrap()
 }
 
 /// A one-statement plan around `root`, with an execution time.
@@ -188,10 +185,7 @@ fn every_real_plan_parses_diagnoses_and_renders() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let plan = match read(&text) {
-            Ok(Input::Plan(plan)) => *plan,
-            other => panic!("{} does not parse: {other:?}", path.display()),
-        };
+        let plan = read_plan(&text).unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
         assert_eq!(plan.root.id, 1);
         if plan.analyzed {
             let root = plan.root.inclusive_ms.unwrap();
