@@ -127,3 +127,14 @@ fn bad_input_gets_one_line_and_exit_code_2() {
         assert!(stdout(&output).is_empty(), "{args:?} wrote output");
     }
 }
+
+#[test]
+fn the_query_text_names_the_columns_a_non_verbose_plan_leaves_out() {
+    // auto_explain without log_verbose: no "Output", but the Query Text says which columns are read.
+    let text = explain("explain/auto_explain_no_verbose.json", "json");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        json["statements"][0]["suggestions"][0]["sql"],
+        "CREATE INDEX CONCURRENTLY orders_created_at_incl_idx ON orders (created_at) INCLUDE (account_id, total);"
+    );
+}

@@ -219,3 +219,29 @@ fn the_big_probe_side_of_a_small_hash_join_gets_an_index_on_its_join_column() {
     let verdict = &probe["verification"];
     assert!(verdict["cost_after"].as_f64().unwrap() < verdict["cost_before"].as_f64().unwrap() / 2.0, "{verdict}");
 }
+
+#[test]
+fn a_suggestion_an_existing_index_already_serves_is_dropped() {
+    // A plan captured before the index existed, read against the server after it was created.
+    shop_psql(
+        "DROP TABLE IF EXISTS tickets; \
+         CREATE TABLE tickets AS SELECT i AS id, i % 500 AS queue, repeat('t', 20) AS body FROM generate_series(1, 50000) AS i; \
+         ANALYZE tickets",
+    );
+    let query = "SELECT id, body FROM tickets WHERE queue = 7";
+    let plan = shop_psql(&format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {query}"));
+    let mut object: Value = serde_json::from_str::<Value>(&plan).unwrap()[0].clone();
+    object["Query Text"] = Value::String(query.into());
+    shop_psql("CREATE INDEX tickets_queue_id_idx ON tickets (queue, id)");
+    let path = std::env::temp_dir().join(format!("pgadvise-served-{}.json", std::process::id()));
+    std::fs::write(&path, object.to_string()).unwrap();
+    let output = pgadvise(&["explain", path.to_str().unwrap(), "--db", &url(shop()), "--format", "json"]);
+    std::fs::remove_file(&path).unwrap();
+    shop_psql("DROP TABLE tickets");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(suggestions(&report).is_empty(), "{report:#}");
+    let dropped = &report["statements"][0]["dropped"][0];
+    assert_eq!(dropped["name"], "tickets_queue_idx");
+    assert_eq!(dropped["why"], "already served by the existing index tickets_queue_id_idx");
+}

@@ -315,6 +315,10 @@ fn partial_sql(predicate: &Predicate) -> String {
 /// and filters on beyond the keys, if few and the scan returns many rows.
 fn covering_columns(scan: &ScanConditions<'_>, keys: &[IndexKey], partial: &[String]) -> Vec<String> {
     let Some(output) = &scan.output_columns else { return Vec::new() };
+    // ORDER BY ... LIMIT through the index stops after the limit's rows, whatever the scan read now.
+    if !scan.sort_keys.is_empty() {
+        return Vec::new();
+    }
     let rows = scan.node.total_actual_rows().or(scan.node.plan_rows).unwrap_or(0.0);
     if rows < COVERING_MIN_ROWS || keys.iter().any(|k| matches!(k, IndexKey::Expression(_))) {
         return Vec::new();

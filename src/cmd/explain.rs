@@ -78,7 +78,15 @@ fn statement_report(label: String, kind: Option<PlanKind>, sql: Option<String>, 
     let parsed = statement_text.as_deref().and_then(|text| parse_file(text).ok()).and_then(|mut s| (!s.is_empty()).then(|| s.remove(0)));
     let context = RuleContext { offset: parsed.as_ref().and_then(SqlStatement::offset) };
     let findings = diagnose(&plan, &context);
-    let candidates = index::suggest(&conditions::scans(&plan), catalog);
+    let mut scans = conditions::scans(&plan);
+    // Without VERBOSE the plan does not say which columns a scan returns; a
+    // single-table statement does, so covering indexes are still possible.
+    if let Some((table, columns)) = parsed.as_ref().and_then(SqlStatement::single_table_columns) {
+        for scan in scans.iter_mut().filter(|s| s.output_columns.is_none() && s.table == table) {
+            scan.output_columns = Some(columns.clone());
+        }
+    }
+    let candidates = index::suggest(&scans, catalog);
     let mut suggestions = Vec::new();
     let mut dropped = Vec::new();
     for candidate in candidates {
@@ -133,7 +141,7 @@ async fn live_sql(args: &ExplainArgs, url: &str, name: &str, statements: &[SqlSt
     let mut reports = Vec::new();
     let mut notes = Vec::new();
     let mut hypopg_status = None;
-    let progress = std::io::stderr().is_terminal() && statements.len() > 1;
+    let progress = std::io::stderr().is_terminal();
     for (i, statement) in statements.iter().enumerate() {
         let label = format!("{name}:{}", statement.line);
         if !statement.is_explainable() {

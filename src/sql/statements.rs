@@ -3,7 +3,7 @@
 //! and kept as the text the user wrote, so that the server runs exactly that.
 
 use anyhow::{anyhow, Result};
-use sqlparser::ast::{Expr, Statement, Value};
+use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement, TableFactor, Value};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::ops::ControlFlow;
@@ -42,6 +42,41 @@ impl SqlStatement {
             sqlparser::ast::LimitClause::OffsetCommaLimit { offset, .. } => return number(offset),
         };
         number(&offset.value)
+    }
+}
+
+impl SqlStatement {
+    /// For a SELECT from one table (no joins, no subqueries): that table's name and
+    /// every column the statement mentions, which is what an index-only scan needs.
+    /// `None` for anything else, or when it reads `*`.
+    pub fn single_table_columns(&self) -> Option<(String, Vec<String>)> {
+        let Statement::Query(query) = &self.parsed else { return None };
+        let SetExpr::Select(select) = query.body.as_ref() else { return None };
+        if query.with.is_some() || select.from.len() != 1 || !select.from[0].joins.is_empty() {
+            return None;
+        }
+        let TableFactor::Table { name, .. } = &select.from[0].relation else { return None };
+        let table = name.0.last()?.as_ident()?.value.to_lowercase();
+        if select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))) {
+            return None;
+        }
+        let mut columns = Vec::new();
+        let mut nested = false;
+        let _ = sqlparser::ast::visit_expressions(&self.parsed, |e| {
+            match e {
+                Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => nested = true,
+                Expr::Identifier(ident) => columns.push(ident.value.to_lowercase()),
+                Expr::CompoundIdentifier(parts) => columns.extend(parts.last().map(|p| p.value.to_lowercase())),
+                _ => {}
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        if nested {
+            return None;
+        }
+        columns.sort();
+        columns.dedup();
+        Some((table, columns))
     }
 }
 
@@ -199,6 +234,17 @@ mod tests {
         assert!(!statements[0].modifies_data());
         assert!(statements[1].is_explainable() && statements[1].modifies_data());
         assert!(!statements[2].is_explainable());
+    }
+
+    #[test]
+    fn columns_of_a_single_table_select() {
+        let statement = |sql: &str| parse_file(sql).unwrap().remove(0);
+        let (table, columns) = statement("SELECT account_id, total FROM public.Orders WHERE created_at > $1 ORDER BY id").single_table_columns().unwrap();
+        assert_eq!(table, "orders");
+        assert_eq!(columns, vec!["account_id", "created_at", "id", "total"]);
+        assert!(statement("SELECT * FROM orders").single_table_columns().is_none());
+        assert!(statement("SELECT o.id FROM orders o JOIN accounts a ON a.id = o.account_id").single_table_columns().is_none());
+        assert!(statement("SELECT id FROM orders WHERE id IN (SELECT 1)").single_table_columns().is_none());
     }
 
     #[test]
