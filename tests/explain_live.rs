@@ -245,3 +245,22 @@ fn a_suggestion_an_existing_index_already_serves_is_dropped() {
     assert_eq!(dropped["name"], "tickets_queue_idx");
     assert_eq!(dropped["why"], "already served by the existing index tickets_queue_id_idx");
 }
+
+#[test]
+fn a_suggestion_the_planner_ignores_is_dropped_and_stale_statistics_are_reported() {
+    shop_psql(
+        "DROP TABLE IF EXISTS stale; \
+         CREATE TABLE stale (id int, v int, pad text) WITH (autovacuum_enabled = off); \
+         INSERT INTO stale SELECT i, 3, 'x' FROM generate_series(1, 20000) i; \
+         ANALYZE stale; \
+         UPDATE stale SET v = 4 WHERE id > 10",
+    );
+    let report = explain("stale.sql", &[]);
+    shop_psql("DROP TABLE stale");
+    assert!(suggestions(&report).is_empty(), "{report:#}");
+    let dropped = &report["statements"][0]["dropped"][0];
+    assert_eq!(dropped["name"], "stale_v_idx");
+    assert!(dropped["why"].as_str().unwrap().starts_with("the planner did not use it"));
+    let misestimate = report["statements"][0]["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "row-misestimate").expect("a misestimate finding");
+    assert!(misestimate["advice"].as_str().unwrap().starts_with("ANALYZE stale"), "{misestimate}");
+}
