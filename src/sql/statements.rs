@@ -2,7 +2,7 @@
 //! dollar quotes and comments respected), each statement checked with sqlparser
 //! and kept as the text the user wrote, so that the server runs exactly that.
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement, TableFactor, Value};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -97,6 +97,11 @@ pub fn parse_file(text: &str) -> Result<Vec<SqlStatement>> {
     for (line, piece) in split(text) {
         let parsed = Parser::parse_sql(&dialect, &piece)
             .map_err(|e| anyhow!("statement at line {line} does not parse: {}", e.to_string().trim_start_matches("sql parser error: ")))?;
+        // The text runs as is, so it must be exactly one statement: a piece the
+        // splitter and sqlparser read differently (odd quoting) is refused, not guessed at.
+        if parsed.len() > 1 {
+            bail!("statement at line {line} holds {} statements where one was expected: check its quoting", parsed.len());
+        }
         let Some(parsed) = parsed.into_iter().next() else { continue };
         let parameters = highest_placeholder(&parsed);
         statements.push(SqlStatement { text: piece, line, parsed, parameters });
