@@ -11,7 +11,6 @@ use crate::tune::setting::Setting;
 use crate::tune::Change;
 use anyhow::{bail, Context, Result};
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -259,22 +258,12 @@ async fn rollback_script(connection: &Connection, state: &ServerState, changes: 
     Ok(out)
 }
 
-/// Writes a file that must not exist yet, all at once: a temporary file renamed into place.
+/// Writes the rollback script, which must not exist yet, all at once.
 fn write_new_file(path: &Path, content: &str) -> Result<()> {
     if path.exists() {
         bail!("{} already exists; choose another --rollback-file", path.display());
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().context("--rollback-file needs a file name")?.to_string_lossy();
-    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temporary)?;
-        file.write_all(content.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        anyhow::anyhow!("cannot write the rollback script {}: {e}; nothing was changed", path.display())
-    })
+    path.file_name().context("--rollback-file needs a file name")?;
+    crate::files::write_atomically(path, content, false)
+        .map_err(|e| anyhow::anyhow!("cannot write the rollback script {}: {e}; nothing was changed", path.display()))
 }

@@ -2,7 +2,48 @@
 //! indexes and column statistics. Read live by `pg::catalog`; plain data, so a
 //! snapshot file can stand in for a server later.
 
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+
+/// What `pgadvise snapshot` writes: the catalog and where it came from, so advice
+/// can run offline (in CI) against a copy of a server's schema and statistics.
+/// `version` changes only when old files can no longer be read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub format: String,
+    pub version: u32,
+    pub server_version: String,
+    pub server_version_num: u32,
+    pub database: String,
+    pub catalog: Catalog,
+}
+
+pub const SNAPSHOT_FORMAT: &str = "pgadvise-catalog";
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+impl Snapshot {
+    pub fn new(server_version: String, server_version_num: u32, database: String, catalog: Catalog) -> Snapshot {
+        Snapshot { format: SNAPSHOT_FORMAT.into(), version: SNAPSHOT_VERSION, server_version, server_version_num, database, catalog }
+    }
+
+    /// Reads a snapshot file, with errors that say what to do.
+    pub fn load(path: &std::path::Path) -> Result<Snapshot> {
+        let name = path.display();
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the catalog snapshot {name}"))?;
+        if text.trim().is_empty() {
+            bail!("the catalog snapshot {name} is empty: write one with pgadvise snapshot --db URL > {name}");
+        }
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("the catalog snapshot {name} is not valid JSON: {e}"))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(SNAPSHOT_FORMAT) {
+            bail!("{name} is not a pgadvise catalog snapshot: write one with pgadvise snapshot --db URL > {name}");
+        }
+        let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+        if version != u64::from(SNAPSHOT_VERSION) {
+            bail!("{name} is a version {version} snapshot; this pgadvise reads version {SNAPSHOT_VERSION}: take it again with this pgadvise");
+        }
+        serde_json::from_value(value).map_err(|e| anyhow::anyhow!("the catalog snapshot {name} is damaged: {e}"))
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Catalog {
@@ -16,8 +57,35 @@ pub struct Table {
     /// pg_class.reltuples: the planner's row count (−1 when never analyzed, 14+).
     pub rows: f64,
     pub size_bytes: u64,
+    #[serde(default)]
+    pub columns: Vec<Column>,
     pub indexes: Vec<Index>,
     pub stats: Vec<ColumnStats>,
+    /// pg_stat_user_tables since the last stats reset; `None` when unknown.
+    #[serde(default)]
+    pub activity: Option<TableActivity>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    /// As `format_type` writes it: `character varying(255)`, `timestamp with time zone`.
+    pub data_type: String,
+    pub not_null: bool,
+}
+
+/// How a table is used: write traffic decides what an extra index costs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableActivity {
+    pub seq_scans: i64,
+    pub index_scans: i64,
+    pub inserts: i64,
+    pub updates: i64,
+    pub deletes: i64,
+    /// Updates that stayed HOT (no index entry written); an index on an updated column ends them.
+    pub hot_updates: i64,
+    pub live_rows: i64,
+    pub last_analyze: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,6 +100,15 @@ pub struct Index {
     pub primary: bool,
     pub valid: bool,
     pub size_bytes: u64,
+    /// Scans since the last stats reset (this server only: replicas count their own).
+    #[serde(default)]
+    pub scans: Option<i64>,
+    /// The constraint it backs: `p` primary key, `u` unique, `x` exclusion.
+    #[serde(default)]
+    pub constraint: Option<String>,
+    /// `CREATE INDEX ...` as pg_get_indexdef writes it.
+    #[serde(default)]
+    pub definition: String,
 }
 
 /// A column's row of pg_stats.
@@ -43,6 +120,9 @@ pub struct ColumnStats {
     pub n_distinct: f64,
     pub most_common_vals: Vec<String>,
     pub most_common_freqs: Vec<f64>,
+    /// Physical order vs this column's order, −1 to 1.
+    #[serde(default)]
+    pub correlation: Option<f64>,
     /// The table's row count, to resolve a negative n_distinct.
     pub table_rows: f64,
 }

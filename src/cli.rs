@@ -19,6 +19,8 @@ pub enum Command {
     Tune(TuneArgs),
     /// Diagnose an EXPLAIN plan, or run one for a SQL file with --db, and suggest indexes.
     Explain(ExplainArgs),
+    /// Write the catalog (tables, columns, indexes, statistics) to a JSON file, for advice without a server.
+    Snapshot(SnapshotArgs),
 }
 
 /// Where the database is. `--db` alone takes the PG* environment variables
@@ -97,6 +99,15 @@ pub struct ExplainArgs {
     /// Exit with code 1 if any finding is at least this severe (for CI).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Write to this file (replaced whole, never left half-written) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cli;
 pub mod cmd;
 pub mod error;
+pub mod files;
 pub mod finding;
 pub mod host;
 pub mod input;

@@ -443,9 +443,12 @@ mod tests {
             primary: false,
             valid: true,
             size_bytes: 0,
+            scans: None,
+            constraint: None,
+            definition: String::new(),
         };
         let catalog = |indexes| Catalog {
-            tables: vec![crate::catalog::Table { schema: "public".into(), name: "orders".into(), rows: 1e5, size_bytes: 0, indexes, stats: vec![] }],
+            tables: vec![crate::catalog::Table { schema: "public".into(), name: "orders".into(), rows: 1e5, size_bytes: 0, columns: vec![], indexes, stats: vec![], activity: None }],
         };
         assert!(served_by(&candidate, &catalog(vec![index(&["lower(email::text)", "id"], None)])).is_some());
         assert!(served_by(&candidate, &catalog(vec![index(&["email"], None)])).is_none());

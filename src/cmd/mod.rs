@@ -1,6 +1,7 @@
 //! One function per subcommand: gather sources, call the advisor, render.
 
 pub mod explain;
+pub mod snapshot;
 pub mod tune;
 
 use crate::cli::{Cli, Command};
@@ -12,6 +13,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
     match cli.command {
         Command::Tune(args) => tune::run(&args, out),
         Command::Explain(args) => explain::run(&args, out),
+        Command::Snapshot(args) => snapshot::run(&args, out),
     }
 }
 
