@@ -21,3 +21,4 @@ pub mod plan;
 pub mod sql;
 pub mod tune;
 pub mod units;
+pub mod workload;

@@ -6,5 +6,6 @@ pub mod connect;
 pub mod explain;
 pub mod hypopg;
 pub mod settings;
+pub mod statements;
 
 pub use connect::{connect, ConnectOptions, Connection};

@@ -1,0 +1,48 @@
+//! Reading pg_stat_statements from a live server, for the current database.
+
+use super::connect::server_message;
+use crate::error::database_error;
+use crate::workload::WorkloadStatement;
+use anyhow::Result;
+use tokio_postgres::Client;
+
+/// The statements pg_stat_statements recorded for the current database. Column
+/// names changed in 13 (`total_time` became `total_exec_time`).
+pub async fn read(client: &Client, server_major: u32) -> Result<Vec<WorkloadStatement>> {
+    let installed = client
+        .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'", &[])
+        .await
+        .map_err(|e| database_error(format!("cannot read pg_extension: {}", server_message(&e))))?;
+    if installed.is_none() {
+        return Err(database_error(
+            "pg_stat_statements is not installed in this database: add it to shared_preload_libraries (restart), then CREATE EXTENSION pg_stat_statements; or pass --stats FILE or --queries",
+        ));
+    }
+    let total = if server_major >= 13 { "total_exec_time" } else { "total_time" };
+    let sql = format!(
+        "SELECT query, calls::float8, {total}::float8, rows::float8, shared_blks_hit::float8, shared_blks_read::float8
+         FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query IS NOT NULL
+         ORDER BY {total} DESC, query"
+    );
+    let rows = client.query(&sql, &[]).await.map_err(|e| {
+        let hint = if e.as_db_error().is_some_and(|d| d.message().contains("must be loaded via")) {
+            ": add pg_stat_statements to shared_preload_libraries and restart"
+        } else {
+            ""
+        };
+        database_error(format!("cannot read pg_stat_statements: {}{hint}", server_message(&e)))
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|r| WorkloadStatement {
+            query: r.get(0),
+            calls: r.get(1),
+            total_ms: r.get(2),
+            rows: r.get(3),
+            shared_hit: r.get(4),
+            shared_read: r.get(5),
+            source: "pg_stat_statements".into(),
+        })
+        .collect())
+}

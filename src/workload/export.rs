@@ -1,0 +1,128 @@
+//! pg_stat_statements exported to a file: CSV (`\copy (select * from
+//! pg_stat_statements) to 'stats.csv' csv header`) or JSON (`select
+//! json_agg(s) from pg_stat_statements s`), with the column names of 13+
+//! (`total_exec_time`) or 12 and before (`total_time`).
+
+use super::WorkloadStatement;
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Reads an export, CSV or JSON by its content.
+pub fn read(path: &Path) -> Result<Vec<WorkloadStatement>> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.is_empty() {
+        bail!("{name} is empty: export pg_stat_statements with \\copy (select * from pg_stat_statements) to '{name}' csv header");
+    }
+    let statements = if trimmed.starts_with('[') || trimmed.starts_with('{') { from_json(trimmed) } else { from_csv(trimmed) };
+    statements.with_context(|| name.clone())
+}
+
+/// One row's fields by column name, whichever the source.
+fn statement(get: &dyn Fn(&str) -> Option<String>, source: &str, row: usize) -> Result<WorkloadStatement> {
+    let number = |names: &[&str]| -> Result<Option<f64>> {
+        for name in names {
+            if let Some(text) = get(name) {
+                let text = text.trim();
+                if text.is_empty() {
+                    return Ok(None);
+                }
+                return text.parse().map(Some).map_err(|_| anyhow!("row {row}: {name} is '{text}', not a number"));
+            }
+        }
+        Ok(None)
+    };
+    let query = get("query").ok_or_else(|| anyhow!("row {row} has no query column: is this a pg_stat_statements export?"))?;
+    let calls = number(&["calls"])?.ok_or_else(|| anyhow!("row {row} has no calls column: is this a pg_stat_statements export?"))?;
+    let total_ms = number(&["total_exec_time", "total_time"])?
+        .ok_or_else(|| anyhow!("row {row} has neither total_exec_time (13+) nor total_time (12): is this a pg_stat_statements export?"))?;
+    Ok(WorkloadStatement {
+        query,
+        calls,
+        total_ms,
+        rows: number(&["rows"])?.unwrap_or(0.0),
+        shared_hit: number(&["shared_blks_hit"])?.unwrap_or(0.0),
+        shared_read: number(&["shared_blks_read"])?.unwrap_or(0.0),
+        source: source.to_string(),
+    })
+}
+
+fn from_csv(text: &str) -> Result<Vec<WorkloadStatement>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(text.as_bytes());
+    let headers: Vec<String> = reader.headers().map_err(|e| anyhow!("not a CSV export: {e}"))?.iter().map(|h| h.trim().to_lowercase()).collect();
+    if !headers.iter().any(|h| h == "query") {
+        bail!("the CSV has no query column: export with \\copy (select * from pg_stat_statements) to 'file' csv header");
+    }
+    let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
+    let mut statements = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| anyhow!("the CSV is malformed at row {}: {e}", i + 1))?;
+        let get = |name: &str| index.get(name).and_then(|&at| record.get(at)).map(str::to_string);
+        statements.push(statement(&get, "pg_stat_statements (csv)", i + 1)?);
+    }
+    Ok(statements)
+}
+
+fn from_json(text: &str) -> Result<Vec<WorkloadStatement>> {
+    let value: Value = serde_json::from_str(text).map_err(|e| anyhow!("not valid JSON: {e}"))?;
+    // json_agg gives an array; psql's \gset or a wrapper may give {"json_agg": [...]}.
+    let rows = match &value {
+        Value::Array(rows) => rows,
+        Value::Object(object) => match object.values().find_map(Value::as_array) {
+            Some(rows) => rows,
+            None => bail!("the JSON holds no array of pg_stat_statements rows: export with select json_agg(s) from pg_stat_statements s"),
+        },
+        _ => bail!("the JSON holds no array of pg_stat_statements rows"),
+    };
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let object = row.as_object().ok_or_else(|| anyhow!("row {} is not an object", i + 1))?;
+            let get = |name: &str| {
+                object.get(name).and_then(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+            };
+            statement(&get, "pg_stat_statements (json)", i + 1)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_csv_of_13_and_later_with_quoted_multiline_queries() {
+        let text = "userid,dbid,queryid,query,calls,total_exec_time,rows,shared_blks_hit,shared_blks_read\n\
+                    10,5,1,\"SELECT *\nFROM t WHERE a = $1 AND b = 'x,\"\"y'\",120,60.5,120,10,2\n";
+        let statements = from_csv(text).unwrap();
+        assert_eq!(statements.len(), 1);
+        assert_eq!(statements[0].query, "SELECT *\nFROM t WHERE a = $1 AND b = 'x,\"y'");
+        assert_eq!((statements[0].calls, statements[0].total_ms, statements[0].shared_read), (120.0, 60.5, 2.0));
+    }
+
+    #[test]
+    fn reads_csv_of_12_and_json() {
+        let old = from_csv("query,calls,total_time,rows\nselect 1,3,1.5,3\n").unwrap();
+        assert_eq!(old[0].total_ms, 1.5);
+        let json = from_json(r#"[{"query": "select $1", "calls": 2, "total_exec_time": 4.0, "rows": 2}]"#).unwrap();
+        assert_eq!((json[0].calls, json[0].total_ms), (2.0, 4.0));
+        let wrapped = from_json(r#"{"json_agg": [{"query": "select 1", "calls": 1, "total_time": 1}]}"#).unwrap();
+        assert_eq!(wrapped.len(), 1);
+    }
+
+    #[test]
+    fn says_what_is_wrong_with_a_file_that_is_not_an_export() {
+        assert!(from_csv("a,b\n1,2\n").unwrap_err().to_string().contains("no query column"));
+        assert!(from_csv("query,calls\nselect 1,3\n").unwrap_err().to_string().contains("neither total_exec_time"));
+        assert!(from_csv("query,calls,total_time\nselect 1,many,3\n").unwrap_err().to_string().contains("not a number"));
+        assert!(from_json("[{\"query\": \"select 1\"").unwrap_err().to_string().contains("not valid JSON"));
+        assert!(from_json("{\"a\": 1}").unwrap_err().to_string().contains("no array"));
+    }
+}
