@@ -8,9 +8,9 @@
 //! returns become INCLUDE columns, so an index-only scan is possible.
 
 use crate::catalog::{Catalog, ColumnStats, Index};
-use crate::plan::conditions::{ScanConditions, SortKey};
+use crate::plan::conditions::ScanConditions;
 use crate::plan::rules::thresholds::{BIG_SCAN_ROWS, DISCARD_SHARE, INDEX_FILTER_MIN_REMOVED, NESTED_LOOP_MIN_LOOPS};
-use crate::sql::predicate::{Operand, Operator, Predicate, Target};
+use crate::sql::predicate::{Operand, Operator, Predicate, SortKey, Target};
 use crate::sql::quote_ident;
 use serde::Serialize;
 
@@ -28,6 +28,29 @@ pub const PARTIAL_MAX_DISTINCT: f64 = 20.0;
 pub const SMALL_HASH_ROWS: f64 = 1_000.0;
 /// Without ANALYZE, a sequential scan is worth an index from this estimated cost.
 pub const UNANALYZED_MIN_SCAN_COST: f64 = 1_000.0;
+
+/// How a statement reads one table, whether learned from a plan's scan or from
+/// the statement's text: what a candidate index is built from.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub schema: Option<String>,
+    pub table: String,
+    /// Indexable predicates on the table's own columns.
+    pub predicates: Vec<Predicate>,
+    /// Columns of conditions that are not indexable predicates: an index-only scan still needs them.
+    pub residual_columns: Vec<String>,
+    /// Join predicates on this table.
+    pub joins: Vec<Predicate>,
+    /// Whether the join columns are lookup keys here (the inner side of a nested
+    /// loop, the probe side of a small hash, a join in a statement's text).
+    pub join_lookup: bool,
+    /// ORDER BY columns of a statement with a LIMIT that reads only this table.
+    pub sort_keys: Vec<SortKey>,
+    /// Columns read; `None` when unknown or a whole row.
+    pub output_columns: Option<Vec<String>>,
+    /// Rows returned per execution, when known.
+    pub rows: Option<f64>,
+}
 
 /// One key of an index: a column with its sort direction, or an expression.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -70,8 +93,8 @@ pub struct IndexCandidate {
     pub include: Vec<String>,
     /// A partial index's WHERE clause.
     pub predicate: Option<String>,
-    /// The plan node it is for.
-    pub node: usize,
+    /// The plan node it is for, when it came from a plan.
+    pub node: Option<usize>,
     pub reason: String,
 }
 
@@ -158,7 +181,7 @@ pub fn suggest(scans: &[ScanConditions<'_>], catalog: Option<&Catalog>) -> Vec<I
     for scan in scans {
         let Some(reason) = needs_index(scan) else { continue };
         let stats = |column: &str| catalog.and_then(|c| c.column_stats(scan.schema, scan.table, column));
-        if let Some(candidate) = candidate(scan, reason, &stats) {
+        if let Some(candidate) = candidate(&scan.access(), Some(scan.node.id), reason, &stats) {
             if names.insert(candidate.name()) {
                 candidates.push(candidate);
             }
@@ -208,7 +231,9 @@ fn needs_index(scan: &ScanConditions<'_>) -> Option<String> {
     }
 }
 
-fn candidate(scan: &ScanConditions<'_>, reason: String, stats: &dyn Fn(&str) -> Option<ColumnStats>) -> Option<IndexCandidate> {
+/// The index that serves `access`, if it has anything an index can use.
+pub fn candidate(access: &Access, node: Option<usize>, reason: String, stats: &dyn Fn(&str) -> Option<ColumnStats>) -> Option<IndexCandidate> {
+    let scan = access;
     let mut keys: Vec<IndexKey> = Vec::new();
     let mut partial: Vec<String> = Vec::new();
     let push = |keys: &mut Vec<IndexKey>, key: IndexKey| {
@@ -218,7 +243,7 @@ fn candidate(scan: &ScanConditions<'_>, reason: String, stats: &dyn Fn(&str) -> 
     };
 
     let (constants, lookups): (Vec<&Predicate>, Vec<&Predicate>) = scan.predicates.iter().partition(|p| is_partial_condition(p, stats));
-    let join_lookup = scan.nested_loop_inner || scan.hash_probe_of.is_some_and(|rows| rows <= SMALL_HASH_ROWS);
+    let join_lookup = scan.join_lookup;
     let has_other_keys = !lookups.is_empty() || !scan.sort_keys.is_empty() || (join_lookup && !scan.joins.is_empty());
     for predicate in &constants {
         if has_other_keys {
@@ -251,12 +276,12 @@ fn candidate(scan: &ScanConditions<'_>, reason: String, stats: &dyn Fn(&str) -> 
     let include = covering_columns(scan, &keys, &partial);
     partial.sort();
     Some(IndexCandidate {
-        schema: scan.schema.map(str::to_string),
-        table: scan.table.to_string(),
+        schema: scan.schema.clone(),
+        table: scan.table.clone(),
         keys,
         include,
         predicate: (!partial.is_empty()).then(|| partial.join(" AND ")),
-        node: scan.node.id,
+        node,
         reason,
     })
 }
@@ -313,13 +338,13 @@ fn partial_sql(predicate: &Predicate) -> String {
 
 /// The columns to INCLUDE so an index-only scan can answer: what the scan returns
 /// and filters on beyond the keys, if few and the scan returns many rows.
-fn covering_columns(scan: &ScanConditions<'_>, keys: &[IndexKey], partial: &[String]) -> Vec<String> {
+fn covering_columns(scan: &Access, keys: &[IndexKey], partial: &[String]) -> Vec<String> {
     let Some(output) = &scan.output_columns else { return Vec::new() };
     // ORDER BY ... LIMIT through the index stops after the limit's rows, whatever the scan read now.
     if !scan.sort_keys.is_empty() {
         return Vec::new();
     }
-    let rows = scan.node.total_actual_rows().or(scan.node.plan_rows).unwrap_or(0.0);
+    let rows = scan.rows.unwrap_or(0.0);
     if rows < COVERING_MIN_ROWS || keys.iter().any(|k| matches!(k, IndexKey::Expression(_))) {
         return Vec::new();
     }

@@ -103,9 +103,18 @@ async fn read(client: &Client, names: Option<&[String]>) -> Result<Catalog> {
             definition: r.get(13),
         });
     }
-    let mut stats: BTreeMap<Key, Vec<(String, f64, f64, Vec<String>, Vec<f64>, Option<f64>)>> = BTreeMap::new();
+    let mut stats: BTreeMap<Key, Vec<ColumnStats>> = BTreeMap::new();
     for r in client.query(STATS, &[&names]).await.map_err(|e| failed("pg_stats", e))? {
-        stats.entry((r.get(0), r.get(1))).or_default().push((r.get(2), r.get(3), r.get(4), r.get(5), r.get(6), r.get(7)));
+        stats.entry((r.get(0), r.get(1))).or_default().push(ColumnStats {
+            column: r.get(2),
+            null_frac: r.get(3),
+            n_distinct: r.get(4),
+            most_common_vals: r.get(5),
+            most_common_freqs: r.get(6),
+            correlation: r.get(7),
+            // Filled in with the table below.
+            table_rows: 0.0,
+        });
     }
 
     let mut tables = Vec::new();
@@ -122,20 +131,7 @@ async fn read(client: &Client, names: Option<&[String]>) -> Result<Catalog> {
             live_rows: r.get::<_, Option<i64>>(10).unwrap_or(0),
             last_analyze: r.get(11),
         });
-        let table_stats = stats
-            .remove(&key)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(column, null_frac, n_distinct, most_common_vals, most_common_freqs, correlation)| ColumnStats {
-                column,
-                null_frac,
-                n_distinct,
-                most_common_vals,
-                most_common_freqs,
-                correlation,
-                table_rows: rows,
-            })
-            .collect();
+        let table_stats = stats.remove(&key).unwrap_or_default().into_iter().map(|s| ColumnStats { table_rows: rows, ..s }).collect();
         tables.push(Table {
             columns: columns.remove(&key).unwrap_or_default(),
             indexes: indexes.remove(&key).unwrap_or_default(),

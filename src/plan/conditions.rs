@@ -6,7 +6,8 @@
 //! Join Filter) are always qualified, so they are attributed by alias.
 
 use super::{Plan, PlanNode};
-use crate::sql::predicate::{self, columns_in, parse_expr, ColumnRef, Predicate};
+use crate::advise::index::{Access, SMALL_HASH_ROWS};
+use crate::sql::predicate::{self, columns_in, parse_expr, ColumnRef, Predicate, SortKey};
 use std::collections::HashMap;
 
 /// Everything the plan says about how one scan node reads its relation.
@@ -34,11 +35,22 @@ pub struct ScanConditions<'a> {
     pub hash_probe_of: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SortKey {
-    pub column: String,
-    /// `DESC`, `DESC NULLS LAST`... as written; empty for ascending.
-    pub direction: String,
+
+impl ScanConditions<'_> {
+    /// What the index builder needs, without the plan.
+    pub fn access(&self) -> Access {
+        Access {
+            schema: self.schema.map(str::to_string),
+            table: self.table.to_string(),
+            predicates: self.predicates.clone(),
+            residual_columns: self.residual_columns.clone(),
+            joins: self.joins.clone(),
+            join_lookup: self.nested_loop_inner || self.hash_probe_of.is_some_and(|rows| rows <= SMALL_HASH_ROWS),
+            sort_keys: self.sort_keys.clone(),
+            output_columns: self.output_columns.clone(),
+            rows: self.node.total_actual_rows().or(self.node.plan_rows),
+        }
+    }
 }
 
 /// Conditions of every scan on a base relation, in plan order.
@@ -71,8 +83,8 @@ fn collect<'a>(node: &'a PlanNode, ancestors: &[&'a PlanNode], scan_counts: &Has
 }
 
 fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'a PlanNode], scan_counts: &HashMap<usize, usize>) -> ScanConditions<'a> {
-    let own = |qualifier: Option<&str>| qualifier.is_none() || qualifier == Some(reference);
-    let qualified = |qualifier: Option<&str>| qualifier == Some(reference);
+    let own = predicate::of_relation(reference);
+    let qualified = |c: &ColumnRef| c.qualifier.as_deref() == Some(reference);
     let conditions = [&node.filter, &node.index_cond, &node.recheck_cond];
     let mut predicates: Vec<Predicate> = Vec::new();
     let mut residual_columns = Vec::new();
@@ -85,7 +97,7 @@ fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'
         for conjunct in predicate::conjuncts(condition) {
             if predicate::predicates(&conjunct, &own).is_empty() {
                 if let Some(expr) = parse_expr(&conjunct) {
-                    residual_columns.extend(columns_in(&expr).into_iter().filter(|c| own(c.qualifier.as_deref())).map(|c| c.name));
+                    residual_columns.extend(columns_in(&expr).into_iter().filter(|c| own(c)).map(|c| c.name));
                 }
             }
         }

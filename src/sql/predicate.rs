@@ -72,11 +72,41 @@ pub struct Predicate {
     pub sql: String,
 }
 
-/// The predicates in `condition` that are about the relation `belongs` accepts
-/// (given a column's qualifier, if any). Conjuncts that are not indexable
+#[derive(Debug, Clone, PartialEq, Eq)]
+/// An ORDER BY column, as an index key would take it.
+pub struct SortKey {
+    pub column: String,
+    /// `DESC`, `DESC NULLS LAST`... as written; empty for ascending.
+    pub direction: String,
+}
+
+/// The predicates in `condition` that are about the relation whose columns `belongs` accepts. Conjuncts that are not indexable
 /// predicates (ORs, inequalities, unknown syntax) are left out.
-pub fn predicates(condition: &str, belongs: &dyn Fn(Option<&str>) -> bool) -> Vec<Predicate> {
+pub fn predicates(condition: &str, belongs: &dyn Fn(&ColumnRef) -> bool) -> Vec<Predicate> {
     conjuncts(condition).iter().filter_map(|text| parse_expr(text)).flat_map(|expr| classify(&expr, belongs)).collect()
+}
+
+/// The same for a parsed condition (a WHERE clause or JOIN ... ON): its AND-ed parts, classified.
+pub fn predicates_in(condition: &Expr, belongs: &dyn Fn(&ColumnRef) -> bool) -> Vec<Predicate> {
+    conjunct_exprs(condition).into_iter().filter_map(|expr| classify(expr, belongs)).collect()
+}
+
+/// The AND-ed parts of a parsed condition.
+pub fn conjunct_exprs(condition: &Expr) -> Vec<&Expr> {
+    match strip_nested(condition) {
+        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+            let mut parts = conjunct_exprs(left);
+            parts.extend(conjunct_exprs(right));
+            parts
+        }
+        other => vec![other],
+    }
+}
+
+/// A column a relation has when `qualifier` names it (or is absent): the test
+/// plan conditions use, where bare columns belong to the scan.
+pub fn of_relation(reference: &str) -> impl Fn(&ColumnRef) -> bool + '_ {
+    move |c: &ColumnRef| c.qualifier.is_none() || c.qualifier.as_deref() == Some(reference)
 }
 
 /// Parses an expression the way PostgreSQL prints it, after replacing what only
@@ -177,7 +207,7 @@ fn replace_subplan_references(text: &str) -> String {
     out.replace("($0).", "$0_")
 }
 
-fn classify(expr: &Expr, belongs: &dyn Fn(Option<&str>) -> bool) -> Option<Predicate> {
+fn classify(expr: &Expr, belongs: &dyn Fn(&ColumnRef) -> bool) -> Option<Predicate> {
     let sql = expr.to_string();
     let predicate = |target, operator, operand| Some(Predicate { target, operator, operand, sql: sql.clone() });
     match strip_nested(expr) {
@@ -301,12 +331,12 @@ fn folded(ident: &sqlparser::ast::Ident) -> String {
 
 /// Our side of a predicate: a column of this relation (casts ignored), or an
 /// expression over this relation's columns only.
-fn target(expr: &Expr, belongs: &dyn Fn(Option<&str>) -> bool) -> Option<Target> {
+fn target(expr: &Expr, belongs: &dyn Fn(&ColumnRef) -> bool) -> Option<Target> {
     if let Some(column) = column_ref(strip_casts(expr)) {
-        return belongs(column.qualifier.as_deref()).then_some(Target::Column(column));
+        return belongs(&column).then_some(Target::Column(column));
     }
     let columns = columns_in(expr);
-    if columns.is_empty() || !columns.iter().all(|c| belongs(c.qualifier.as_deref())) || has_parameter(expr) {
+    if columns.is_empty() || !columns.iter().all(belongs) || has_parameter(expr) {
         return None;
     }
     let stripped = strip_nested(expr);
@@ -330,10 +360,10 @@ fn unqualified(expr: &Expr) -> Expr {
     expr
 }
 
-fn operand(expr: &Expr, belongs: &dyn Fn(Option<&str>) -> bool) -> Option<Operand> {
+fn operand(expr: &Expr, belongs: &dyn Fn(&ColumnRef) -> bool) -> Option<Operand> {
     if let Some(column) = column_ref(strip_casts(expr)) {
         // A column of ours on both sides is not something an index looks up.
-        return (!belongs(column.qualifier.as_deref())).then_some(Operand::Column(column));
+        return (!belongs(&column)).then_some(Operand::Column(column));
     }
     if has_parameter(expr) {
         return Some(Operand::Parameter);
@@ -342,7 +372,7 @@ fn operand(expr: &Expr, belongs: &dyn Fn(Option<&str>) -> bool) -> Option<Operan
     if columns.is_empty() {
         return Some(Operand::Constant(expr.to_string()));
     }
-    if columns.iter().all(|c| !belongs(c.qualifier.as_deref())) {
+    if columns.iter().all(|c| !belongs(c)) {
         return Some(Operand::Column(columns[0].clone()));
     }
     None
@@ -366,8 +396,8 @@ fn has_parameter(expr: &Expr) -> bool {
 mod tests {
     use super::*;
 
-    fn ours(qualifier: Option<&str>) -> bool {
-        qualifier.is_none() || qualifier == Some("o")
+    fn ours(c: &ColumnRef) -> bool {
+        c.qualifier.is_none() || c.qualifier.as_deref() == Some("o")
     }
 
     fn read(condition: &str) -> Vec<(String, Operator, String)> {

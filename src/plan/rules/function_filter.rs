@@ -17,7 +17,7 @@ pub fn check(plan: &Plan, _: &Context) -> Vec<Finding> {
         if node.rows_removed_by_filter == Some(0.0) {
             continue;
         }
-        let own = |q: Option<&str>| q.is_none() || q == Some(reference);
+        let own = crate::sql::predicate::of_relation(reference);
         for predicate in predicates(filter, &own) {
             let Target::Expression { sql, .. } = &predicate.target else { continue };
             findings.push(Finding {

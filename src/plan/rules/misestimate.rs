@@ -59,7 +59,7 @@ fn advice(node: &PlanNode) -> String {
     };
     let table = quote_ident(table);
     let reference = node.reference_name().unwrap_or_default().to_string();
-    let own = |q: Option<&str>| q.is_none() || q == Some(reference.as_str());
+    let own = crate::sql::predicate::of_relation(reference.as_str());
     let mut columns: Vec<String> = [&node.filter, &node.index_cond, &node.recheck_cond]
         .into_iter()
         .flatten()
