@@ -2,3 +2,4 @@
 //! workload-wide selection and index hygiene later.
 
 pub mod index;
+pub mod statement;

@@ -1,0 +1,369 @@
+//! What one workload statement does to each table it reads, from its text:
+//! tables and aliases resolved against the catalog, predicates from WHERE and
+//! JOIN ... ON, ORDER BY with LIMIT, GROUP BY, and the columns it reads. This
+//! is the text-side twin of `plan::conditions`, and feeds the same index builder.
+
+use super::index::Access;
+use crate::catalog::{Catalog, Table};
+use crate::sql::predicate::{columns_in, predicates_in, ColumnRef, Operand, SortKey};
+use serde::Serialize;
+use sqlparser::ast::{
+    Expr, GroupByExpr, JoinConstraint, JoinOperator, OrderByKind, OrderBySort, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
+    TableWithJoins,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use std::ops::ControlFlow;
+
+/// Why a statement was not analyzed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "reason", rename_all = "kebab-case")]
+pub enum Skipped {
+    /// BEGIN, SET, VACUUM...: nothing an index helps; left out by rule.
+    Utility,
+    /// Listed in the report with the reason, never silently dropped.
+    Unreadable(String),
+}
+
+/// A statement's reads, one per table occurrence.
+#[derive(Debug, Clone, Default)]
+pub struct StatementShape {
+    pub reads: Vec<Access>,
+    /// GROUP BY with aggregates over one big table: a materialized view candidate.
+    pub aggregation: Option<Aggregation>,
+    /// A lookup by key returning about one row (for N+1 detection with the call counts).
+    pub key_lookup: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Aggregation {
+    pub schema: String,
+    pub table: String,
+    pub group_by: Vec<String>,
+}
+
+/// Reads `query` against `catalog`.
+pub fn analyze(query: &str, catalog: &Catalog) -> Result<StatementShape, Skipped> {
+    let statements = Parser::parse_sql(&PostgreSqlDialect {}, query).map_err(|e| Skipped::Unreadable(format!("does not parse: {}", e.to_string().trim_start_matches("sql parser error: "))))?;
+    let [statement] = statements.as_slice() else {
+        return Err(Skipped::Unreadable(format!("holds {} statements where one was expected", statements.len())));
+    };
+    let mut shape = StatementShape::default();
+    match statement {
+        Statement::Query(query) => read_query(query, catalog, &[], &mut shape)?,
+        Statement::Update(update) => {
+            let scope = Scope::new(std::slice::from_ref(&update.table), catalog, &[])?;
+            scope.add_reads(update.selection.as_ref(), &[], None, &mut shape);
+        }
+        Statement::Delete(delete) => {
+            let (sqlparser::ast::FromTable::WithFromKeyword(from) | sqlparser::ast::FromTable::WithoutKeyword(from)) = &delete.from;
+            let scope = Scope::new(from, catalog, &[])?;
+            scope.add_reads(delete.selection.as_ref(), &[], None, &mut shape);
+        }
+        Statement::Insert(insert) => {
+            if let Some(source) = &insert.source {
+                read_query(source, catalog, &[], &mut shape)?;
+            }
+        }
+        _ => return Err(Skipped::Utility),
+    }
+    Ok(shape)
+}
+
+fn read_query(query: &Query, catalog: &Catalog, outer_ctes: &[String], shape: &mut StatementShape) -> Result<(), Skipped> {
+    let mut ctes: Vec<String> = outer_ctes.to_vec();
+    if let Some(with) = &query.with {
+        for cte in &with.cte_tables {
+            read_query(&cte.query, catalog, &ctes, shape)?;
+            ctes.push(cte.alias.name.value.to_lowercase());
+        }
+    }
+    let order_by: Vec<&sqlparser::ast::OrderByExpr> = match query.order_by.as_ref().map(|o| &o.kind) {
+        Some(OrderByKind::Expressions(list)) => list.iter().collect(),
+        _ => Vec::new(),
+    };
+    let has_limit = query.limit_clause.is_some() || query.fetch.is_some();
+    read_set_expr(&query.body, catalog, &ctes, if has_limit { &order_by } else { &[] }, shape)
+}
+
+fn read_set_expr(body: &SetExpr, catalog: &Catalog, ctes: &[String], order_by: &[&sqlparser::ast::OrderByExpr], shape: &mut StatementShape) -> Result<(), Skipped> {
+    match body {
+        SetExpr::Select(select) => read_select(select, catalog, ctes, order_by, shape),
+        SetExpr::Query(query) => read_query(query, catalog, ctes, shape),
+        SetExpr::SetOperation { left, right, .. } => {
+            read_set_expr(left, catalog, ctes, &[], shape)?;
+            read_set_expr(right, catalog, ctes, &[], shape)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn read_select(select: &Select, catalog: &Catalog, ctes: &[String], order_by: &[&sqlparser::ast::OrderByExpr], shape: &mut StatementShape) -> Result<(), Skipped> {
+    // Subqueries in FROM are read as statements of their own.
+    for from in &select.from {
+        for factor in std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation)) {
+            if let TableFactor::Derived { subquery, .. } = factor {
+                read_query(subquery, catalog, ctes, shape)?;
+            }
+        }
+    }
+    let scope = Scope::new(&select.from, catalog, ctes)?;
+    let group_by: Vec<&Expr> = match &select.group_by {
+        GroupByExpr::Expressions(list, _) => list.iter().collect(),
+        GroupByExpr::All(_) => Vec::new(),
+    };
+    scope.add_reads(select.selection.as_ref(), order_by, Some(select), shape);
+    if !group_by.is_empty() && has_aggregate(select) && scope.relations.len() == 1 {
+        let relation = &scope.relations[0];
+        shape.aggregation = Some(Aggregation {
+            schema: relation.table.schema.clone(),
+            table: relation.table.name.clone(),
+            group_by: group_by.iter().map(|e| e.to_string()).collect(),
+        });
+    }
+    Ok(())
+}
+
+fn has_aggregate(select: &Select) -> bool {
+    const AGGREGATES: &[&str] = &["count", "sum", "avg", "min", "max", "array_agg", "string_agg", "bool_and", "bool_or"];
+    let mut found = false;
+    let _ = sqlparser::ast::visit_expressions(&select.projection, |e| {
+        if let Expr::Function(f) = e {
+            if AGGREGATES.contains(&f.name.to_string().to_lowercase().as_str()) {
+                found = true;
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    found
+}
+
+/// One table in a FROM list, with the name the statement calls it by.
+struct Relation<'a> {
+    reference: String,
+    table: &'a Table,
+}
+
+/// The tables of one SELECT (or UPDATE/DELETE) and the conditions joining them.
+struct Scope<'a> {
+    relations: Vec<Relation<'a>>,
+    join_conditions: Vec<&'a Expr>,
+}
+
+impl<'a> Scope<'a> {
+    fn new(from: &'a [TableWithJoins], catalog: &'a Catalog, ctes: &[String]) -> Result<Scope<'a>, Skipped> {
+        let mut scope = Scope { relations: Vec::new(), join_conditions: Vec::new() };
+        for item in from {
+            scope.add_factor(&item.relation, catalog, ctes)?;
+            for join in &item.joins {
+                scope.add_factor(&join.relation, catalog, ctes)?;
+                if let Some(JoinConstraint::On(condition)) = constraint(&join.join_operator) {
+                    scope.join_conditions.push(condition);
+                }
+            }
+        }
+        Ok(scope)
+    }
+
+    fn add_factor(&mut self, factor: &TableFactor, catalog: &'a Catalog, ctes: &[String]) -> Result<(), Skipped> {
+        let TableFactor::Table { name, alias, .. } = factor else { return Ok(()) };
+        let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(|i| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() }).collect();
+        let (schema, table) = match parts.as_slice() {
+            [table] => (None, table.clone()),
+            [.., schema, table] => (Some(schema.clone()), table.clone()),
+            [] => return Ok(()),
+        };
+        if schema.is_none() && ctes.contains(&table) {
+            return Ok(());
+        }
+        let Some(found) = catalog.table(schema.as_deref(), &table) else {
+            return Err(Skipped::Unreadable(format!("reads {} which the catalog does not have", schema.map_or(table.clone(), |s| format!("{s}.{table}")))));
+        };
+        let reference = alias.as_ref().map_or(table, |a| a.name.value.to_lowercase());
+        self.relations.push(Relation { reference, table: found });
+        Ok(())
+    }
+
+    /// Whether `column` is `relation`'s: by qualifier, or for a bare name, by the
+    /// catalog's columns (the only relation when the catalog lists none).
+    fn belongs(&self, relation: &Relation<'_>, column: &ColumnRef) -> bool {
+        match &column.qualifier {
+            Some(q) => *q == relation.reference,
+            None if self.relations.len() == 1 => true,
+            None => {
+                let has = |r: &Relation<'_>| r.table.columns.iter().any(|c| c.name == column.name);
+                has(relation) && self.relations.iter().filter(|r| has(r)).count() == 1
+            }
+        }
+    }
+
+    fn add_reads(&self, selection: Option<&Expr>, order_by: &[&sqlparser::ast::OrderByExpr], select: Option<&Select>, shape: &mut StatementShape) {
+        let conditions: Vec<&Expr> = selection.into_iter().chain(self.join_conditions.iter().copied()).collect();
+        let joined = self.relations.len() > 1;
+        for relation in &self.relations {
+            let belongs = |c: &ColumnRef| self.belongs(relation, c);
+            let mut predicates = Vec::new();
+            let mut joins = Vec::new();
+            for condition in &conditions {
+                for predicate in predicates_in(condition, &belongs) {
+                    if matches!(predicate.operand, Operand::Column(_)) {
+                        joins.push(predicate);
+                    } else {
+                        predicates.push(predicate);
+                    }
+                }
+            }
+            let sort_keys = if joined { Vec::new() } else { sort_keys(order_by, &belongs) };
+            let access = Access {
+                schema: Some(relation.table.schema.clone()),
+                table: relation.table.name.clone(),
+                predicates,
+                residual_columns: Vec::new(),
+                joins,
+                join_lookup: joined,
+                sort_keys,
+                output_columns: select.and_then(|s| columns_read(s, &belongs)),
+                rows: None,
+            };
+            if !joined && access.predicates.iter().any(|p| p.operator == crate::sql::predicate::Operator::Equality) {
+                shape.key_lookup = true;
+            }
+            shape.reads.push(access);
+        }
+    }
+}
+
+fn constraint(operator: &JoinOperator) -> Option<&JoinConstraint> {
+    match operator {
+        JoinOperator::Join(c)
+        | JoinOperator::Inner(c)
+        | JoinOperator::Left(c)
+        | JoinOperator::LeftOuter(c)
+        | JoinOperator::Right(c)
+        | JoinOperator::RightOuter(c)
+        | JoinOperator::FullOuter(c)
+        | JoinOperator::Semi(c)
+        | JoinOperator::LeftSemi(c)
+        | JoinOperator::RightSemi(c)
+        | JoinOperator::Anti(c)
+        | JoinOperator::LeftAnti(c)
+        | JoinOperator::RightAnti(c) => Some(c),
+        _ => None,
+    }
+}
+
+fn sort_keys(order_by: &[&sqlparser::ast::OrderByExpr], belongs: &dyn Fn(&ColumnRef) -> bool) -> Vec<SortKey> {
+    let mut keys = Vec::new();
+    for item in order_by {
+        let columns = columns_in(&item.expr);
+        let [column] = columns.as_slice() else { break };
+        if !belongs(column) || !matches!(item.expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+            break;
+        }
+        let mut direction = match item.options.sort {
+            Some(OrderBySort::Desc) => "DESC".to_string(),
+            _ => String::new(),
+        };
+        match item.options.nulls_first {
+            Some(true) if direction.is_empty() => direction = "NULLS FIRST".into(),
+            Some(false) if direction == "DESC" => direction.push_str(" NULLS LAST"),
+            _ => {}
+        }
+        keys.push(SortKey { column: column.name.clone(), direction });
+    }
+    keys
+}
+
+/// Every column of this relation the SELECT mentions; `None` if it reads `*`.
+fn columns_read(select: &Select, belongs: &dyn Fn(&ColumnRef) -> bool) -> Option<Vec<String>> {
+    if select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))) {
+        return None;
+    }
+    let mut columns = Vec::new();
+    let _ = sqlparser::ast::visit_expressions(select, |e| {
+        if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+            columns.extend(columns_in(e).into_iter().filter(|c| belongs(c)).map(|c| c.name));
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    columns.sort();
+    columns.dedup();
+    Some(columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Column, Table};
+    use crate::sql::predicate::{Operator, Target};
+
+    fn table(name: &str, columns: &[&str]) -> Table {
+        Table {
+            schema: "public".into(),
+            name: name.into(),
+            rows: 100_000.0,
+            size_bytes: 0,
+            columns: columns.iter().map(|c| Column { name: c.to_string(), data_type: "integer".into(), not_null: false }).collect(),
+            indexes: vec![],
+            stats: vec![],
+            activity: None,
+        }
+    }
+
+    fn catalog() -> Catalog {
+        Catalog { tables: vec![table("orders", &["id", "account_id", "status", "total", "created_at"]), table("accounts", &["id", "email"])] }
+    }
+
+    fn column_names(access: &Access) -> Vec<(String, Operator)> {
+        access
+            .predicates
+            .iter()
+            .map(|p| match &p.target {
+                Target::Column(c) => (c.name.clone(), p.operator),
+                Target::Expression { sql, .. } => (sql.clone(), p.operator),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_predicates_sort_and_columns_of_a_single_table() {
+        let shape = analyze("SELECT id, total FROM orders WHERE account_id = $1 AND created_at > $2 ORDER BY created_at DESC LIMIT 10", &catalog()).unwrap();
+        assert_eq!(shape.reads.len(), 1);
+        let read = &shape.reads[0];
+        assert_eq!(column_names(read), vec![("account_id".into(), Operator::Equality), ("created_at".into(), Operator::Range)]);
+        assert_eq!(read.sort_keys, vec![SortKey { column: "created_at".into(), direction: "DESC".into() }]);
+        assert_eq!(read.output_columns.as_deref(), Some(&["account_id".to_string(), "created_at".into(), "id".into(), "total".into()][..]));
+        assert!(shape.key_lookup);
+    }
+
+    #[test]
+    fn resolves_aliases_and_bare_columns_across_a_join() {
+        let shape = analyze("SELECT o.id FROM orders o JOIN accounts a ON a.id = o.account_id WHERE email = 'x' AND status = 'open'", &catalog()).unwrap();
+        let orders = shape.reads.iter().find(|r| r.table == "orders").unwrap();
+        let accounts = shape.reads.iter().find(|r| r.table == "accounts").unwrap();
+        assert_eq!(column_names(orders), vec![("status".into(), Operator::Equality)]);
+        assert_eq!(column_names(accounts), vec![("email".into(), Operator::Equality)]);
+        assert!(orders.join_lookup);
+        assert!(matches!(&orders.joins[0].target, Target::Column(c) if c.name == "account_id"));
+    }
+
+    #[test]
+    fn finds_aggregations_and_reads_updates_and_deletes() {
+        let shape = analyze("SELECT status, count(*), sum(total) FROM orders GROUP BY status", &catalog()).unwrap();
+        assert_eq!(shape.aggregation.unwrap().group_by, vec!["status"]);
+        let update = analyze("UPDATE orders SET total = 0 WHERE account_id = 5", &catalog()).unwrap();
+        assert_eq!(column_names(&update.reads[0]), vec![("account_id".into(), Operator::Equality)]);
+        let delete = analyze("DELETE FROM orders WHERE status IS NULL", &catalog()).unwrap();
+        assert_eq!(column_names(&delete.reads[0]), vec![("status".into(), Operator::IsNull)]);
+    }
+
+    #[test]
+    fn says_why_a_statement_is_left_out() {
+        assert_eq!(analyze("BEGIN", &catalog()).unwrap_err(), Skipped::Utility);
+        assert_eq!(analyze("SET work_mem = '1GB'", &catalog()).unwrap_err(), Skipped::Utility);
+        assert!(matches!(analyze("SELEC 1", &catalog()).unwrap_err(), Skipped::Unreadable(r) if r.starts_with("does not parse")));
+        assert_eq!(analyze("SELECT * FROM nowhere", &catalog()).unwrap_err(), Skipped::Unreadable("reads nowhere which the catalog does not have".into()));
+        assert!(analyze("WITH r AS (SELECT id FROM orders WHERE status = 'x') SELECT * FROM r", &catalog()).is_ok());
+    }
+}
