@@ -1,5 +1,7 @@
 //! Advisors that turn what the sources found into changes: index suggestions now,
 //! workload-wide selection and index hygiene later.
 
+pub mod hygiene;
 pub mod index;
 pub mod statement;
+pub mod workload;

@@ -1,0 +1,207 @@
+//! From a workload and a catalog to index candidates (each with the statements
+//! it could help), plus the statements left out and why. Pure: the planner's
+//! verdict comes later, from `select`.
+
+use super::index::{self, served_by, Access, IndexCandidate};
+use super::statement::{analyze, Aggregation, Skipped};
+use crate::catalog::Catalog;
+use crate::workload::{Workload, WorkloadStatement};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Tables with fewer rows than this are read whole faster than through an index.
+pub const MIN_TABLE_ROWS: f64 = 1_000.0;
+
+/// A statement of the workload and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalyzedStatement {
+    pub statement: WorkloadStatement,
+    /// `None` when analyzed; else why not.
+    pub skipped: Option<Skipped>,
+    #[serde(skip)]
+    pub aggregation: Option<Aggregation>,
+    #[serde(skip)]
+    pub key_lookup: bool,
+}
+
+/// An index candidate and the statements (indexes into the analyzed list) it could help.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadCandidate {
+    pub index: IndexCandidate,
+    pub statements: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Analysis {
+    pub statements: Vec<AnalyzedStatement>,
+    pub candidates: Vec<WorkloadCandidate>,
+    /// Candidates an existing index already serves, with its name.
+    pub already_served: Vec<(String, String)>,
+}
+
+/// Analyzes every statement and collects candidates, merged across statements.
+pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
+    let mut analysis = Analysis::default();
+    let mut by_name: BTreeMap<String, WorkloadCandidate> = BTreeMap::new();
+    for (position, statement) in workload.statements.iter().enumerate() {
+        let shape = match analyze(&statement.query, catalog) {
+            Ok(shape) => shape,
+            Err(skipped) => {
+                analysis.statements.push(AnalyzedStatement { statement: statement.clone(), skipped: Some(skipped), aggregation: None, key_lookup: false });
+                continue;
+            }
+        };
+        let single = shape.reads.len() == 1;
+        for read in &shape.reads {
+            let Some(table) = catalog.table(read.schema.as_deref(), &read.table) else { continue };
+            if table.rows < MIN_TABLE_ROWS {
+                continue;
+            }
+            let mut access: Access = read.clone();
+            if single && statement.calls > 0.0 {
+                access.rows = Some(statement.rows / statement.calls);
+            }
+            let stats = |column: &str| catalog.column_stats(Some(&table.schema), &table.name, column);
+            // The reason is filled in once the candidate's statements are known.
+            let Some(candidate) = index::candidate(&access, None, String::new(), &stats) else { continue };
+            if let Some(existing) = served_by(&candidate, catalog) {
+                let entry = (candidate.name(), existing.name.clone());
+                if !analysis.already_served.contains(&entry) {
+                    analysis.already_served.push(entry);
+                }
+                continue;
+            }
+            by_name.entry(candidate.name()).or_insert_with(|| WorkloadCandidate { index: candidate, statements: Vec::new() }).statements.push(position);
+        }
+        analysis.statements.push(AnalyzedStatement { statement: statement.clone(), skipped: None, aggregation: shape.aggregation, key_lookup: shape.key_lookup });
+    }
+    let mut candidates: Vec<WorkloadCandidate> = by_name.into_values().collect();
+    merge_prefixes(&mut candidates);
+    for candidate in &mut candidates {
+        candidate.statements.sort_unstable();
+        candidate.statements.dedup();
+        candidate.index.reason = format!("{} statement(s) on {}", candidate.statements.len(), candidate.index.table);
+    }
+    analysis.already_served.sort();
+    analysis.candidates = candidates;
+    analysis
+}
+
+/// A candidate whose keys are a leading prefix of another's on the same table,
+/// with the same predicate, is served by the longer one: its statements move there.
+fn merge_prefixes(candidates: &mut Vec<WorkloadCandidate>) {
+    let mut absorbed = vec![false; candidates.len()];
+    for i in 0..candidates.len() {
+        for j in 0..candidates.len() {
+            if i == j || absorbed[j] {
+                continue;
+            }
+            let (short, long) = (&candidates[i].index, &candidates[j].index);
+            let prefix = short.table == long.table
+                && short.schema == long.schema
+                && short.predicate == long.predicate
+                && short.keys.len() < long.keys.len()
+                && long.keys[..short.keys.len()] == short.keys[..]
+                && short.include.iter().all(|c| long.keys.iter().any(|k| k.column() == Some(c)) || long.include.contains(c));
+            if prefix {
+                let statements = candidates[i].statements.clone();
+                candidates[j].statements.extend(statements);
+                absorbed[i] = true;
+                break;
+            }
+        }
+    }
+    let mut index = 0;
+    candidates.retain(|_| {
+        let keep = !absorbed[index];
+        index += 1;
+        keep
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Column, Index, Table};
+
+    fn table(name: &str, rows: f64, columns: &[&str], indexes: Vec<Index>) -> Table {
+        Table {
+            schema: "public".into(),
+            name: name.into(),
+            rows,
+            size_bytes: 0,
+            columns: columns.iter().map(|c| Column { name: c.to_string(), data_type: "integer".into(), not_null: false }).collect(),
+            indexes,
+            stats: vec![],
+            activity: None,
+        }
+    }
+
+    fn primary_key(name: &str) -> Index {
+        Index {
+            name: format!("{name}_pkey"),
+            method: "btree".into(),
+            keys: vec!["id".into()],
+            include: vec![],
+            predicate: None,
+            unique: true,
+            primary: true,
+            valid: true,
+            size_bytes: 8192,
+            scans: Some(10),
+            constraint: Some("p".into()),
+            definition: String::new(),
+        }
+    }
+
+    fn workload(queries: &[(&str, f64, f64)]) -> Workload {
+        Workload::new(
+            queries
+                .iter()
+                .map(|(q, calls, ms)| WorkloadStatement { query: q.to_string(), calls: *calls, total_ms: *ms, rows: *calls, shared_hit: 0.0, shared_read: 0.0, source: "test".into() })
+                .collect(),
+        )
+    }
+
+    fn catalog() -> Catalog {
+        Catalog {
+            tables: vec![
+                table("orders", 1e6, &["id", "account_id", "status", "created_at"], vec![primary_key("orders")]),
+                table("countries", 200.0, &["id", "code"], vec![]),
+            ],
+        }
+    }
+
+    #[test]
+    fn merges_candidates_across_statements_and_prefixes() {
+        let analysis = analyze_workload(
+            &workload(&[
+                ("SELECT id FROM orders WHERE account_id = $1", 1000.0, 500.0),
+                ("SELECT id FROM orders WHERE account_id = $1 AND created_at > $2", 100.0, 300.0),
+                ("SELECT * FROM orders WHERE account_id = $1", 10.0, 30.0),
+            ]),
+            &catalog(),
+        );
+        let names: Vec<String> = analysis.candidates.iter().map(|c| c.index.name()).collect();
+        assert_eq!(names, vec!["orders_account_id_created_at_idx"], "(account_id) is a prefix of (account_id, created_at)");
+        assert_eq!(analysis.candidates[0].statements, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn ignores_tiny_tables_and_what_exists() {
+        let analysis = analyze_workload(
+            &workload(&[("SELECT id FROM countries WHERE code = $1", 1e6, 900.0), ("SELECT status FROM orders WHERE id = $1", 1e6, 800.0)]),
+            &catalog(),
+        );
+        assert!(analysis.candidates.is_empty(), "{:?}", analysis.candidates);
+        assert_eq!(analysis.already_served, vec![("orders_id_idx".to_string(), "orders_pkey".to_string())]);
+    }
+
+    #[test]
+    fn lists_statements_it_could_not_read() {
+        let analysis = analyze_workload(&workload(&[("SELECT * FROM missing WHERE a = 1", 1.0, 1.0), ("VACUUM", 1.0, 1.0)]), &catalog());
+        let skipped: Vec<_> = analysis.statements.iter().map(|s| s.skipped.clone()).collect();
+        assert!(skipped.contains(&Some(Skipped::Utility)));
+        assert!(skipped.iter().any(|s| matches!(s, Some(Skipped::Unreadable(r)) if r.contains("missing"))));
+    }
+}
