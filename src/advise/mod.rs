@@ -3,5 +3,6 @@
 
 pub mod hygiene;
 pub mod index;
+pub mod select;
 pub mod statement;
 pub mod workload;

@@ -1,0 +1,302 @@
+//! Choosing the few indexes that save the most time across the whole workload,
+//! with the planner as the judge.
+//!
+//! Lazy greedy: every candidate is costed once with the indexes chosen so far;
+//! the best by time saved per byte is re-costed against the current choice and
+//! taken if it still beats the next one's earlier score. Savings shrink as
+//! indexes are added (two indexes rarely help one statement twice), so an old
+//! score is an upper bound, and most candidates are costed only once or twice.
+
+use super::index::IndexCandidate;
+use super::workload::{AnalyzedStatement, WorkloadCandidate};
+use crate::catalog::Catalog;
+use anyhow::Result;
+use serde::Serialize;
+
+/// Planner costs with hypothetical indexes: HypoPG on a live server.
+#[allow(async_fn_in_trait)]
+pub trait WhatIf {
+    /// The planner's total cost of each statement (by position) with exactly these
+    /// hypothetical indexes; `None` where it cannot be planned.
+    async fn costs(&mut self, indexes: &[&IndexCandidate], statements: &[usize]) -> Result<Vec<Option<f64>>>;
+    /// HypoPG's size estimate of the index.
+    async fn size(&mut self, index: &IndexCandidate) -> Result<u64>;
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_indexes: usize,
+    /// Total bytes of new indexes.
+    pub budget_bytes: Option<u64>,
+    /// An index must save at least this share of the workload's time.
+    pub min_saved_share: f64,
+}
+
+/// Cost units to milliseconds for statements with no measured time (from SQL files):
+/// a rough figure for ranking, said as such in the report.
+pub const COST_UNIT_MS: f64 = 0.01;
+/// Time to maintain one index entry on a write (insert, delete, non-HOT update).
+pub const INDEX_WRITE_MS: f64 = 0.005;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Chosen {
+    pub index: IndexCandidate,
+    pub statements: Vec<usize>,
+    /// Workload time saved over the statistics period, before write costs.
+    pub saved_ms: f64,
+    /// Extra time writes spend maintaining it over the same period.
+    pub write_ms: f64,
+    pub size_bytes: u64,
+    /// Per statement: cost before → after.
+    pub costs: Vec<(usize, f64, f64)>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Selection {
+    pub chosen: Vec<Chosen>,
+    /// Candidates the planner did not use enough to be worth it.
+    pub rejected: Vec<(String, String)>,
+    pub planner_calls: usize,
+}
+
+/// The statement's time weight: measured, or estimated from its cost.
+fn weight_ms(statement: &AnalyzedStatement, base_cost: f64) -> f64 {
+    if statement.statement.total_ms > 0.0 {
+        statement.statement.total_ms
+    } else {
+        statement.statement.calls * base_cost * COST_UNIT_MS
+    }
+}
+
+/// Time writes would spend on this index over the statistics period.
+pub fn write_cost_ms(index: &IndexCandidate, catalog: &Catalog) -> f64 {
+    let Some(activity) = catalog.table(index.schema.as_deref(), &index.table).and_then(|t| t.activity.as_ref()) else { return 0.0 };
+    let non_hot_updates = (activity.updates - activity.hot_updates).max(0);
+    (activity.inserts + activity.deletes + non_hot_updates) as f64 * INDEX_WRITE_MS
+}
+
+/// HypoPG estimates a btree without deduplication (PostgreSQL 13+), which shrinks
+/// indexes on columns with repeated values two to three times. Corrected from
+/// pg_stats for a single plain key without INCLUDE (deduplication is off with INCLUDE).
+pub fn corrected_size(hypopg_bytes: u64, index: &IndexCandidate, catalog: &Catalog, server_major: u32) -> u64 {
+    const KEY_BYTES: f64 = 8.0;
+    if server_major < 13 || index.keys.len() != 1 || !index.include.is_empty() {
+        return hypopg_bytes;
+    }
+    let Some(column) = index.keys[0].column() else { return hypopg_bytes };
+    let Some(stats) = catalog.column_stats(index.schema.as_deref(), &index.table, column) else { return hypopg_bytes };
+    let distinct = stats.distinct_values();
+    if distinct <= 0.0 {
+        return hypopg_bytes;
+    }
+    let duplicates = (stats.table_rows * (1.0 - stats.null_frac)) / distinct;
+    if duplicates < 2.0 {
+        return hypopg_bytes;
+    }
+    // Per row: key + tuple header + TID without deduplication; with it, a TID plus a share of one key.
+    let ratio = (6.0 + (KEY_BYTES + 8.0) / duplicates) / (KEY_BYTES + 14.0);
+    (hypopg_bytes as f64 * ratio.min(1.0)) as u64
+}
+
+/// Picks indexes greedily by time saved per byte, within the limits.
+pub async fn select<W: WhatIf>(
+    oracle: &mut W,
+    statements: &[AnalyzedStatement],
+    candidates: &[WorkloadCandidate],
+    catalog: &Catalog,
+    server_major: u32,
+    limits: Limits,
+) -> Result<Selection> {
+    let mut selection = Selection::default();
+    let involved: Vec<usize> = {
+        let mut all: Vec<usize> = candidates.iter().flat_map(|c| c.statements.iter().copied()).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    let base: Vec<Option<f64>> = oracle.costs(&[], &involved).await?;
+    selection.planner_calls += involved.len();
+    let cost_of = |costs: &[Option<f64>], statement: usize| involved.iter().position(|s| *s == statement).and_then(|i| costs[i]);
+    let base_of = |statement: usize| cost_of(&base, statement);
+    let mut current: Vec<Option<f64>> = base.clone();
+    let workload_ms: f64 = statements.iter().enumerate().map(|(i, s)| weight_ms(s, base_of(i).unwrap_or(0.0))).sum();
+
+    let mut sizes = Vec::new();
+    for candidate in candidates {
+        let size = oracle.size(&candidate.index).await?;
+        sizes.push(corrected_size(size, &candidate.index, catalog, server_major).max(8192));
+    }
+
+    // Each candidate's last evaluation, and how many indexes were chosen when it was made.
+    let mut evaluations: Vec<Option<Evaluation>> = vec![None; candidates.len()];
+    let mut open: Vec<bool> = vec![true; candidates.len()];
+    let mut used_bytes = 0u64;
+    while selection.chosen.len() < limits.max_indexes {
+        let score = |i: usize| evaluations[i].as_ref().map_or(f64::INFINITY, |e| e.score);
+        let Some(top) = (0..candidates.len()).filter(|i| open[*i]).max_by(|a, b| score(*a).total_cmp(&score(*b)).then(b.cmp(a))) else { break };
+        let fresh = evaluations[top].as_ref().is_some_and(|e| e.generation == selection.chosen.len());
+        if !fresh {
+            let chosen: Vec<&IndexCandidate> = selection.chosen.iter().map(|c| &c.index).collect();
+            let mut with = chosen.clone();
+            with.push(&candidates[top].index);
+            let statements_of = &candidates[top].statements;
+            let after = oracle.costs(&with, statements_of).await?;
+            selection.planner_calls += statements_of.len();
+            let mut saved = 0.0;
+            let mut per_statement = Vec::new();
+            for (statement, new) in statements_of.iter().zip(&after) {
+                let (Some(before), Some(new), Some(base)) = (cost_of(&current, *statement), *new, base_of(*statement)) else { continue };
+                if base > 0.0 && new < before {
+                    saved += weight_ms(&statements[*statement], base) * (before - new) / base;
+                }
+                per_statement.push((*statement, before, new));
+            }
+            let write_ms = write_cost_ms(&candidates[top].index, catalog);
+            let score = (saved - write_ms) / sizes[top] as f64;
+            evaluations[top] = Some(Evaluation { score, generation: selection.chosen.len(), saved, write_ms, per_statement });
+            // Savings only shrink as indexes are chosen: if it is still the best, it is
+            // the best; and one that saves nothing now never will.
+            if saved > 0.0 {
+                continue;
+            }
+        }
+        open[top] = false;
+        let evaluation = evaluations[top].clone().expect("evaluated");
+        let net = evaluation.saved - evaluation.write_ms;
+        let name = candidates[top].index.name();
+        if net <= 0.0 || net < workload_ms * limits.min_saved_share {
+            let why = if evaluation.saved <= 0.0 {
+                "the planner does not use it for any statement".to_string()
+            } else {
+                format!("saves too little ({:.1} ms, writes cost {:.1} ms)", evaluation.saved, evaluation.write_ms)
+            };
+            selection.rejected.push((name, why));
+            continue;
+        }
+        if let Some(budget) = limits.budget_bytes {
+            if used_bytes + sizes[top] > budget {
+                selection.rejected.push((name, "does not fit in the --budget".into()));
+                continue;
+            }
+        }
+        used_bytes += sizes[top];
+        for (statement, _, new) in &evaluation.per_statement {
+            if let Some(i) = involved.iter().position(|s| s == statement) {
+                current[i] = Some(*new);
+            }
+        }
+        selection.chosen.push(Chosen {
+            index: candidates[top].index.clone(),
+            statements: candidates[top].statements.clone(),
+            saved_ms: evaluation.saved,
+            write_ms: evaluation.write_ms,
+            size_bytes: sizes[top],
+            costs: evaluation.per_statement,
+        });
+    }
+    for (i, still_open) in open.iter().enumerate() {
+        if *still_open {
+            selection.rejected.push((candidates[i].index.name(), format!("over --max-indexes {}", limits.max_indexes)));
+        }
+    }
+    selection.rejected.sort();
+    Ok(selection)
+}
+
+#[derive(Debug, Clone)]
+struct Evaluation {
+    /// Net time saved per byte.
+    score: f64,
+    /// How many indexes were chosen when it was costed.
+    generation: usize,
+    saved: f64,
+    write_ms: f64,
+    per_statement: Vec<(usize, f64, f64)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advise::index::IndexKey;
+    use crate::workload::WorkloadStatement;
+
+    /// A planner that knows which index helps which statement, and by how much.
+    struct Table {
+        /// (index name, statement, cost with that index)
+        effects: Vec<(&'static str, usize, f64)>,
+        base: f64,
+    }
+
+    impl WhatIf for Table {
+        async fn costs(&mut self, indexes: &[&IndexCandidate], statements: &[usize]) -> Result<Vec<Option<f64>>> {
+            Ok(statements
+                .iter()
+                .map(|s| {
+                    let best = indexes
+                        .iter()
+                        .filter_map(|i| self.effects.iter().find(|(name, st, _)| *name == i.name() && st == s).map(|e| e.2))
+                        .fold(self.base, f64::min);
+                    Some(best)
+                })
+                .collect())
+        }
+        async fn size(&mut self, _: &IndexCandidate) -> Result<u64> {
+            Ok(1 << 20)
+        }
+    }
+
+    fn candidate(column: &str, statements: Vec<usize>) -> WorkloadCandidate {
+        WorkloadCandidate {
+            index: IndexCandidate {
+                schema: None,
+                table: "t".into(),
+                keys: vec![IndexKey::Column { name: column.into(), direction: String::new() }],
+                include: vec![],
+                predicate: None,
+                node: None,
+                reason: String::new(),
+            },
+            statements,
+        }
+    }
+
+    fn statement(total_ms: f64) -> AnalyzedStatement {
+        AnalyzedStatement {
+            statement: WorkloadStatement { query: String::new(), calls: 1.0, total_ms, rows: 1.0, shared_hit: 0.0, shared_read: 0.0, source: String::new() },
+            skipped: None,
+            aggregation: None,
+            key_lookup: false,
+        }
+    }
+
+    fn run(oracle: &mut Table, candidates: &[WorkloadCandidate], limits: Limits) -> Selection {
+        let statements = vec![statement(1000.0), statement(500.0), statement(10.0)];
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(select(oracle, &statements, candidates, &Catalog::default(), 15, limits)).unwrap()
+    }
+
+    #[test]
+    fn picks_by_time_saved_and_skips_what_adds_nothing() {
+        // a helps statement 0 a lot; b helps 1; c helps 0 too, but after a, nothing more.
+        let mut oracle = Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0), ("t_c_idx", 0, 20.0), ("t_d_idx", 2, 100.0)], base: 100.0 };
+        let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1]), candidate("c", vec![0]), candidate("d", vec![2])];
+        let selection = run(&mut oracle, &candidates, Limits { max_indexes: 10, budget_bytes: None, min_saved_share: 0.01 });
+        let names: Vec<String> = selection.chosen.iter().map(|c| c.index.name()).collect();
+        assert_eq!(names, vec!["t_a_idx", "t_b_idx"]);
+        assert!((selection.chosen[0].saved_ms - 900.0).abs() < 1e-9);
+        let rejected: Vec<&str> = selection.rejected.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(rejected, vec!["t_c_idx", "t_d_idx"]);
+        assert!(selection.planner_calls <= 3 + 4 + 3, "lazy greedy re-costs little: {}", selection.planner_calls);
+    }
+
+    #[test]
+    fn stops_at_the_limits() {
+        let mut oracle = Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0 };
+        let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
+        let one = run(&mut oracle, &candidates, Limits { max_indexes: 1, budget_bytes: None, min_saved_share: 0.0 });
+        assert_eq!(one.chosen.len(), 1);
+        assert_eq!(one.rejected, vec![("t_b_idx".to_string(), "over --max-indexes 1".to_string())]);
+        let small = run(&mut oracle, &candidates, Limits { max_indexes: 5, budget_bytes: Some(1 << 20), min_saved_share: 0.0 });
+        assert_eq!(small.chosen.len(), 1);
+    }
+}
