@@ -80,8 +80,8 @@ pub async fn verify(client: &Client, sql: &str, planning: &Planning, candidates:
     Ok(result)
 }
 
-/// Makes HypoPG usable in the open transaction, or says why it cannot be.
-async fn load(client: &Client) -> Result<HypoStatus> {
+/// Makes HypoPG usable in the caller's open transaction, or says why it cannot be.
+pub async fn load(client: &Client) -> Result<HypoStatus> {
     let installed = client
         .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'hypopg'", &[])
         .await

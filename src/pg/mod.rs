@@ -7,5 +7,6 @@ pub mod explain;
 pub mod hypopg;
 pub mod settings;
 pub mod statements;
+pub mod whatif;
 
 pub use connect::{connect, ConnectOptions, Connection};
