@@ -2,7 +2,7 @@
 
 use crate::host::StorageKind;
 use crate::finding::Severity;
-use crate::render::{ExplainFormat, TuneFormat};
+use crate::render::{ReportFormat, TuneFormat};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -21,6 +21,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write the catalog (tables, columns, indexes, statistics) to a JSON file, for advice without a server.
     Snapshot(SnapshotArgs),
+    /// Advise on a whole workload: the few indexes that save the most time, indexes to drop, and more.
+    Advise(AdviseArgs),
 }
 
 /// Where the database is. `--db` alone takes the PG* environment variables
@@ -95,7 +97,7 @@ pub struct ExplainArgs {
     pub params: Vec<String>,
     /// Output format; default: table on a terminal, json when piped.
     #[arg(long, value_enum)]
-    pub format: Option<ExplainFormat>,
+    pub format: Option<ReportFormat>,
     /// Exit with code 1 if any finding is at least this severe (for CI).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
@@ -108,6 +110,36 @@ pub struct SnapshotArgs {
     /// Write to this file (replaced whole, never left half-written) instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AdviseArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// A catalog snapshot (pgadvise snapshot) to use instead of the server's catalog.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// pg_stat_statements exported as CSV or JSON, instead of the server's.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+    /// SQL files to add to the workload (one call a statement, or a `-- calls: N` comment).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub queries: Vec<PathBuf>,
+    /// At most this many new indexes.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_indexes: u32,
+    /// At most this much storage for new indexes (e.g. 2GiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub budget: Option<u64>,
+    /// An index must save at least this percentage of the workload's time.
+    #[arg(long, value_name = "PERCENT", default_value_t = 1.0)]
+    pub min_saving: f64,
+    /// Seconds each EXPLAIN may take (statement_timeout).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
+    /// Output format; default: table on a terminal, json when piped.
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

@@ -3,6 +3,7 @@
 
 pub mod hygiene;
 pub mod index;
+pub mod report;
 pub mod select;
 pub mod statement;
 pub mod workload;

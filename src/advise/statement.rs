@@ -21,6 +21,8 @@ use std::ops::ControlFlow;
 pub enum Skipped {
     /// BEGIN, SET, VACUUM...: nothing an index helps; left out by rule.
     Utility,
+    /// Reads only PostgreSQL's own catalogs (pg_settings, information_schema...): left out by rule.
+    SystemCatalog,
     /// Listed in the report with the reason, never silently dropped.
     Unreadable(String),
 }
@@ -167,7 +169,8 @@ impl<'a> Scope<'a> {
     }
 
     fn add_factor(&mut self, factor: &TableFactor, catalog: &'a Catalog, ctes: &[String]) -> Result<(), Skipped> {
-        let TableFactor::Table { name, alias, .. } = factor else { return Ok(()) };
+        // `FROM generate_series(...)` and other table functions are not tables.
+        let TableFactor::Table { name, alias, args: None, .. } = factor else { return Ok(()) };
         let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(|i| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() }).collect();
         let (schema, table) = match parts.as_slice() {
             [table] => (None, table.clone()),
@@ -176,6 +179,10 @@ impl<'a> Scope<'a> {
         };
         if schema.is_none() && ctes.contains(&table) {
             return Ok(());
+        }
+        let system = matches!(schema.as_deref(), Some("pg_catalog" | "information_schema")) || (schema.is_none() && table.starts_with("pg_"));
+        if system {
+            return Err(Skipped::SystemCatalog);
         }
         let Some(found) = catalog.table(schema.as_deref(), &table) else {
             return Err(Skipped::Unreadable(format!("reads {} which the catalog does not have", schema.map_or(table.clone(), |s| format!("{s}.{table}")))));
@@ -362,6 +369,7 @@ mod tests {
     fn says_why_a_statement_is_left_out() {
         assert_eq!(analyze("BEGIN", &catalog()).unwrap_err(), Skipped::Utility);
         assert_eq!(analyze("SET work_mem = '1GB'", &catalog()).unwrap_err(), Skipped::Utility);
+        assert_eq!(analyze("SELECT name FROM pg_settings WHERE name = $1", &catalog()).unwrap_err(), Skipped::SystemCatalog);
         assert!(matches!(analyze("SELEC 1", &catalog()).unwrap_err(), Skipped::Unreadable(r) if r.starts_with("does not parse")));
         assert_eq!(analyze("SELECT * FROM nowhere", &catalog()).unwrap_err(), Skipped::Unreadable("reads nowhere which the catalog does not have".into()));
         assert!(analyze("WITH r AS (SELECT id FROM orders WHERE status = 'x') SELECT * FROM r", &catalog()).is_ok());

@@ -88,7 +88,8 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
 }
 
 /// A candidate whose keys are a leading prefix of another's on the same table,
-/// with the same predicate, is served by the longer one: its statements move there.
+/// with the same predicate (or the other has none), is served by the other: its
+/// statements move there, and one index does the work of two.
 fn merge_prefixes(candidates: &mut Vec<WorkloadCandidate>) {
     let mut absorbed = vec![false; candidates.len()];
     for i in 0..candidates.len() {
@@ -97,10 +98,13 @@ fn merge_prefixes(candidates: &mut Vec<WorkloadCandidate>) {
                 continue;
             }
             let (short, long) = (&candidates[i].index, &candidates[j].index);
+            // A full index serves a partial one's statements too (with the same keys or more).
+            let predicate_served = short.predicate == long.predicate || (long.predicate.is_none() && short.predicate.is_some());
+            let longer = short.keys.len() < long.keys.len() || (short.keys.len() == long.keys.len() && short.predicate.is_some() && long.predicate.is_none());
             let prefix = short.table == long.table
                 && short.schema == long.schema
-                && short.predicate == long.predicate
-                && short.keys.len() < long.keys.len()
+                && predicate_served
+                && longer
                 && long.keys[..short.keys.len()] == short.keys[..]
                 && short.include.iter().all(|c| long.keys.iter().any(|k| k.column() == Some(c)) || long.include.contains(c));
             if prefix {
@@ -185,6 +189,17 @@ mod tests {
         let names: Vec<String> = analysis.candidates.iter().map(|c| c.index.name()).collect();
         assert_eq!(names, vec!["orders_account_id_created_at_idx"], "(account_id) is a prefix of (account_id, created_at)");
         assert_eq!(analysis.candidates[0].statements, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn a_full_index_absorbs_a_partial_one_with_the_same_keys() {
+        let analysis = analyze_workload(
+            &workload(&[("SELECT id FROM orders WHERE account_id = $1 AND status IS NULL", 1000.0, 500.0), ("SELECT id FROM orders WHERE account_id = $1", 100.0, 300.0)]),
+            &catalog(),
+        );
+        let names: Vec<String> = analysis.candidates.iter().map(|c| c.index.name()).collect();
+        assert_eq!(names, vec!["orders_account_id_idx"]);
+        assert_eq!(analysis.candidates[0].statements, vec![0, 1]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::plan::parse::{read, Input};
 use crate::plan::report::{DroppedSuggestion, ExplainReport, StatementReport, Suggestion};
 use crate::plan::rules::{diagnose, Context as RuleContext};
 use crate::plan::{conditions, Plan};
-use crate::render::{self, ExplainFormat};
+use crate::render::{self, ReportFormat};
 use crate::sql::statements::{parse_file, SqlStatement};
 use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Read, Write};
@@ -39,11 +39,11 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> Result<Exit> {
         }
     };
 
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { ExplainFormat::Table } else { ExplainFormat::Json });
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { ReportFormat::Table } else { ReportFormat::Json });
     let text = match format {
-        ExplainFormat::Table => render::explain_table(&report, super::table_width()),
-        ExplainFormat::Json => render::explain_json(&report)?,
-        ExplainFormat::Markdown => render::explain_markdown(&report),
+        ReportFormat::Table => render::explain_table(&report, super::table_width()),
+        ReportFormat::Json => render::explain_json(&report)?,
+        ReportFormat::Markdown => render::explain_markdown(&report),
     };
     out.write_all(text.as_bytes())?;
     let failing = args.fail_on.is_some_and(|level| report.findings().any(|f| f.severity >= level));

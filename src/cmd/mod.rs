@@ -1,5 +1,6 @@
 //! One function per subcommand: gather sources, call the advisor, render.
 
+pub mod advise;
 pub mod explain;
 pub mod snapshot;
 pub mod tune;
@@ -14,6 +15,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
         Command::Tune(args) => tune::run(&args, out),
         Command::Explain(args) => explain::run(&args, out),
         Command::Snapshot(args) => snapshot::run(&args, out),
+        Command::Advise(args) => advise::run(&args, out),
     }
 }
 

@@ -13,9 +13,9 @@ use crate::plan::{Plan, PlanNode};
 use crate::units::{format_count, format_human_bytes, format_ms};
 use comfy_table::{Cell, CellAlignment, Color, Table};
 
-/// Output formats of `pgadvise explain`.
+/// Output formats of the reports of `explain` and `advise`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExplainFormat {
+pub enum ReportFormat {
     /// The plan tree, findings and suggestions for people (default on a terminal).
     Table,
     /// Everything, for tools (default when piped).

@@ -1,10 +1,12 @@
 //! Turning reports into text: tables for people, SQL and conf snippets for
 //! servers, JSON for tools, Markdown for pull requests. Renderers compute no advice.
 
+mod advise;
 mod explain;
 mod tune;
 
-pub use explain::{explain_json, explain_markdown, explain_table, ExplainFormat};
+pub use advise::{advise_markdown, advise_table};
+pub use explain::{explain_json, explain_markdown, explain_table, ReportFormat};
 pub use tune::*;
 
 use comfy_table::{presets, ContentArrangement, Table};

@@ -1,0 +1,187 @@
+//! What `pgadvise advise` reports, and the two workload rules that need no
+//! planner: materialized views for heavy repeated aggregations, and N+1 lookups.
+
+use super::hygiene::DropAdvice;
+use super::select::Selection;
+use super::workload::{AnalyzedStatement, Analysis};
+use crate::catalog::Catalog;
+use crate::pg::hypopg::HypoStatus;
+use crate::sql::quote_ident;
+use serde::Serialize;
+
+/// An aggregation is worth a materialized view from this share of the workload's time ...
+pub const MATVIEW_MIN_SHARE: f64 = 0.05;
+/// ... over a table of at least this many rows.
+pub const MATVIEW_MIN_ROWS: f64 = 100_000.0;
+/// A key lookup called at least this many times ...
+pub const N_PLUS_ONE_MIN_CALLS: f64 = 10_000.0;
+/// ... returning at most this many rows a call is probably an N+1 loop in the application.
+pub const N_PLUS_ONE_MAX_ROWS_PER_CALL: f64 = 1.5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AdviseReport {
+    /// Where the statements and the catalog came from.
+    pub statements_from: String,
+    pub catalog_from: String,
+    /// HypoPG's status; `None` offline, where nothing is verified.
+    pub hypopg: Option<HypoStatus>,
+    pub workload_ms: f64,
+    /// Time of the statements the chosen indexes help.
+    pub covered_ms: f64,
+    pub indexes: Vec<IndexAdvice>,
+    pub rejected: Vec<(String, String)>,
+    pub already_served: Vec<(String, String)>,
+    pub drops: Vec<DropAdvice>,
+    pub materialized_views: Vec<MatviewAdvice>,
+    pub n_plus_one: Vec<NPlusOne>,
+    pub not_analyzed: Vec<NotAnalyzed>,
+    pub planner_calls: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexAdvice {
+    pub name: String,
+    pub kind: &'static str,
+    pub sql: String,
+    pub statements: Vec<String>,
+    pub saved_ms: f64,
+    pub write_ms: f64,
+    pub size_bytes: Option<u64>,
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatviewAdvice {
+    pub name: String,
+    pub statement: String,
+    pub total_ms: f64,
+    pub sql: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NPlusOne {
+    pub statement: String,
+    pub calls: f64,
+    pub rows_per_call: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotAnalyzed {
+    pub statement: String,
+    pub source: String,
+    pub reason: String,
+}
+
+/// One line of a statement, for tables: whitespace folded, cut at `width` characters.
+pub fn shorten(query: &str, width: usize) -> String {
+    let folded = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    if folded.chars().count() <= width {
+        return folded;
+    }
+    let cut: String = folded.chars().take(width - 1).collect();
+    format!("{cut}…")
+}
+
+/// Chosen indexes, verified by the planner.
+pub fn verified_indexes(selection: &Selection, statements: &[AnalyzedStatement]) -> Vec<IndexAdvice> {
+    selection
+        .chosen
+        .iter()
+        .map(|chosen| IndexAdvice {
+            name: chosen.index.name(),
+            kind: chosen.index.kind(),
+            sql: chosen.index.create_sql(),
+            // Only the statements the planner made cheaper with it.
+            statements: chosen.costs.iter().filter(|(_, before, after)| after < before).map(|(s, _, _)| shorten(&statements[*s].statement.query, 70)).collect(),
+            saved_ms: chosen.saved_ms,
+            write_ms: chosen.write_ms,
+            size_bytes: Some(chosen.size_bytes),
+            verified: true,
+        })
+        .collect()
+}
+
+/// Without a planner: candidates ranked by the time of the statements they could
+/// help. That time is not a saving, so `saved_ms` stays 0 and the report says unverified.
+pub fn unverified_indexes(analysis: &Analysis, max: usize) -> Vec<IndexAdvice> {
+    let helped_ms = |statements: &[usize]| statements.iter().map(|s| analysis.statements[*s].statement.total_ms).sum::<f64>();
+    let mut ranked: Vec<&super::workload::WorkloadCandidate> = analysis.candidates.iter().collect();
+    ranked.sort_by(|a, b| helped_ms(&b.statements).total_cmp(&helped_ms(&a.statements)).then_with(|| a.index.name().cmp(&b.index.name())));
+    ranked
+        .into_iter()
+        .take(max)
+        .map(|candidate| IndexAdvice {
+            name: candidate.index.name(),
+            kind: candidate.index.kind(),
+            sql: candidate.index.create_sql(),
+            statements: candidate.statements.iter().map(|s| shorten(&analysis.statements[*s].statement.query, 70)).collect(),
+            saved_ms: 0.0,
+            write_ms: 0.0,
+            size_bytes: None,
+            verified: false,
+        })
+        .collect()
+}
+
+/// Heavy repeated aggregations over big tables, without parameters (a view cannot take them).
+pub fn materialized_views(analysis: &Analysis, catalog: &Catalog, workload_ms: f64) -> Vec<MatviewAdvice> {
+    let mut advice = Vec::new();
+    for analyzed in &analysis.statements {
+        let Some(aggregation) = &analyzed.aggregation else { continue };
+        let statement = &analyzed.statement;
+        let big = catalog.table(Some(&aggregation.schema), &aggregation.table).is_some_and(|t| t.rows >= MATVIEW_MIN_ROWS);
+        let heavy = workload_ms > 0.0 && statement.total_ms / workload_ms >= MATVIEW_MIN_SHARE;
+        let plain_keys = aggregation.group_by.iter().all(|k| k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.'));
+        if !big || !heavy || statement.query.contains('$') || !plain_keys {
+            continue;
+        }
+        let keys: Vec<String> = aggregation.group_by.iter().map(|k| k.rsplit('.').next().unwrap_or(k).to_string()).collect();
+        let name = format!("{}_by_{}_mv", aggregation.table, keys.join("_"));
+        let quoted: Vec<String> = keys.iter().map(|k| quote_ident(k)).collect();
+        let view = format!("{}.{}", quote_ident(&aggregation.schema), quote_ident(&name));
+        let sql = format!(
+            "-- Needs an application change (read from the view) and a refresh schedule.\n\
+             CREATE MATERIALIZED VIEW {view} AS\n{};\n\
+             -- A unique index lets REFRESH ... CONCURRENTLY run without blocking readers.\n\
+             CREATE UNIQUE INDEX ON {view} ({});\n\
+             -- On a schedule (cron, pg_cron):\n\
+             REFRESH MATERIALIZED VIEW CONCURRENTLY {view};",
+            statement.query.trim().trim_end_matches(';'),
+            quoted.join(", ")
+        );
+        advice.push(MatviewAdvice { name, statement: shorten(&statement.query, 70), total_ms: statement.total_ms, sql });
+    }
+    advice
+}
+
+/// Key lookups called very often for about one row each: an application loop to batch.
+pub fn n_plus_one(analysis: &Analysis) -> Vec<NPlusOne> {
+    analysis
+        .statements
+        .iter()
+        .filter(|a| a.key_lookup && a.statement.calls >= N_PLUS_ONE_MIN_CALLS && a.statement.rows / a.statement.calls <= N_PLUS_ONE_MAX_ROWS_PER_CALL)
+        .map(|a| NPlusOne { statement: shorten(&a.statement.query, 70), calls: a.statement.calls, rows_per_call: a.statement.rows / a.statement.calls })
+        .collect()
+}
+
+pub fn not_analyzed(analysis: &Analysis) -> Vec<NotAnalyzed> {
+    analysis
+        .statements
+        .iter()
+        .filter_map(|a| match &a.skipped {
+            Some(super::statement::Skipped::Unreadable(reason)) => Some(NotAnalyzed { statement: shorten(&a.statement.query, 70), source: a.statement.source.clone(), reason: reason.clone() }),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortens_statements_for_tables() {
+        assert_eq!(shorten("SELECT  *\n FROM t", 70), "SELECT * FROM t");
+        assert_eq!(shorten("abcdefghij", 5), "abcd…");
+    }
+}

@@ -1,0 +1,145 @@
+//! `pgadvise advise`: a workload (pg_stat_statements, exports, SQL files) and a
+//! catalog (live or a snapshot) → the indexes that save the most time (chosen
+//! with HypoPG when a server has it), indexes to drop, materialized views, N+1.
+
+use crate::advise::report::{self, AdviseReport};
+use crate::advise::select::{select, Limits};
+use crate::advise::workload::analyze_workload;
+use crate::advise::{hygiene, workload::Analysis};
+use crate::catalog::{Catalog, Snapshot};
+use crate::cli::AdviseArgs;
+use crate::error::Exit;
+use crate::pg::whatif::ServerWhatIf;
+use crate::pg::{self, catalog as pg_catalog, settings, statements as pg_statements, ConnectOptions};
+use crate::render::{self, ReportFormat};
+use crate::sql::statements::parse_file;
+use crate::workload::{export, queries, Workload, WorkloadStatement};
+use anyhow::{bail, Context, Result};
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+pub fn run(args: &AdviseArgs, out: &mut dyn Write) -> Result<Exit> {
+    if args.db.db.is_none() && (args.catalog.is_none() || (args.stats.is_none() && args.queries.is_empty())) {
+        bail!("advise needs a workload and a catalog: --db URL, or offline --catalog snapshot.json with --stats statements.csv (or --queries FILE...)");
+    }
+    if !(0.0..=100.0).contains(&args.min_saving) {
+        bail!("--min-saving is a percentage between 0 and 100, not {}", args.min_saving);
+    }
+    let mut statements: Vec<WorkloadStatement> = Vec::new();
+    let mut from = Vec::new();
+    if let Some(path) = &args.stats {
+        statements.extend(export::read(path)?);
+        from.push(path.display().to_string());
+    }
+    if !args.queries.is_empty() {
+        statements.extend(queries::read(&args.queries)?);
+        from.push(args.queries.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    let snapshot = args.catalog.as_deref().map(Snapshot::load).transpose()?;
+
+    let report = match &args.db.db {
+        None => {
+            let snapshot = snapshot.expect("checked above");
+            offline(args, Workload::new(statements), &snapshot.catalog, from.join(", "), format!("snapshot of {} ({})", snapshot.database, snapshot.server_version))
+        }
+        Some(url) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+            runtime.block_on(live(args, url, statements, from, snapshot))?
+        }
+    };
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { ReportFormat::Table } else { ReportFormat::Json });
+    let text = match format {
+        ReportFormat::Table => render::advise_table(&report, super::table_width()),
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        ReportFormat::Markdown => render::advise_markdown(&report),
+    };
+    out.write_all(text.as_bytes())?;
+    Ok(Exit::Success)
+}
+
+fn limits(args: &AdviseArgs) -> Limits {
+    Limits { max_indexes: args.max_indexes as usize, budget_bytes: args.budget, min_saved_share: args.min_saving / 100.0 }
+}
+
+/// The parts of the report that need no planner.
+fn base_report(analysis: &Analysis, catalog: &Catalog, workload_ms: f64, statements_from: String, catalog_from: String) -> AdviseReport {
+    AdviseReport {
+        statements_from,
+        catalog_from,
+        hypopg: None,
+        workload_ms,
+        covered_ms: 0.0,
+        indexes: Vec::new(),
+        rejected: Vec::new(),
+        already_served: analysis.already_served.clone(),
+        drops: hygiene::check(catalog),
+        materialized_views: report::materialized_views(analysis, catalog, workload_ms),
+        n_plus_one: report::n_plus_one(analysis),
+        not_analyzed: report::not_analyzed(analysis),
+        planner_calls: 0,
+    }
+}
+
+fn offline(args: &AdviseArgs, workload: Workload, catalog: &Catalog, statements_from: String, catalog_from: String) -> AdviseReport {
+    let analysis = analyze_workload(&workload, catalog);
+    let mut report = base_report(&analysis, catalog, workload.total_ms(), statements_from, catalog_from);
+    report.indexes = report::unverified_indexes(&analysis, args.max_indexes as usize);
+    report
+}
+
+async fn live(args: &AdviseArgs, url: &str, mut statements: Vec<WorkloadStatement>, mut from: Vec<String>, snapshot: Option<Snapshot>) -> Result<AdviseReport> {
+    let options = ConnectOptions { url: url.to_string(), timeout: Duration::from_secs(args.db.connect_timeout) };
+    let connection = pg::connect(&options).await?;
+    let client = &connection.client;
+    let state = settings::read_state(client).await?;
+    let progress = std::io::stderr().is_terminal();
+    let say = |text: &str| {
+        if progress {
+            eprint!("\rpgadvise: {text}…\x1b[K");
+        }
+    };
+    if args.stats.is_none() && args.queries.is_empty() {
+        say("reading pg_stat_statements");
+        statements = pg_statements::read(client, state.major()).await?;
+        from.push(format!("pg_stat_statements on {}", connection.target));
+    }
+    let (catalog, catalog_from) = match snapshot {
+        Some(snapshot) => (snapshot.catalog, format!("snapshot of {} ({})", snapshot.database, snapshot.server_version)),
+        None => {
+            say("reading the catalog");
+            (pg_catalog::read_all(client).await?, format!("{} (PostgreSQL {})", connection.target, state.version))
+        }
+    };
+    let workload = Workload::new(statements);
+    say(&format!("analyzing {} statements", workload.statements.len()));
+    let analysis = analyze_workload(&workload, &catalog);
+    let mut report = base_report(&analysis, &catalog, workload.total_ms(), from.join(", "), catalog_from);
+
+    let texts: Vec<(String, usize)> = analysis
+        .statements
+        .iter()
+        .map(|a| (a.statement.query.clone(), parse_file(&a.statement.query).ok().and_then(|s| s.first().map(|s| s.parameters)).unwrap_or(0)))
+        .collect();
+    let (oracle, status) = ServerWhatIf::open(client, texts, state.major(), Duration::from_secs(args.timeout)).await?;
+    match oracle {
+        Some(mut oracle) => {
+            say(&format!("asking the planner about {} candidate indexes", analysis.candidates.len()));
+            let selection = select(&mut oracle, &analysis.statements, &analysis.candidates, &catalog, state.major(), limits(args)).await;
+            oracle.close().await?;
+            let selection = selection?;
+            report.indexes = report::verified_indexes(&selection, &analysis.statements);
+            let mut helped: Vec<usize> = selection.chosen.iter().flat_map(|c| c.statements.iter().copied()).collect();
+            helped.sort_unstable();
+            helped.dedup();
+            report.covered_ms = helped.iter().map(|s| analysis.statements[*s].statement.total_ms).sum();
+            report.rejected = selection.rejected;
+            report.planner_calls = selection.planner_calls;
+        }
+        None => report.indexes = report::unverified_indexes(&analysis, args.max_indexes as usize),
+    }
+    report.hypopg = Some(status);
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    Ok(report)
+}

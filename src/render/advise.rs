@@ -1,0 +1,127 @@
+//! `pgadvise advise`'s report: what to create, what to drop, and why.
+
+use super::new_table;
+use crate::advise::hygiene::Problem;
+use crate::advise::report::AdviseReport;
+use crate::pg::hypopg::HypoStatus;
+use crate::units::{format_count, format_human_bytes, format_ms};
+
+fn summary(report: &AdviseReport) -> String {
+    let mut lines = vec![
+        format!("statements: {}", report.statements_from),
+        format!("catalog: {}", report.catalog_from),
+        match &report.hypopg {
+            Some(HypoStatus::Installed) | Some(HypoStatus::Temporary) => {
+                format!("verified with HypoPG: {} planner calls", format_count(report.planner_calls as f64))
+            }
+            Some(HypoStatus::Unavailable(why)) => format!("unverified: {why}"),
+            None => "unverified: no server, so candidates are ranked by the time of the statements they help".into(),
+        },
+    ];
+    if report.workload_ms > 0.0 && !report.indexes.is_empty() && report.hypopg.as_ref().is_some_and(|h| !matches!(h, HypoStatus::Unavailable(_))) {
+        lines.push(format!(
+            "workload time {}; the indexes below help statements taking {} of it ({:.0}%)",
+            format_ms(report.workload_ms),
+            format_ms(report.covered_ms),
+            report.covered_ms / report.workload_ms * 100.0
+        ));
+    }
+    lines.join("\n") + "\n"
+}
+
+fn problem(problem: &Problem) -> String {
+    match problem {
+        Problem::Invalid => "invalid".into(),
+        Problem::Duplicate(of) => format!("duplicate of {of}"),
+        Problem::Redundant(by) => format!("redundant with {by}"),
+        Problem::Unused => "unused".into(),
+    }
+}
+
+pub fn advise_table(report: &AdviseReport, width: u16) -> String {
+    let mut out = format!("pgadvise advise\n{}\n", summary(report));
+    if report.indexes.is_empty() {
+        out.push_str("Indexes to create: none.\n\n");
+    } else {
+        let mut table = new_table(width, &["#", "index", "kind", "helps", "saves", "size", "write cost", "verified"]);
+        for (i, index) in report.indexes.iter().enumerate() {
+            table.add_row(vec![
+                (i + 1).to_string(),
+                index.name.clone(),
+                index.kind.to_string(),
+                index.statements.join("\n"),
+                if index.verified { format_ms(index.saved_ms) } else { "?".into() },
+                index.size_bytes.map(format_human_bytes).unwrap_or_else(|| "?".into()),
+                if index.verified { format_ms(index.write_ms) } else { "?".into() },
+                if index.verified { "yes".into() } else { "no".into() },
+            ]);
+        }
+        out.push_str(&format!("Indexes to create\n{table}\n\n"));
+        for index in &report.indexes {
+            out.push_str(&format!("{}\n", index.sql));
+        }
+        out.push('\n');
+    }
+    if !report.drops.is_empty() {
+        let mut table = new_table(width, &["index", "table", "problem", "size", "evidence"]);
+        for drop in &report.drops {
+            table.add_row(vec![drop.index.clone(), drop.table.clone(), problem(&drop.problem), format_human_bytes(drop.size_bytes), drop.evidence.clone()]);
+        }
+        out.push_str(&format!("Indexes to drop\n{table}\n\n"));
+        for drop in &report.drops {
+            out.push_str(&format!("{}\n", drop.sql));
+        }
+        out.push('\n');
+    }
+    for view in &report.materialized_views {
+        out.push_str(&format!("Materialized view for {} ({} in total)\n{}\n\n", view.statement, format_ms(view.total_ms), view.sql));
+    }
+    for lookup in &report.n_plus_one {
+        out.push_str(&format!(
+            "N+1: {} runs {} times for {:.1} rows each: fetch the keys in one statement (WHERE id = ANY($1)) instead of a loop\n",
+            lookup.statement,
+            format_count(lookup.calls),
+            lookup.rows_per_call
+        ));
+    }
+    if !report.n_plus_one.is_empty() {
+        out.push('\n');
+    }
+    for (name, existing) in &report.already_served {
+        out.push_str(&format!("note: {name} is not suggested: the existing index {existing} serves it\n"));
+    }
+    for (name, why) in &report.rejected {
+        out.push_str(&format!("note: {name} was considered and left out: {why}\n"));
+    }
+    for skipped in &report.not_analyzed {
+        out.push_str(&format!("note: not analyzed ({}): {}: {}\n", skipped.source, skipped.statement, skipped.reason));
+    }
+    out
+}
+
+pub fn advise_markdown(report: &AdviseReport) -> String {
+    let mut out = format!("### pgadvise advise\n\n{}\n", summary(report).lines().map(|l| format!("- {l}\n")).collect::<String>());
+    if !report.indexes.is_empty() {
+        out.push_str("| # | index | kind | saves | size | verified |\n|---|---|---|---|---|---|\n");
+        for (i, index) in report.indexes.iter().enumerate() {
+            out.push_str(&format!(
+                "| {} | `{}` | {} | {} | {} | {} |\n",
+                i + 1,
+                index.name,
+                index.kind,
+                if index.verified { format_ms(index.saved_ms) } else { "?".into() },
+                index.size_bytes.map(format_human_bytes).unwrap_or_else(|| "?".into()),
+                if index.verified { "yes" } else { "no" }
+            ));
+        }
+        out.push_str(&format!("\n```sql\n{}\n```\n\n", report.indexes.iter().map(|i| i.sql.clone()).collect::<Vec<_>>().join("\n")));
+    }
+    if !report.drops.is_empty() {
+        out.push_str("Indexes to drop:\n\n");
+        for drop in &report.drops {
+            out.push_str(&format!("- `{}` on `{}`: {} ({}), {}\n", drop.index, drop.table, problem(&drop.problem), format_human_bytes(drop.size_bytes), drop.evidence));
+        }
+        out.push('\n');
+    }
+    out
+}
