@@ -46,6 +46,11 @@ pub struct Aggregation {
 
 /// Reads `query` against `catalog`.
 pub fn analyze(query: &str, catalog: &Catalog) -> Result<StatementShape, Skipped> {
+    // Procedural wrappers: the statements they run are recorded on their own (track = all).
+    let first_word = query.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+    if matches!(first_word.as_str(), "DO" | "CALL") {
+        return Err(Skipped::Utility);
+    }
     let statements = Parser::parse_sql(&PostgreSqlDialect {}, query).map_err(|e| Skipped::Unreadable(format!("does not parse: {}", e.to_string().trim_start_matches("sql parser error: "))))?;
     let [statement] = statements.as_slice() else {
         return Err(Skipped::Unreadable(format!("holds {} statements where one was expected", statements.len())));
@@ -368,6 +373,7 @@ mod tests {
     #[test]
     fn says_why_a_statement_is_left_out() {
         assert_eq!(analyze("BEGIN", &catalog()).unwrap_err(), Skipped::Utility);
+        assert_eq!(analyze("DO $$ BEGIN PERFORM 1; END $$", &catalog()).unwrap_err(), Skipped::Utility);
         assert_eq!(analyze("SET work_mem = '1GB'", &catalog()).unwrap_err(), Skipped::Utility);
         assert_eq!(analyze("SELECT name FROM pg_settings WHERE name = $1", &catalog()).unwrap_err(), Skipped::SystemCatalog);
         assert!(matches!(analyze("SELEC 1", &catalog()).unwrap_err(), Skipped::Unreadable(r) if r.starts_with("does not parse")));

@@ -31,6 +31,14 @@ pub struct WorkloadCandidate {
     pub statements: Vec<usize>,
 }
 
+impl Analysis {
+    /// The workload's time, without what is left out by rule (utility statements,
+    /// system catalogs, and DO blocks whose statements are counted on their own).
+    pub fn workload_ms(&self) -> f64 {
+        self.statements.iter().filter(|s| !matches!(s.skipped, Some(Skipped::Utility | Skipped::SystemCatalog))).map(|s| s.statement.total_ms).sum()
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Analysis {
     pub statements: Vec<AnalyzedStatement>,

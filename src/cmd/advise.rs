@@ -82,7 +82,7 @@ fn base_report(analysis: &Analysis, catalog: &Catalog, workload_ms: f64, stateme
 
 fn offline(args: &AdviseArgs, workload: Workload, catalog: &Catalog, statements_from: String, catalog_from: String) -> AdviseReport {
     let analysis = analyze_workload(&workload, catalog);
-    let mut report = base_report(&analysis, catalog, workload.total_ms(), statements_from, catalog_from);
+    let mut report = base_report(&analysis, catalog, analysis.workload_ms(), statements_from, catalog_from);
     report.indexes = report::unverified_indexes(&analysis, args.max_indexes as usize);
     report
 }
@@ -113,7 +113,7 @@ async fn live(args: &AdviseArgs, url: &str, mut statements: Vec<WorkloadStatemen
     let workload = Workload::new(statements);
     say(&format!("analyzing {} statements", workload.statements.len()));
     let analysis = analyze_workload(&workload, &catalog);
-    let mut report = base_report(&analysis, &catalog, workload.total_ms(), from.join(", "), catalog_from);
+    let mut report = base_report(&analysis, &catalog, analysis.workload_ms(), from.join(", "), catalog_from);
 
     let texts: Vec<(String, usize)> = analysis
         .statements

@@ -1,0 +1,86 @@
+//! `pgadvise advise` offline: a catalog snapshot and a pg_stat_statements export
+//! (taken from the live test's database, fixtures/sql/advise) give the same
+//! candidates as the live path, unverified; bad input gets one line and exit 2.
+
+mod common;
+
+use common::{pgadvise, stderr, stdout};
+
+fn path(relative: &str) -> String {
+    format!("{}/fixtures/{relative}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn advise(extra: &[&str]) -> String {
+    let catalog = path("advise/app_catalog.json");
+    let mut args = vec!["advise", "--catalog", catalog.as_str()];
+    args.extend_from_slice(extra);
+    let output = pgadvise(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    stdout(&output).replace(&path(""), "")
+}
+
+fn index_names(json: &str) -> Vec<String> {
+    let report: serde_json::Value = serde_json::from_str(json).unwrap();
+    report["indexes"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn offline_table_from_a_snapshot_and_a_csv_export() {
+    insta::assert_snapshot!(advise(&["--stats", &path("advise/app_statements.csv"), "--format", "table"]));
+}
+
+#[test]
+fn csv_and_json_exports_give_the_same_candidates() {
+    let csv = index_names(&advise(&["--stats", &path("advise/app_statements.csv"), "--format", "json"]));
+    let json = index_names(&advise(&["--stats", &path("advise/app_statements.json"), "--format", "json"]));
+    assert_eq!(csv, vec!["invoices_customer_id_where_paid_at_is_null_idx", "invoices_issued_at_incl_idx"]);
+    assert_eq!(csv, json);
+}
+
+#[test]
+fn markdown_for_a_pull_request() {
+    let text = advise(&["--stats", &path("advise/app_statements.csv"), "--format", "markdown"]);
+    assert!(text.starts_with("### pgadvise advise\n"));
+    assert!(text.contains("| 1 | `invoices_customer_id_where_paid_at_is_null_idx` | partial | ? | ? | no |"), "{text}");
+    assert!(text.contains("- `invoices_note_b` on `invoices`: duplicate of invoices_note_a"), "{text}");
+}
+
+#[test]
+fn sql_files_join_the_workload_with_their_call_hints() {
+    let dir = std::env::temp_dir().join(format!("pgadvise-queries-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("slow.sql");
+    std::fs::write(&file, "-- calls: 500\nSELECT id FROM invoices WHERE note = 'n1' AND status = 'open';\nSELECT 1 FROM nowhere;\n").unwrap();
+    let text = advise(&["--queries", file.to_str().unwrap(), "--format", "json"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let names = index_names(&text);
+    assert!(names.is_empty(), "invoices_note_a already serves note = ...: {names:?}");
+    assert_eq!(report["already_served"][0][1], "invoices_note_a");
+    let skipped = &report["not_analyzed"][0];
+    assert_eq!(skipped["reason"], "reads nowhere which the catalog does not have");
+    assert!(skipped["source"].as_str().unwrap().ends_with("slow.sql:3"));
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_code_2() {
+    let not_snapshot = path("plans/joe__1.json");
+    let csv = path("advise/app_statements.csv");
+    let cases: &[(&[&str], &str)] = &[
+        (&["advise"], "advise needs a workload and a catalog"),
+        (&["advise", "--catalog", &path("advise/app_catalog.json")], "advise needs a workload and a catalog"),
+        (&["advise", "--catalog", &not_snapshot, "--stats", &csv], "is not a pgadvise catalog snapshot"),
+        (&["advise", "--catalog", &path("explain/empty.json"), "--stats", &csv], "is empty"),
+        (&["advise", "--catalog", &path("advise/app_catalog.json"), "--stats", &path("explain/empty.json")], "is empty"),
+        (&["advise", "--catalog", &path("advise/app_catalog.json"), "--stats", &path("plans/SOURCES.md")], "no query column"),
+        (&["advise", "--catalog", &path("advise/app_catalog.json"), "--stats", &csv, "--min-saving", "200"], "--min-saving"),
+        (&["snapshot"], "snapshot reads a server: add --db"),
+    ];
+    for (args, expected) in cases {
+        let output = pgadvise(args);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+        assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+        assert!(message.contains(expected), "{args:?}: expected {expected:?} in {message}");
+    }
+}
