@@ -1,0 +1,143 @@
+//! `pgadvise advise` and `pgadvise snapshot` against a real PostgreSQL 15 with
+//! HypoPG: an application-like schema with skewed data and planted index
+//! problems (fixtures/sql/advise/schema.sql), and a workload run through it to
+//! fill pg_stat_statements (fixtures/sql/advise/workload.sql).
+
+mod common;
+
+use common::{pgadvise, server, stderr, stdout, TestServer};
+use serde_json::Value;
+use std::sync::OnceLock;
+
+const DATABASE: &str = "app";
+
+fn fixture(name: &str) -> String {
+    format!("{}/fixtures/sql/advise/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn app_psql(server: &TestServer, args: &[&str]) -> std::process::Output {
+    server.psql_command(&server.url_to("postgres", DATABASE)).args(args).output().expect("psql runs")
+}
+
+/// The server with the app database loaded and its workload run, once per test binary.
+fn app() -> &'static TestServer {
+    static READY: OnceLock<()> = OnceLock::new();
+    let server = server();
+    READY.get_or_init(|| {
+        server.psql(&format!("CREATE DATABASE {DATABASE}"));
+        for step in [vec!["-f".to_string(), fixture("schema.sql")], vec!["-c".into(), "CREATE EXTENSION pg_stat_statements".into()], vec!["-f".into(), fixture("workload.sql")]] {
+            let args: Vec<&str> = step.iter().map(String::as_str).collect();
+            let output = app_psql(server, &args);
+            assert!(output.status.success(), "{step:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        // A failed concurrent build leaves an invalid index behind.
+        let failed = app_psql(server, &["-c", "CREATE UNIQUE INDEX CONCURRENTLY invoices_status_key ON invoices (status)"]);
+        assert!(!failed.status.success(), "status has duplicates, so the unique build must fail");
+    });
+    server
+}
+
+fn url() -> String {
+    app().url_to("postgres", DATABASE)
+}
+
+/// The live report, computed once: later calls would see pgadvise's own statements in pg_stat_statements.
+fn live_report() -> &'static Value {
+    static REPORT: OnceLock<Value> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        let output = pgadvise(&["advise", "--db", &url(), "--format", "json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_str(&stdout(&output)).unwrap()
+    })
+}
+
+fn names(list: &Value) -> Vec<String> {
+    list.as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn finds_the_missing_partial_and_covering_indexes_proven_by_the_planner() {
+    let report = live_report();
+    assert_eq!(names(&report["indexes"]), vec!["invoices_customer_id_where_paid_at_is_null_idx", "invoices_issued_at_incl_idx"]);
+    for index in report["indexes"].as_array().unwrap() {
+        assert_eq!(index["verified"], true);
+        assert!(index["saved_ms"].as_f64().unwrap() > 0.0);
+        assert!(index["size_bytes"].as_u64().unwrap() > 0);
+    }
+    assert_eq!(report["hypopg"]["status"], "temporary");
+    assert!(report["planner_calls"].as_u64().unwrap() > 0);
+    let covered = report["covered_ms"].as_f64().unwrap() / report["workload_ms"].as_f64().unwrap();
+    assert!(covered > 0.5, "the two indexes help most of the workload's time: {covered}");
+}
+
+#[test]
+fn ignores_a_tiny_table_and_never_resuggests_an_existing_index() {
+    let report = live_report();
+    let all = report.to_string();
+    assert!(!all.contains("countries_"), "no index on the 50-row countries table: {all}");
+    let served: Vec<(String, String)> = serde_json::from_value(report["already_served"].clone()).unwrap();
+    assert!(served.contains(&("customers_email_idx".into(), "customers_email_idx".into())), "{served:?}");
+}
+
+#[test]
+fn flags_the_planted_duplicate_redundant_unused_and_invalid_indexes() {
+    let drops: Vec<(String, String)> = live_report()["drops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["index"].as_str().unwrap().to_string(), d["problem"]["kind"].as_str().unwrap().to_string()))
+        .collect();
+    for expected in [
+        ("invoices_note_b", "duplicate"),
+        ("invoices_amount_idx", "redundant"),
+        ("customers_region_idx", "unused"),
+        ("invoices_status_key", "invalid"),
+    ] {
+        assert!(drops.contains(&(expected.0.to_string(), expected.1.to_string())), "{expected:?} not in {drops:?}");
+    }
+    assert!(!drops.iter().any(|(name, _)| name.ends_with("_pkey") || name == "customers_email_idx"), "{drops:?}");
+}
+
+#[test]
+fn suggests_a_materialized_view_and_flags_the_n_plus_one() {
+    let report = live_report();
+    assert_eq!(names(&report["materialized_views"]), vec!["invoices_by_status_mv"]);
+    let lookups = report["n_plus_one"].as_array().unwrap();
+    assert_eq!(lookups.len(), 1);
+    assert_eq!(lookups[0]["statement"], "SELECT email FROM customers WHERE id = $1");
+}
+
+#[test]
+fn leaves_nothing_behind() {
+    let _ = live_report();
+    let output = app_psql(app(), &["-c", "SELECT count(*) FROM pg_extension WHERE extname = 'hypopg'"]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "0");
+    let output = app_psql(app(), &["-c", "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE '%_idx' AND indexname LIKE 'invoices_customer_id%'"]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "0", "advice creates nothing");
+}
+
+#[test]
+fn a_snapshot_and_an_export_give_the_same_candidates_offline() {
+    let _ = live_report();
+    let dir = std::env::temp_dir().join(format!("pgadvise-offline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = dir.join("catalog.json");
+    let stats = dir.join("statements.csv");
+    let output = pgadvise(&["snapshot", "--db", &url(), "--output", catalog.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+    let copy = format!("\\copy (SELECT * FROM pg_stat_statements) TO '{}' CSV HEADER", stats.display());
+    assert!(app_psql(app(), &["-c", &copy]).status.success());
+    let output = pgadvise(&["advise", "--catalog", catalog.to_str().unwrap(), "--stats", stats.to_str().unwrap(), "--format", "json", "--max-indexes", "20"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let offline: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(offline["hypopg"].is_null());
+    let mut live = names(&live_report()["indexes"]);
+    live.extend(live_report()["rejected"].as_array().unwrap().iter().map(|r| r[0].as_str().unwrap().to_string()));
+    live.sort();
+    let mut offline_names = names(&offline["indexes"]);
+    offline_names.sort();
+    assert_eq!(offline_names, live, "the same candidates, unverified offline");
+    assert!(offline["indexes"].as_array().unwrap().iter().all(|i| i["verified"] == false));
+}
