@@ -125,6 +125,10 @@ pub struct AdviseArgs {
     /// SQL files to add to the workload (one call a statement, or a `-- calls: N` comment).
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub queries: Vec<PathBuf>,
+    /// Server logs (stderr, csvlog or jsonlog) with log_min_duration_statement or auto_explain
+    /// entries, and statements cancelled by statement_timeout.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub log: Vec<PathBuf>,
     /// At most this many new indexes.
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_indexes: u32,

@@ -13,14 +13,15 @@ use crate::pg::whatif::ServerWhatIf;
 use crate::pg::{self, catalog as pg_catalog, settings, statements as pg_statements, ConnectOptions};
 use crate::render::{self, ReportFormat};
 use crate::sql::statements::parse_file;
-use crate::workload::{export, queries, Workload, WorkloadStatement};
+use crate::workload::{export, log, queries, Workload, WorkloadStatement};
 use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 pub fn run(args: &AdviseArgs, out: &mut dyn Write) -> Result<Exit> {
-    if args.db.db.is_none() && (args.catalog.is_none() || (args.stats.is_none() && args.queries.is_empty())) {
-        bail!("advise needs a workload and a catalog: --db URL, or offline --catalog snapshot.json with --stats statements.csv (or --queries FILE...)");
+    let files_given = args.stats.is_some() || !args.queries.is_empty() || !args.log.is_empty();
+    if args.db.db.is_none() && (args.catalog.is_none() || !files_given) {
+        bail!("advise needs a workload and a catalog: --db URL, or offline --catalog snapshot.json with --stats statements.csv (or --queries / --log FILE...)");
     }
     if !(0.0..=100.0).contains(&args.min_saving) {
         bail!("--min-saving is a percentage between 0 and 100, not {}", args.min_saving);
@@ -34,6 +35,10 @@ pub fn run(args: &AdviseArgs, out: &mut dyn Write) -> Result<Exit> {
     if !args.queries.is_empty() {
         statements.extend(queries::read(&args.queries)?);
         from.push(args.queries.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    if !args.log.is_empty() {
+        statements.extend(log::read(&args.log)?);
+        from.push(args.log.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     }
     let snapshot = args.catalog.as_deref().map(Snapshot::load).transpose()?;
 
@@ -98,7 +103,7 @@ async fn live(args: &AdviseArgs, url: &str, mut statements: Vec<WorkloadStatemen
             eprint!("\rpgadvise: {text}…\x1b[K");
         }
     };
-    if args.stats.is_none() && args.queries.is_empty() {
+    if args.stats.is_none() && args.queries.is_empty() && args.log.is_empty() {
         say("reading pg_stat_statements");
         statements = pg_statements::read(client, state.major()).await?;
         from.push(format!("pg_stat_statements on {}", connection.target));

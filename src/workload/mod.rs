@@ -1,8 +1,9 @@
 //! The workload: the statements a database runs, with how often and how long.
 //! From pg_stat_statements (live via `pg::statements`, or exported as CSV or
-//! JSON) or from SQL files; later from the server log.
+//! JSON), from SQL files, or from the server log.
 
 pub mod export;
+pub mod log;
 pub mod queries;
 
 use serde::Serialize;
