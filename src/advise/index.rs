@@ -50,6 +50,11 @@ pub struct Access {
     pub output_columns: Option<Vec<String>>,
     /// Rows returned per execution, when known.
     pub rows: Option<f64>,
+    /// Equality-on-a-constant predicates (by their SQL) allowed to make the index
+    /// partial; `None` allows any that statistics show selective. Across a workload,
+    /// only constants that recur in several statements qualify: a one-off value is a
+    /// lookup, not a fixed condition.
+    pub partial_constants: Option<Vec<String>>,
 }
 
 /// One key of an index: a column with its sort direction, or an expression.
@@ -242,7 +247,8 @@ pub fn candidate(access: &Access, node: Option<usize>, reason: String, stats: &d
         }
     };
 
-    let (constants, lookups): (Vec<&Predicate>, Vec<&Predicate>) = scan.predicates.iter().partition(|p| is_partial_condition(p, stats));
+    let allowed = |p: &Predicate| p.operator != Operator::Equality || scan.partial_constants.as_ref().is_none_or(|list| list.contains(&p.sql));
+    let (constants, lookups): (Vec<&Predicate>, Vec<&Predicate>) = scan.predicates.iter().partition(|p| allowed(p) && is_partial_condition(p, stats));
     let join_lookup = scan.join_lookup;
     let has_other_keys = !lookups.is_empty() || !scan.sort_keys.is_empty() || (join_lookup && !scan.joins.is_empty());
     for predicate in &constants {

@@ -30,6 +30,9 @@ pub struct Limits {
     pub budget_bytes: Option<u64>,
     /// An index must save at least this share of the workload's time.
     pub min_saved_share: f64,
+    /// Charge write costs: only when the statements' times cover the same period as
+    /// pg_stat_user_tables' write counts (pg_stat_statements), not for SQL files or logs.
+    pub count_writes: bool,
 }
 
 /// Cost units to milliseconds for statements with no measured time (from SQL files):
@@ -153,7 +156,7 @@ pub async fn select<W: WhatIf>(
                 }
                 per_statement.push((*statement, before, new));
             }
-            let write_ms = write_cost_ms(&candidates[top].index, catalog);
+            let write_ms = if limits.count_writes { write_cost_ms(&candidates[top].index, catalog) } else { 0.0 };
             let score = (saved - write_ms) / sizes[top] as f64;
             evaluations[top] = Some(Evaluation { score, generation: selection.chosen.len(), saved, write_ms, per_statement });
             // Savings only shrink as indexes are chosen: if it is still the best, it is
@@ -282,7 +285,7 @@ mod tests {
         // a helps statement 0 a lot; b helps 1; c helps 0 too, but after a, nothing more.
         let mut oracle = Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0), ("t_c_idx", 0, 20.0), ("t_d_idx", 2, 100.0)], base: 100.0 };
         let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1]), candidate("c", vec![0]), candidate("d", vec![2])];
-        let selection = run(&mut oracle, &candidates, Limits { max_indexes: 10, budget_bytes: None, min_saved_share: 0.01 });
+        let selection = run(&mut oracle, &candidates, Limits { max_indexes: 10, budget_bytes: None, min_saved_share: 0.01, count_writes: true });
         let names: Vec<String> = selection.chosen.iter().map(|c| c.index.name()).collect();
         assert_eq!(names, vec!["t_a_idx", "t_b_idx"]);
         assert!((selection.chosen[0].saved_ms - 900.0).abs() < 1e-9);
@@ -295,10 +298,10 @@ mod tests {
     fn stops_at_the_limits() {
         let mut oracle = Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0 };
         let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
-        let one = run(&mut oracle, &candidates, Limits { max_indexes: 1, budget_bytes: None, min_saved_share: 0.0 });
+        let one = run(&mut oracle, &candidates, Limits { max_indexes: 1, budget_bytes: None, min_saved_share: 0.0, count_writes: true });
         assert_eq!(one.chosen.len(), 1);
         assert_eq!(one.rejected, vec![("t_b_idx".to_string(), "over --max-indexes 1".to_string())]);
-        let small = run(&mut oracle, &candidates, Limits { max_indexes: 5, budget_bytes: Some(1 << 20), min_saved_share: 0.0 });
+        let small = run(&mut oracle, &candidates, Limits { max_indexes: 5, budget_bytes: Some(1 << 20), min_saved_share: 0.0, count_writes: true });
         assert_eq!(small.chosen.len(), 1);
     }
 }

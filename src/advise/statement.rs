@@ -77,12 +77,13 @@ pub fn analyze(query: &str, catalog: &Catalog) -> Result<StatementShape, Skipped
     Ok(shape)
 }
 
-fn read_query(query: &Query, catalog: &Catalog, outer_ctes: &[String], shape: &mut StatementShape) -> Result<(), Skipped> {
-    let mut ctes: Vec<String> = outer_ctes.to_vec();
+fn read_query(query: &Query, catalog: &Catalog, outer_ctes: &[CteRef], shape: &mut StatementShape) -> Result<(), Skipped> {
+    let mut ctes: Vec<CteRef> = outer_ctes.to_vec();
     if let Some(with) = &query.with {
         for cte in &with.cte_tables {
             read_query(&cte.query, catalog, &ctes, shape)?;
-            ctes.push(cte.alias.name.value.to_lowercase());
+            let inlined = if cte.materialized == Some(sqlparser::ast::CteAsMaterialized::Materialized) { None } else { plain_table_of(&cte.query) };
+            ctes.push(CteRef { name: cte.alias.name.value.to_lowercase(), inlined });
         }
     }
     let order_by: Vec<&sqlparser::ast::OrderByExpr> = match query.order_by.as_ref().map(|o| &o.kind) {
@@ -93,7 +94,7 @@ fn read_query(query: &Query, catalog: &Catalog, outer_ctes: &[String], shape: &m
     read_set_expr(&query.body, catalog, &ctes, if has_limit { &order_by } else { &[] }, shape)
 }
 
-fn read_set_expr(body: &SetExpr, catalog: &Catalog, ctes: &[String], order_by: &[&sqlparser::ast::OrderByExpr], shape: &mut StatementShape) -> Result<(), Skipped> {
+fn read_set_expr(body: &SetExpr, catalog: &Catalog, ctes: &[CteRef], order_by: &[&sqlparser::ast::OrderByExpr], shape: &mut StatementShape) -> Result<(), Skipped> {
     match body {
         SetExpr::Select(select) => read_select(select, catalog, ctes, order_by, shape),
         SetExpr::Query(query) => read_query(query, catalog, ctes, shape),
@@ -105,7 +106,7 @@ fn read_set_expr(body: &SetExpr, catalog: &Catalog, ctes: &[String], order_by: &
     }
 }
 
-fn read_select(select: &Select, catalog: &Catalog, ctes: &[String], order_by: &[&sqlparser::ast::OrderByExpr], shape: &mut StatementShape) -> Result<(), Skipped> {
+fn read_select(select: &Select, catalog: &Catalog, ctes: &[CteRef], order_by: &[&sqlparser::ast::OrderByExpr], shape: &mut StatementShape) -> Result<(), Skipped> {
     // Subqueries in FROM are read as statements of their own.
     for from in &select.from {
         for factor in std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation)) {
@@ -146,6 +147,42 @@ fn has_aggregate(select: &Select) -> bool {
     found
 }
 
+/// A CTE the statement defines. PostgreSQL 12+ inlines a CTE that is a plain
+/// `SELECT columns FROM table` (unless MATERIALIZED), so conditions on it are
+/// conditions on the table.
+#[derive(Debug, Clone)]
+struct CteRef {
+    name: String,
+    /// (schema, table) when it is such a plain pass-through.
+    inlined: Option<(Option<String>, String)>,
+}
+
+/// The table of `SELECT * | columns FROM table` with nothing else (no WHERE, GROUP BY, LIMIT, joins).
+fn plain_table_of(query: &Query) -> Option<(Option<String>, String)> {
+    let SetExpr::Select(select) = query.body.as_ref() else { return None };
+    let plain_projection = select.projection.iter().all(|item| match item {
+        SelectItem::Wildcard(_) => true,
+        SelectItem::UnnamedExpr(e) => matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)),
+        _ => false,
+    });
+    let simple = query.with.is_none() && query.limit_clause.is_none() && query.order_by.is_none() && select.selection.is_none() && select.having.is_none();
+    let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(list, _) if list.is_empty());
+    if !plain_projection || !simple || grouped || select.distinct.is_some() || select.from.len() != 1 || !select.from[0].joins.is_empty() {
+        return None;
+    }
+    let TableFactor::Table { name, args: None, .. } = &select.from[0].relation else { return None };
+    table_name(name)
+}
+
+fn table_name(name: &sqlparser::ast::ObjectName) -> Option<(Option<String>, String)> {
+    let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(|i| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() }).collect();
+    match parts.as_slice() {
+        [table] => Some((None, table.clone())),
+        [.., schema, table] => Some((Some(schema.clone()), table.clone())),
+        [] => None,
+    }
+}
+
 /// One table in a FROM list, with the name the statement calls it by.
 struct Relation<'a> {
     reference: String,
@@ -159,7 +196,7 @@ struct Scope<'a> {
 }
 
 impl<'a> Scope<'a> {
-    fn new(from: &'a [TableWithJoins], catalog: &'a Catalog, ctes: &[String]) -> Result<Scope<'a>, Skipped> {
+    fn new(from: &'a [TableWithJoins], catalog: &'a Catalog, ctes: &[CteRef]) -> Result<Scope<'a>, Skipped> {
         let mut scope = Scope { relations: Vec::new(), join_conditions: Vec::new() };
         for item in from {
             scope.add_factor(&item.relation, catalog, ctes)?;
@@ -173,17 +210,17 @@ impl<'a> Scope<'a> {
         Ok(scope)
     }
 
-    fn add_factor(&mut self, factor: &TableFactor, catalog: &'a Catalog, ctes: &[String]) -> Result<(), Skipped> {
+    fn add_factor(&mut self, factor: &TableFactor, catalog: &'a Catalog, ctes: &[CteRef]) -> Result<(), Skipped> {
         // `FROM generate_series(...)` and other table functions are not tables.
         let TableFactor::Table { name, alias, args: None, .. } = factor else { return Ok(()) };
-        let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(|i| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() }).collect();
-        let (schema, table) = match parts.as_slice() {
-            [table] => (None, table.clone()),
-            [.., schema, table] => (Some(schema.clone()), table.clone()),
-            [] => return Ok(()),
-        };
-        if schema.is_none() && ctes.contains(&table) {
-            return Ok(());
+        let Some((mut schema, mut table)) = table_name(name) else { return Ok(()) };
+        let mut reference = alias.as_ref().map_or(table.clone(), |a| a.name.value.to_lowercase());
+        if schema.is_none() {
+            if let Some(cte) = ctes.iter().rev().find(|c| c.name == table) {
+                let Some((cte_schema, cte_table)) = cte.inlined.clone() else { return Ok(()) };
+                (schema, table) = (cte_schema, cte_table);
+                reference = alias.as_ref().map_or(cte.name.clone(), |a| a.name.value.to_lowercase());
+            }
         }
         let system = matches!(schema.as_deref(), Some("pg_catalog" | "information_schema")) || (schema.is_none() && table.starts_with("pg_"));
         if system {
@@ -192,7 +229,6 @@ impl<'a> Scope<'a> {
         let Some(found) = catalog.table(schema.as_deref(), &table) else {
             return Err(Skipped::Unreadable(format!("reads {} which the catalog does not have", schema.map_or(table.clone(), |s| format!("{s}.{table}")))));
         };
-        let reference = alias.as_ref().map_or(table, |a| a.name.value.to_lowercase());
         self.relations.push(Relation { reference, table: found });
         Ok(())
     }
@@ -200,9 +236,11 @@ impl<'a> Scope<'a> {
     /// Whether `column` is `relation`'s: by qualifier, or for a bare name, by the
     /// catalog's columns (the only relation when the catalog lists none).
     fn belongs(&self, relation: &Relation<'_>, column: &ColumnRef) -> bool {
+        let known = |r: &Relation<'_>| r.table.columns.is_empty() || r.table.columns.iter().any(|c| c.name == column.name);
         match &column.qualifier {
-            Some(q) => *q == relation.reference,
-            None if self.relations.len() == 1 => true,
+            Some(q) => *q == relation.reference && known(relation),
+            // An output alias (ORDER BY u) or a typo is not a column of the table.
+            None if self.relations.len() == 1 => known(relation),
             None => {
                 let has = |r: &Relation<'_>| r.table.columns.iter().any(|c| c.name == column.name);
                 has(relation) && self.relations.iter().filter(|r| has(r)).count() == 1
@@ -226,7 +264,7 @@ impl<'a> Scope<'a> {
                     }
                 }
             }
-            let sort_keys = if joined { Vec::new() } else { sort_keys(order_by, &belongs) };
+            let sort_keys = if joined { Vec::new() } else { sort_keys(order_by, select, &belongs) };
             let access = Access {
                 schema: Some(relation.table.schema.clone()),
                 table: relation.table.name.clone(),
@@ -235,8 +273,9 @@ impl<'a> Scope<'a> {
                 joins,
                 join_lookup: joined,
                 sort_keys,
-                output_columns: select.and_then(|s| columns_read(s, &belongs)),
+                output_columns: select.and_then(|s| columns_read(s, &belongs, order_by_aliases(s))),
                 rows: None,
+                partial_constants: None,
             };
             if !joined && access.predicates.iter().any(|p| p.operator == crate::sql::predicate::Operator::Equality) {
                 shape.key_lookup = true;
@@ -265,12 +304,41 @@ fn constraint(operator: &JoinOperator) -> Option<&JoinConstraint> {
     }
 }
 
-fn sort_keys(order_by: &[&sqlparser::ast::OrderByExpr], belongs: &dyn Fn(&ColumnRef) -> bool) -> Vec<SortKey> {
+/// `ORDER BY 1` and `ORDER BY alias` name a SELECT-list item: the expression behind it.
+fn resolve_order_item<'a>(expr: &'a Expr, select: Option<&'a Select>) -> &'a Expr {
+    let Some(select) = select else { return expr };
+    match expr {
+        Expr::Value(v) => match &v.value {
+            sqlparser::ast::Value::Number(n, _) => n
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| select.projection.get(n.wrapping_sub(1)))
+                .and_then(|item| match item {
+                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+                    _ => None,
+                })
+                .unwrap_or(expr),
+            _ => expr,
+        },
+        Expr::Identifier(name) => select
+            .projection
+            .iter()
+            .find_map(|item| match item {
+                SelectItem::ExprWithAlias { expr: e, alias } if alias.value.eq_ignore_ascii_case(&name.value) => Some(e),
+                _ => None,
+            })
+            .unwrap_or(expr),
+        _ => expr,
+    }
+}
+
+fn sort_keys(order_by: &[&sqlparser::ast::OrderByExpr], select: Option<&Select>, belongs: &dyn Fn(&ColumnRef) -> bool) -> Vec<SortKey> {
     let mut keys = Vec::new();
     for item in order_by {
-        let columns = columns_in(&item.expr);
+        let expr = resolve_order_item(&item.expr, select);
+        let columns = columns_in(expr);
         let [column] = columns.as_slice() else { break };
-        if !belongs(column) || !matches!(item.expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+        if !belongs(column) || !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
             break;
         }
         let mut direction = match item.options.sort {
@@ -287,15 +355,27 @@ fn sort_keys(order_by: &[&sqlparser::ast::OrderByExpr], belongs: &dyn Fn(&Column
     keys
 }
 
+/// Output aliases, which ORDER BY may name but which are not columns.
+fn order_by_aliases(select: &Select) -> Vec<String> {
+    select
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Every column of this relation the SELECT mentions; `None` if it reads `*`.
-fn columns_read(select: &Select, belongs: &dyn Fn(&ColumnRef) -> bool) -> Option<Vec<String>> {
+fn columns_read(select: &Select, belongs: &dyn Fn(&ColumnRef) -> bool, aliases: Vec<String>) -> Option<Vec<String>> {
     if select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))) {
         return None;
     }
     let mut columns = Vec::new();
     let _ = sqlparser::ast::visit_expressions(select, |e| {
         if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
-            columns.extend(columns_in(e).into_iter().filter(|c| belongs(c)).map(|c| c.name));
+            columns.extend(columns_in(e).into_iter().filter(|c| belongs(c) && !aliases.contains(&c.name)).map(|c| c.name));
         }
         ControlFlow::<()>::Continue(())
     });
@@ -347,6 +427,12 @@ mod tests {
         assert_eq!(read.sort_keys, vec![SortKey { column: "created_at".into(), direction: "DESC".into() }]);
         assert_eq!(read.output_columns.as_deref(), Some(&["account_id".to_string(), "created_at".into(), "id".into(), "total".into()][..]));
         assert!(shape.key_lookup);
+        let by_position = analyze("SELECT created_at FROM orders ORDER BY 1 DESC LIMIT 5", &catalog()).unwrap();
+        assert_eq!(by_position.reads[0].sort_keys, vec![SortKey { column: "created_at".into(), direction: "DESC".into() }]);
+        let by_alias = analyze("SELECT created_at AS c FROM orders ORDER BY c LIMIT 5", &catalog()).unwrap();
+        assert_eq!(by_alias.reads[0].sort_keys, vec![SortKey { column: "created_at".into(), direction: String::new() }]);
+        let not_a_column = analyze("SELECT id FROM orders WHERE typo = 1", &catalog()).unwrap();
+        assert!(not_a_column.reads[0].predicates.is_empty());
     }
 
     #[test]
@@ -379,5 +465,10 @@ mod tests {
         assert!(matches!(analyze("SELEC 1", &catalog()).unwrap_err(), Skipped::Unreadable(r) if r.starts_with("does not parse")));
         assert_eq!(analyze("SELECT * FROM nowhere", &catalog()).unwrap_err(), Skipped::Unreadable("reads nowhere which the catalog does not have".into()));
         assert!(analyze("WITH r AS (SELECT id FROM orders WHERE status = 'x') SELECT * FROM r", &catalog()).is_ok());
+        // A plain CTE is inlined (PostgreSQL 12+): its conditions are the table's; a MATERIALIZED one is a fence.
+        let inlined = analyze("WITH c AS (SELECT * FROM orders) SELECT * FROM c WHERE status = $1", &catalog()).unwrap();
+        assert_eq!(column_names(inlined.reads.last().unwrap()), vec![("status".into(), Operator::Equality)]);
+        let fenced = analyze("WITH c AS MATERIALIZED (SELECT * FROM orders) SELECT * FROM c WHERE status = $1", &catalog()).unwrap();
+        assert!(fenced.reads.iter().all(|r| r.predicates.is_empty()));
     }
 }

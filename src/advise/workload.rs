@@ -5,6 +5,7 @@
 use super::index::{self, served_by, Access, IndexCandidate};
 use super::statement::{analyze, Aggregation, Skipped};
 use crate::catalog::Catalog;
+use crate::sql::predicate::{Operand, Operator};
 use crate::workload::{Workload, WorkloadStatement};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -51,8 +52,10 @@ pub struct Analysis {
 pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
     let mut analysis = Analysis::default();
     let mut by_name: BTreeMap<String, WorkloadCandidate> = BTreeMap::new();
-    for (position, statement) in workload.statements.iter().enumerate() {
-        let shape = match analyze(&statement.query, catalog) {
+    let shapes: Vec<_> = workload.statements.iter().map(|s| analyze(&s.query, catalog)).collect();
+    let recurring = recurring_constants(&shapes);
+    for (position, (statement, shape)) in workload.statements.iter().zip(shapes).enumerate() {
+        let shape = match shape {
             Ok(shape) => shape,
             Err(skipped) => {
                 analysis.statements.push(AnalyzedStatement { statement: statement.clone(), skipped: Some(skipped), aggregation: None, key_lookup: false });
@@ -69,6 +72,7 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
             if single && statement.calls > 0.0 {
                 access.rows = Some(statement.rows / statement.calls);
             }
+            access.partial_constants = Some(recurring.get(&(table.schema.clone(), table.name.clone())).cloned().unwrap_or_default());
             let stats = |column: &str| catalog.column_stats(Some(&table.schema), &table.name, column);
             // The reason is filled in once the candidate's statements are known.
             let Some(candidate) = index::candidate(&access, None, String::new(), &stats) else { continue };
@@ -93,6 +97,32 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
     analysis.already_served.sort();
     analysis.candidates = candidates;
     analysis
+}
+
+/// Equalities on constants (`status = 'active'`) that appear in at least two
+/// statements on the same table: fixed conditions, fit for a partial index.
+fn recurring_constants(shapes: &[Result<super::statement::StatementShape, Skipped>]) -> BTreeMap<(String, String), Vec<String>> {
+    let mut counts: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    for shape in shapes.iter().flatten() {
+        let mut seen = std::collections::BTreeSet::new();
+        for read in &shape.reads {
+            for predicate in &read.predicates {
+                if predicate.operator == Operator::Equality && matches!(predicate.operand, Operand::Constant(_)) {
+                    seen.insert((read.schema.clone().unwrap_or_default(), read.table.clone(), predicate.sql.clone()));
+                }
+            }
+        }
+        for key in seen {
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+    let mut recurring: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for ((schema, table, sql), count) in counts {
+        if count >= 2 {
+            recurring.entry((schema, table)).or_default().push(sql);
+        }
+    }
+    recurring
 }
 
 /// A candidate whose keys are a leading prefix of another's on the same table,

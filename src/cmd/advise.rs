@@ -63,7 +63,8 @@ pub fn run(args: &AdviseArgs, out: &mut dyn Write) -> Result<Exit> {
 }
 
 fn limits(args: &AdviseArgs) -> Limits {
-    Limits { max_indexes: args.max_indexes as usize, budget_bytes: args.budget, min_saved_share: args.min_saving / 100.0 }
+    let timed_like_table_stats = args.queries.is_empty() && args.log.is_empty();
+    Limits { max_indexes: args.max_indexes as usize, budget_bytes: args.budget, min_saved_share: args.min_saving / 100.0, count_writes: timed_like_table_stats }
 }
 
 /// The parts of the report that need no planner.
