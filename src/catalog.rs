@@ -143,6 +143,20 @@ impl ColumnStats {
     }
 }
 
+/// Bytes per row assumed when a table was never analyzed (reltuples −1 or 0).
+const ASSUMED_ROW_BYTES: f64 = 100.0;
+
+impl Table {
+    /// The planner's row count, or, for a table never analyzed, one guessed from its size.
+    pub fn estimated_rows(&self) -> f64 {
+        if self.rows > 0.0 {
+            self.rows
+        } else {
+            self.size_bytes as f64 / ASSUMED_ROW_BYTES
+        }
+    }
+}
+
 impl Catalog {
     /// The table by schema (when known) and name; without a schema, the first of that name.
     pub fn table(&self, schema: Option<&str>, name: &str) -> Option<&Table> {

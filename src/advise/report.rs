@@ -129,7 +129,7 @@ pub fn materialized_views(analysis: &Analysis, catalog: &Catalog, workload_ms: f
     for analyzed in &analysis.statements {
         let Some(aggregation) = &analyzed.aggregation else { continue };
         let statement = &analyzed.statement;
-        let big = catalog.table(Some(&aggregation.schema), &aggregation.table).is_some_and(|t| t.rows >= MATVIEW_MIN_ROWS);
+        let big = catalog.table(Some(&aggregation.schema), &aggregation.table).is_some_and(|t| t.estimated_rows() >= MATVIEW_MIN_ROWS);
         let heavy = workload_ms > 0.0 && statement.total_ms / workload_ms >= MATVIEW_MIN_SHARE;
         let plain_keys = aggregation.group_by.iter().all(|k| k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.'));
         if !big || !heavy || statement.query.contains('$') || !plain_keys {

@@ -65,7 +65,7 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
         let single = shape.reads.len() == 1;
         for read in &shape.reads {
             let Some(table) = catalog.table(read.schema.as_deref(), &read.table) else { continue };
-            if table.rows < MIN_TABLE_ROWS {
+            if table.estimated_rows() < MIN_TABLE_ROWS {
                 continue;
             }
             let mut access: Access = read.clone();
