@@ -8,7 +8,7 @@
 //! score is an upper bound, and most candidates are costed only once or twice.
 
 use super::index::IndexCandidate;
-use super::workload::{AnalyzedStatement, WorkloadCandidate};
+use super::workload::{AnalyzedStatement, UpdatedColumns, WorkloadCandidate};
 use crate::catalog::Catalog;
 use anyhow::Result;
 use serde::Serialize;
@@ -80,6 +80,22 @@ pub fn write_cost_ms(index: &IndexCandidate, catalog: &Catalog) -> f64 {
     (activity.inserts + activity.deletes + non_hot_updates) as f64 * INDEX_WRITE_MS
 }
 
+/// Time the workload's own UPDATEs would lose if the index ends their HOT updates:
+/// an index on a column an UPDATE sets makes every such update write an entry in
+/// every index of the table, not just the new one.
+pub fn hot_cost_ms(index: &IndexCandidate, catalog: &Catalog, updated: &UpdatedColumns) -> f64 {
+    let Some(table) = catalog.table(index.schema.as_deref(), &index.table) else { return 0.0 };
+    let Some(columns) = updated.get(&(table.schema.clone(), table.name.clone())) else { return 0.0 };
+    let mut indexed: Vec<String> = index.keys.iter().filter_map(|k| k.column().map(str::to_string)).chain(index.include.iter().cloned()).collect();
+    for key in &index.keys {
+        if let crate::advise::index::IndexKey::Expression(sql) = key {
+            indexed.extend(columns.keys().filter(|c| sql.contains(c.as_str())).cloned());
+        }
+    }
+    let calls: f64 = columns.iter().filter(|(column, _)| indexed.contains(column)).map(|(_, calls)| calls).sum();
+    calls * (table.indexes.len() + 1) as f64 * INDEX_WRITE_MS
+}
+
 /// HypoPG estimates a btree without deduplication (PostgreSQL 13+), which shrinks
 /// indexes on columns with repeated values two to three times. Corrected from
 /// pg_stats for a single plain key without INCLUDE (deduplication is off with INCLUDE).
@@ -109,6 +125,7 @@ pub async fn select<W: WhatIf>(
     statements: &[AnalyzedStatement],
     candidates: &[WorkloadCandidate],
     catalog: &Catalog,
+    updated: &UpdatedColumns,
     server_major: u32,
     limits: Limits,
 ) -> Result<Selection> {
@@ -156,7 +173,8 @@ pub async fn select<W: WhatIf>(
                 }
                 per_statement.push((*statement, before, new));
             }
-            let write_ms = if limits.count_writes { write_cost_ms(&candidates[top].index, catalog) } else { 0.0 };
+            let table_writes = if limits.count_writes { write_cost_ms(&candidates[top].index, catalog) } else { 0.0 };
+            let write_ms = table_writes + hot_cost_ms(&candidates[top].index, catalog, updated);
             let score = (saved - write_ms) / sizes[top] as f64;
             evaluations[top] = Some(Evaluation { score, generation: selection.chosen.len(), saved, write_ms, per_statement });
             // Savings only shrink as indexes are chosen: if it is still the best, it is
@@ -277,7 +295,7 @@ mod tests {
     fn run(oracle: &mut Table, candidates: &[WorkloadCandidate], limits: Limits) -> Selection {
         let statements = vec![statement(1000.0), statement(500.0), statement(10.0)];
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        runtime.block_on(select(oracle, &statements, candidates, &Catalog::default(), 15, limits)).unwrap()
+        runtime.block_on(select(oracle, &statements, candidates, &Catalog::default(), &UpdatedColumns::new(), 15, limits)).unwrap()
     }
 
     #[test]
@@ -303,5 +321,17 @@ mod tests {
         assert_eq!(one.rejected, vec![("t_b_idx".to_string(), "over --max-indexes 1".to_string())]);
         let small = run(&mut oracle, &candidates, Limits { max_indexes: 5, budget_bytes: Some(1 << 20), min_saved_share: 0.0, count_writes: true });
         assert_eq!(small.chosen.len(), 1);
+    }
+
+    #[test]
+    fn an_index_on_an_updated_column_pays_for_the_hot_updates_it_ends() {
+        use crate::catalog::Table;
+        let table = Table { schema: "public".into(), name: "t".into(), rows: 1e6, size_bytes: 0, columns: vec![], indexes: vec![], stats: vec![], activity: None };
+        let catalog = Catalog { tables: vec![table] };
+        let mut updated = UpdatedColumns::new();
+        updated.entry(("public".into(), "t".into())).or_default().insert("b".into(), 10_000.0);
+        let on = |column: &str| IndexCandidate { schema: Some("public".into()), ..candidate(column, vec![]).index };
+        assert_eq!(hot_cost_ms(&on("a"), &catalog, &updated), 0.0);
+        assert!((hot_cost_ms(&on("b"), &catalog, &updated) - 10_000.0 * INDEX_WRITE_MS).abs() < 1e-9);
     }
 }

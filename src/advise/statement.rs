@@ -35,6 +35,9 @@ pub struct StatementShape {
     pub aggregation: Option<Aggregation>,
     /// A lookup by key returning about one row (for N+1 detection with the call counts).
     pub key_lookup: bool,
+    /// For an UPDATE: (schema, table) and the columns it sets. An index on one of
+    /// them ends HOT updates there.
+    pub updated: Option<((String, String), Vec<String>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,6 +64,18 @@ pub fn analyze(query: &str, catalog: &Catalog) -> Result<StatementShape, Skipped
         Statement::Update(update) => {
             let scope = Scope::new(std::slice::from_ref(&update.table), catalog, &[])?;
             scope.add_reads(update.selection.as_ref(), &[], None, &mut shape);
+            if let Some(relation) = scope.relations.first() {
+                let columns = update
+                    .assignments
+                    .iter()
+                    .flat_map(|a| match &a.target {
+                        sqlparser::ast::AssignmentTarget::ColumnName(name) => vec![name],
+                        sqlparser::ast::AssignmentTarget::Tuple(names) => names.iter().collect(),
+                    })
+                    .filter_map(|name| table_name(name).map(|(_, column)| column))
+                    .collect();
+                shape.updated = Some(((relation.table.schema.clone(), relation.table.name.clone()), columns));
+            }
         }
         Statement::Delete(delete) => {
             let (sqlparser::ast::FromTable::WithFromKeyword(from) | sqlparser::ast::FromTable::WithoutKeyword(from)) = &delete.from;
@@ -452,6 +467,7 @@ mod tests {
         assert_eq!(shape.aggregation.unwrap().group_by, vec!["status"]);
         let update = analyze("UPDATE orders SET total = 0 WHERE account_id = 5", &catalog()).unwrap();
         assert_eq!(column_names(&update.reads[0]), vec![("account_id".into(), Operator::Equality)]);
+        assert_eq!(update.updated, Some((("public".to_string(), "orders".to_string()), vec!["total".to_string()])));
         let delete = analyze("DELETE FROM orders WHERE status IS NULL", &catalog()).unwrap();
         assert_eq!(column_names(&delete.reads[0]), vec![("status".into(), Operator::IsNull)]);
     }

@@ -46,7 +46,12 @@ pub struct Analysis {
     pub candidates: Vec<WorkloadCandidate>,
     /// Candidates an existing index already serves, with its name.
     pub already_served: Vec<(String, String)>,
+    /// Calls of the workload's UPDATEs per (schema, table) and column they set.
+    pub updated: UpdatedColumns,
 }
+
+/// (schema, table) → column → calls of UPDATEs that set it.
+pub type UpdatedColumns = BTreeMap<(String, String), BTreeMap<String, f64>>;
 
 /// Analyzes every statement and collects candidates, merged across statements.
 pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
@@ -84,6 +89,11 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
                 continue;
             }
             by_name.entry(candidate.name()).or_insert_with(|| WorkloadCandidate { index: candidate, statements: Vec::new() }).statements.push(position);
+        }
+        if let Some((table, columns)) = &shape.updated {
+            for column in columns {
+                *analysis.updated.entry(table.clone()).or_default().entry(column.clone()).or_default() += statement.calls;
+            }
         }
         analysis.statements.push(AnalyzedStatement { statement: statement.clone(), skipped: None, aggregation: shape.aggregation, key_lookup: shape.key_lookup });
     }

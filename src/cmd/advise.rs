@@ -130,7 +130,7 @@ async fn live(args: &AdviseArgs, url: &str, mut statements: Vec<WorkloadStatemen
     match oracle {
         Some(mut oracle) => {
             say(&format!("asking the planner about {} candidate indexes", analysis.candidates.len()));
-            let selection = select(&mut oracle, &analysis.statements, &analysis.candidates, &catalog, state.major(), limits(args)).await;
+            let selection = select(&mut oracle, &analysis.statements, &analysis.candidates, &catalog, &analysis.updated, state.major(), limits(args)).await;
             oracle.close().await?;
             let selection = selection?;
             report.indexes = report::verified_indexes(&selection, &analysis.statements);
