@@ -82,7 +82,7 @@ fn main() {
         let drops = hygiene::check(&catalog);
         let analyze = start.elapsed();
         let start = Instant::now();
-        let ranked = unverified_indexes(&analysis, 10);
+        let ranked = unverified_indexes(&analysis, &catalog, 10);
         let rank = start.elapsed();
         std::hint::black_box((&ranked, &drops));
         println!(

@@ -41,7 +41,7 @@ fn csv_and_json_exports_give_the_same_candidates() {
 fn markdown_for_a_pull_request() {
     let text = advise(&["--stats", &path("advise/app_statements.csv"), "--format", "markdown"]);
     assert!(text.starts_with("### pgadvise advise\n"));
-    assert!(text.contains("| 1 | `invoices_customer_id_where_paid_at_is_null_idx` | partial | ? | ? | no |"), "{text}");
+    assert!(text.contains("| 1 | `invoices_customer_id_where_paid_at_is_null_idx` | partial | ? | ~476.4 KiB | no |"), "{text}");
     assert!(text.contains("- `invoices_note_b` on `invoices`: duplicate of invoices_note_a"), "{text}");
 }
 

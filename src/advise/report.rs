@@ -45,9 +45,35 @@ pub struct IndexAdvice {
     pub sql: String,
     pub statements: Vec<String>,
     pub saved_ms: f64,
+    /// Saved per call of the statements it helps.
+    pub saved_per_call_ms: f64,
     pub write_ms: f64,
+    /// HypoPG's estimate (corrected) when verified; offline, a rough one from the row count.
     pub size_bytes: Option<u64>,
     pub verified: bool,
+}
+
+/// Offline size estimate: per row, a tuple header and TID (16 bytes) and 8 bytes a column.
+fn estimated_size(index: &crate::advise::index::IndexCandidate, catalog: &Catalog) -> Option<u64> {
+    let table = catalog.table(index.schema.as_deref(), &index.table)?;
+    let columns = (index.keys.len() + index.include.len()) as f64;
+    // A partial index on IS [NOT] NULL holds only those rows.
+    let share = index
+        .predicate
+        .as_deref()
+        .and_then(|p| {
+            let column = p.split_whitespace().next()?.trim_matches('"');
+            let stats = catalog.column_stats(index.schema.as_deref(), &index.table, column)?;
+            if p.ends_with(" IS NULL") {
+                Some(stats.null_frac)
+            } else if p.ends_with(" IS NOT NULL") {
+                Some(1.0 - stats.null_frac)
+            } else {
+                None
+            }
+        })
+        .unwrap_or(1.0);
+    Some((table.estimated_rows() * share * (16.0 + 8.0 * columns)) as u64)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,23 +113,27 @@ pub fn verified_indexes(selection: &Selection, statements: &[AnalyzedStatement])
     selection
         .chosen
         .iter()
-        .map(|chosen| IndexAdvice {
+        .map(|chosen| {
+            let helped: Vec<usize> = chosen.costs.iter().filter(|(_, before, after)| after < before).map(|(s, _, _)| *s).collect();
+            let calls: f64 = helped.iter().map(|s| statements[*s].statement.calls).sum();
+            IndexAdvice {
             name: chosen.index.name(),
             kind: chosen.index.kind(),
             sql: chosen.index.create_sql(),
             // Only the statements the planner made cheaper with it.
-            statements: chosen.costs.iter().filter(|(_, before, after)| after < before).map(|(s, _, _)| shorten(&statements[*s].statement.query, 70)).collect(),
+            statements: helped.iter().map(|s| shorten(&statements[*s].statement.query, 70)).collect(),
             saved_ms: chosen.saved_ms,
+            saved_per_call_ms: if calls > 0.0 { chosen.saved_ms / calls } else { 0.0 },
             write_ms: chosen.write_ms,
             size_bytes: Some(chosen.size_bytes),
             verified: true,
-        })
+        }})
         .collect()
 }
 
 /// Without a planner: candidates ranked by the time of the statements they could
 /// help. That time is not a saving, so `saved_ms` stays 0 and the report says unverified.
-pub fn unverified_indexes(analysis: &Analysis, max: usize) -> Vec<IndexAdvice> {
+pub fn unverified_indexes(analysis: &Analysis, catalog: &Catalog, max: usize) -> Vec<IndexAdvice> {
     let helped_ms = |statements: &[usize]| statements.iter().map(|s| analysis.statements[*s].statement.total_ms).sum::<f64>();
     let mut ranked: Vec<&super::workload::WorkloadCandidate> = analysis.candidates.iter().collect();
     ranked.sort_by(|a, b| helped_ms(&b.statements).total_cmp(&helped_ms(&a.statements)).then_with(|| a.index.name().cmp(&b.index.name())));
@@ -116,8 +146,9 @@ pub fn unverified_indexes(analysis: &Analysis, max: usize) -> Vec<IndexAdvice> {
             sql: candidate.index.create_sql(),
             statements: candidate.statements.iter().map(|s| shorten(&analysis.statements[*s].statement.query, 70)).collect(),
             saved_ms: 0.0,
+            saved_per_call_ms: 0.0,
             write_ms: 0.0,
-            size_bytes: None,
+            size_bytes: estimated_size(&candidate.index, catalog),
             verified: false,
         })
         .collect()

@@ -89,7 +89,7 @@ fn base_report(analysis: &Analysis, catalog: &Catalog, workload_ms: f64, stateme
 fn offline(args: &AdviseArgs, workload: Workload, catalog: &Catalog, statements_from: String, catalog_from: String) -> AdviseReport {
     let analysis = analyze_workload(&workload, catalog);
     let mut report = base_report(&analysis, catalog, analysis.workload_ms(), statements_from, catalog_from);
-    report.indexes = report::unverified_indexes(&analysis, args.max_indexes as usize);
+    report.indexes = report::unverified_indexes(&analysis, catalog, args.max_indexes as usize);
     report
 }
 
@@ -141,7 +141,7 @@ async fn live(args: &AdviseArgs, url: &str, mut statements: Vec<WorkloadStatemen
             report.rejected = selection.rejected;
             report.planner_calls = selection.planner_calls;
         }
-        None => report.indexes = report::unverified_indexes(&analysis, args.max_indexes as usize),
+        None => report.indexes = report::unverified_indexes(&analysis, &catalog, args.max_indexes as usize),
     }
     report.hypopg = Some(status);
     if progress {

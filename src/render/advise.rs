@@ -29,6 +29,15 @@ fn summary(report: &AdviseReport) -> String {
     lines.join("\n") + "\n"
 }
 
+/// HypoPG's size when verified; offline a rough estimate, marked with ~.
+fn size(index: &crate::advise::report::IndexAdvice) -> String {
+    match (index.size_bytes, index.verified) {
+        (Some(bytes), true) => format_human_bytes(bytes),
+        (Some(bytes), false) => format!("~{}", format_human_bytes(bytes)),
+        (None, _) => "?".into(),
+    }
+}
+
 fn problem(problem: &Problem) -> String {
     match problem {
         Problem::Invalid => "invalid".into(),
@@ -43,15 +52,15 @@ pub fn advise_table(report: &AdviseReport, width: u16) -> String {
     if report.indexes.is_empty() {
         out.push_str("Indexes to create: none.\n\n");
     } else {
-        let mut table = new_table(width, &["#", "index", "kind", "helps", "saves", "size", "write cost", "verified"]);
+        let mut table = new_table(width, &["#", "index", "kind", "helps", "saves (per call)", "size", "write cost", "verified"]);
         for (i, index) in report.indexes.iter().enumerate() {
             table.add_row(vec![
                 (i + 1).to_string(),
                 index.name.clone(),
                 index.kind.to_string(),
                 index.statements.join("\n"),
-                if index.verified { format_ms(index.saved_ms) } else { "?".into() },
-                index.size_bytes.map(format_human_bytes).unwrap_or_else(|| "?".into()),
+                if index.verified { format!("{} ({})", format_ms(index.saved_ms), format_ms(index.saved_per_call_ms)) } else { "?".into() },
+                size(index),
                 if index.verified { format_ms(index.write_ms) } else { "?".into() },
                 if index.verified { "yes".into() } else { "no".into() },
             ]);
@@ -110,7 +119,7 @@ pub fn advise_markdown(report: &AdviseReport) -> String {
                 index.name,
                 index.kind,
                 if index.verified { format_ms(index.saved_ms) } else { "?".into() },
-                index.size_bytes.map(format_human_bytes).unwrap_or_else(|| "?".into()),
+                size(index),
                 if index.verified { "yes" } else { "no" }
             ));
         }
