@@ -80,6 +80,32 @@ impl SqlStatement {
     }
 }
 
+/// The statement with its constants replaced by `$1`, `$2`... the way
+/// pg_stat_statements normalizes, so that calls differing only in values are one
+/// statement. `None` if it does not parse (the caller keeps the text as is).
+pub fn normalize(text: &str) -> Option<String> {
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, text).ok()?;
+    if statements.len() != 1 {
+        return None;
+    }
+    let mut statement = statements.remove(0);
+    let mut next = highest_placeholder(&statement) + 1;
+    let _ = sqlparser::ast::visit_expressions_mut(&mut statement, |e| {
+        if let Expr::Value(v) = e {
+            let constant = matches!(
+                v.value,
+                Value::Number(..) | Value::SingleQuotedString(_) | Value::EscapedStringLiteral(_) | Value::DollarQuotedString(_) | Value::NationalStringLiteral(_) | Value::HexStringLiteral(_)
+            );
+            if constant {
+                v.value = Value::Placeholder(format!("${next}"));
+                next += 1;
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    Some(statement.to_string())
+}
+
 fn number(expr: &Expr) -> Option<u64> {
     match expr {
         Expr::Value(v) => match &v.value {
@@ -239,6 +265,14 @@ mod tests {
         assert!(!statements[0].modifies_data());
         assert!(statements[1].is_explainable() && statements[1].modifies_data());
         assert!(!statements[2].is_explainable());
+    }
+
+    #[test]
+    fn normalizes_constants_like_pg_stat_statements() {
+        assert_eq!(normalize("select * from t where a = 1 and b = 'x' and c = $1").unwrap(), "SELECT * FROM t WHERE a = $2 AND b = $3 AND c = $1");
+        assert_eq!(normalize("select * from t where a = 2 and b = 'y' and c = $1"), normalize("select * from t where a = 1 and b = 'x' and c = $1"));
+        assert_eq!(normalize("select * from t where d is null").unwrap(), "SELECT * FROM t WHERE d IS NULL");
+        assert!(normalize("selec 1").is_none());
     }
 
     #[test]

@@ -75,8 +75,12 @@ fn from_entries(entries: &[Entry], source: &str) -> Vec<WorkloadStatement> {
     statements
 }
 
+/// A logged statement, with its values replaced by `$n` so that calls with other
+/// values merge into one statement (as pg_stat_statements does).
 fn statement(sql: &str, ms: f64, source: &str) -> WorkloadStatement {
-    WorkloadStatement { query: sql.trim().trim_end_matches(';').to_string(), calls: 1.0, total_ms: ms, rows: 0.0, shared_hit: 0.0, shared_read: 0.0, source: source.to_string() }
+    let text = sql.trim().trim_end_matches(';');
+    let query = crate::sql::statements::normalize(text).unwrap_or_else(|| text.to_string());
+    WorkloadStatement { query, calls: 1.0, total_ms: ms, rows: 0.0, shared_hit: 0.0, shared_read: 0.0, source: source.to_string() }
 }
 
 /// `duration: 21.701 ms  statement: SELECT ...`, `... execute <unnamed>: SELECT ...`,
@@ -167,7 +171,7 @@ mod tests {
                       2017-12-19 02:50:28 UTC [417-3935] dexter@dexter_test DETAIL:  parameters: $1 = '1'\n";
         assert_eq!(queries(stderr), vec![("SELECT * FROM posts WHERE id = $1".to_string(), 21.701)]);
         let csvlog = "2017-12-22 02:51:27.549 UTC,\"dexter\",\"dexter_test\",21239,\"127.0.0.1:52302\",5a3c732f.52f7,1,\"SELECT\",2017-12-22 02:51:27 UTC,15/6,0,LOG,00000,\"duration: 18.249 ms  execute <unnamed>: SELECT * FROM posts\nWHERE id = $1\",\"parameters: $1 = '1'\",,,,,,,\"app\"\n";
-        assert_eq!(queries(csvlog), vec![("SELECT * FROM posts\nWHERE id = $1".to_string(), 18.249)]);
+        assert_eq!(queries(csvlog), vec![("SELECT * FROM posts WHERE id = $1".to_string(), 18.249)]);
         let jsonlog = r#"{"timestamp":"2022-10-14 23:20:37.479 UTC","error_severity":"LOG","message":"duration: 12.197 ms  execute <unnamed>: SELECT * FROM posts WHERE id = $1","detail":"parameters: $1 = '1'"}"#;
         assert_eq!(queries(jsonlog), vec![("SELECT * FROM posts WHERE id = $1".to_string(), 12.197)]);
     }
@@ -186,12 +190,12 @@ mod tests {
         assert_eq!(
             queries(text),
             vec![
-                ("SELECT *\nFROM big\nWHERE a = 1".to_string(), 1500.5),
-                ("SELECT count(*) FROM big WHERE b = 2".to_string(), 2000.0),
-                ("SELECT * FROM big WHERE c = 3".to_string(), CANCELLED_STATEMENT_MS),
+                ("SELECT * FROM big WHERE a = $1".to_string(), 1500.5),
+                ("SELECT count(*) FROM big WHERE b = $1".to_string(), 2000.0),
+                ("SELECT * FROM big WHERE c = $1".to_string(), CANCELLED_STATEMENT_MS),
             ]
         );
         let json_cancel = r#"{"error_severity":"ERROR","message":"canceling statement due to statement timeout","statement":"SELECT * FROM big WHERE d = 4"}"#;
-        assert_eq!(queries(json_cancel)[0].0, "SELECT * FROM big WHERE d = 4");
+        assert_eq!(queries(json_cancel)[0].0, "SELECT * FROM big WHERE d = $1");
     }
 }
