@@ -145,3 +145,88 @@ fn supabase_index_advisor_cases_with_data() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// pghero's best_index cases (fixtures/anchors/pghero) on its fixture (random
+/// values made deterministic): pghero's test → (pgadvise's answer, verdict).
+const PGHERO: &[(&str, &str, &str)] = &[
+    ("test_where", "public.users (city_id)", "agrees"),
+    ("test_all_values", "public.users (login_attempts)", "differs: without LIMIT the ORDER BY column is not added; the 167 matching rows sort in memory"),
+    ("test_where_multiple_columns", "public.users (city_id, login_attempts)", "agrees"),
+    ("test_where_unique", "public.users (email)", "agrees (a unique-like column is indexed alone)"),
+    ("test_order", "none", "differs: ORDER BY without LIMIT reads the whole table either way"),
+    ("test_order_multiple", "none", "differs: ORDER BY without LIMIT"),
+    ("test_order_multiple_direction", "none", "differs: ORDER BY without LIMIT"),
+    ("test_order_multiple_unique", "none", "differs: ORDER BY without LIMIT"),
+    ("test_where_unique_order", "public.users (email)", "agrees"),
+    ("test_where_order", "public.users (login_attempts)", "differs: without LIMIT the ORDER BY column is not added"),
+    ("test_where_order_unknown", "public.users (login_attempts)", "agrees"),
+    ("test_where_in", "public.users (city_id)", "agrees"),
+    ("test_like", "none", "differs: trigram (gist/gin) indexes for LIKE '%...' are not suggested yet"),
+    ("test_like_where", "public.users (city_id)", "agrees"),
+    ("test_like_where2", "none", "differs: trigram indexes not suggested yet"),
+    ("test_ilike", "none", "differs: trigram indexes not suggested yet"),
+    ("test_not_equals", "public.users (login_attempts)", "agrees"),
+    ("test_not_in", "public.users (login_attempts)", "agrees"),
+    ("test_between", "public.users (city_id)", "agrees"),
+    ("test_multiple_range", "public.users (city_id)", "agrees"),
+    ("test_where_prepared", "public.users (city_id)", "agrees"),
+    ("test_is_null", "public.users (zip_code)", "agrees"),
+    ("test_is_null_equal", "public.users (login_attempts) WHERE zip_code IS NULL", "better: a partial index holds only the 2.5% of rows with no zip code"),
+    ("test_is_not_null", "public.users (login_attempts)", "agrees (IS NOT NULL keeps 97.5%: not worth a partial index)"),
+    ("test_update", "public.users (city_id)", "agrees"),
+    ("test_delete", "public.users (city_id)", "agrees"),
+    ("test_parse_error", "none", "agrees (listed as not analyzed)"),
+    ("test_stats_not_found", "none", "agrees (listed as not analyzed)"),
+    ("test_unknown_structure", "none", "agrees"),
+    ("test_where_or", "none", "agrees"),
+    ("test_where_nested_or", "public.users (city_id)", "better: the AND-ed equality is indexable whatever the OR beside it"),
+    ("test_multiple_tables", "none", "agrees (the planner did not use the candidate)"),
+    ("test_no_columns", "none", "agrees"),
+    ("test_small_table", "none", "agrees"),
+    ("test_system_table", "none", "agrees"),
+    ("test_insert", "none", "agrees"),
+    ("test_set", "none", "agrees"),
+];
+
+#[test]
+fn pghero_best_index_cases() {
+    let server = server();
+    server.psql("CREATE DATABASE pghero");
+    let url = server.url_to("postgres", "pghero");
+    let schema = format!("{}/fixtures/anchors/pghero/schema.sql", env!("CARGO_MANIFEST_DIR"));
+    let loaded = server.psql_command(&url).args(["-f", &schema]).output().unwrap();
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let text = std::fs::read_to_string(format!("{}/fixtures/anchors/pghero/best_index_expected.tsv", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let statements: BTreeMap<&str, &str> = text
+        .lines()
+        .filter(|l| l.starts_with("best_index\t"))
+        .filter_map(|l| {
+            let fields: Vec<&str> = l.split('\t').collect();
+            (fields.len() >= 4).then(|| (fields[1], fields[2]))
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("pgadvise-pghero-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut agree = 0;
+    for (test, expected, verdict) in PGHERO {
+        let statement = statements.get(test).unwrap_or_else(|| panic!("{test} is not in pghero's table"));
+        let file = dir.join("case.sql");
+        std::fs::write(&file, format!("{statement};\n")).unwrap();
+        let output = pgadvise(&["advise", "--db", &url, "--queries", file.to_str().unwrap(), "--format", "json"]);
+        assert!(output.status.success(), "{test}: {}", stderr(&output));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+        let indexes: Vec<String> = report["indexes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["sql"].as_str().unwrap().split(" ON ").nth(1).unwrap().trim_end_matches(';').to_string())
+            .collect();
+        let got = if indexes.is_empty() { "none".to_string() } else { indexes.join(" AND ") };
+        assert_eq!(got, *expected, "{test}: {statement}");
+        if verdict.starts_with("agrees") {
+            agree += 1;
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!((agree, PGHERO.len()), (26, 37), "agreement with pghero changed: update docs/conformance.md");
+}

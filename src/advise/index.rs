@@ -26,6 +26,11 @@ pub const PARTIAL_MAX_DISTINCT: f64 = 20.0;
 /// A Hash Join whose hashed side has at most this many rows could instead look
 /// each of them up in an index on the probe side's join columns.
 pub const SMALL_HASH_ROWS: f64 = 1_000.0;
+/// A NULL test makes an index partial only if it keeps at most this share of the rows.
+pub const PARTIAL_MAX_KEPT: f64 = 0.95;
+/// An equality column this close to unique (distinct values / rows) finds its rows
+/// alone: later key columns would only make the index bigger.
+pub const UNIQUE_LIKE_SHARE: f64 = 0.99;
 /// Without ANALYZE, a sequential scan is worth an index from this estimated cost.
 pub const UNANALYZED_MIN_SCAN_COST: f64 = 1_000.0;
 
@@ -259,7 +264,27 @@ pub fn candidate(access: &Access, node: Option<usize>, reason: String, stats: &d
         }
     }
     // Equalities (and IS NULL, which a btree also finds), then joins on the inner side of a loop.
-    for predicate in lookups.iter().filter(|p| matches!(p.operator, Operator::Equality | Operator::IsNull | Operator::IsTrue | Operator::IsFalse)) {
+    let equalities: Vec<&&Predicate> = lookups.iter().filter(|p| matches!(p.operator, Operator::Equality | Operator::IsNull | Operator::IsTrue | Operator::IsFalse)).collect();
+    // A unique-like column (an email, an id) needs no company: index it alone.
+    let unique_like = equalities.iter().find(|p| match &p.target {
+        Target::Column(c) if p.operator == Operator::Equality => stats(&c.name).is_some_and(|s| s.table_rows > 0.0 && s.distinct_values() >= UNIQUE_LIKE_SHARE * s.table_rows),
+        _ => false,
+    });
+    if let Some(unique) = unique_like {
+        push(&mut keys, key_of(&unique.target));
+        let include = covering_columns(scan, &keys, &partial);
+        partial.sort();
+        return Some(IndexCandidate {
+            schema: scan.schema.clone(),
+            table: scan.table.clone(),
+            keys,
+            include,
+            predicate: (!partial.is_empty()).then(|| partial.join(" AND ")),
+            node,
+            reason,
+        });
+    }
+    for predicate in equalities {
         push(&mut keys, key_of(&predicate.target));
     }
     if join_lookup {
@@ -311,7 +336,11 @@ fn key_of(target: &Target) -> IndexKey {
 fn is_partial_condition(predicate: &Predicate, stats: &dyn Fn(&str) -> Option<ColumnStats>) -> bool {
     let Target::Column(column) = &predicate.target else { return false };
     match predicate.operator {
-        Operator::IsNull | Operator::IsNotNull | Operator::IsTrue | Operator::IsFalse => true,
+        // NULL tests make a partial index when they leave out a real share of the
+        // table (a soft-delete `deleted_at IS NULL` does); unknown statistics: assume so.
+        Operator::IsNull => stats(&column.name).is_none_or(|s| s.null_frac <= PARTIAL_MAX_KEPT),
+        Operator::IsNotNull => stats(&column.name).is_none_or(|s| 1.0 - s.null_frac <= PARTIAL_MAX_KEPT),
+        Operator::IsTrue | Operator::IsFalse => true,
         Operator::Equality => {
             let Operand::Constant(value) = &predicate.operand else { return false };
             let Some(stats) = stats(&column.name) else { return false };
