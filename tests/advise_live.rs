@@ -141,3 +141,22 @@ fn a_snapshot_and_an_export_give_the_same_candidates_offline() {
     assert_eq!(offline_names, live, "the same candidates, unverified offline");
     assert!(offline["indexes"].as_array().unwrap().iter().all(|i| i["verified"] == false));
 }
+
+#[test]
+fn a_role_that_cannot_read_statement_texts_is_told_what_to_grant() {
+    let _ = live_report();
+    let server = app();
+    let setup = app_psql(server, &["-c", "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'outsider') THEN CREATE ROLE outsider LOGIN; END IF; END $$"]);
+    assert!(setup.status.success(), "{}", String::from_utf8_lossy(&setup.stderr));
+    let output = pgadvise(&["advise", "--db", &server.url_to("outsider", DATABASE)]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(stderr(&output).lines().count(), 1);
+    assert!(stderr(&output).contains("GRANT pg_read_all_stats"), "{}", stderr(&output));
+}
+
+#[test]
+fn an_unreachable_server_is_exit_code_3() {
+    let output = pgadvise(&["advise", "--db", "postgresql://nobody@127.0.0.1:1/x", "--connect-timeout", "2"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(stderr(&output).lines().count(), 1);
+}

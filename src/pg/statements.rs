@@ -33,8 +33,20 @@ pub async fn read(client: &Client, server_major: u32) -> Result<Vec<WorkloadStat
         };
         database_error(format!("cannot read pg_stat_statements: {}{hint}", server_message(&e)))
     })?;
+    // Without pg_read_all_stats, other roles' statements read "<insufficient privilege>".
+    // When those carry most of the time, advice on the rest would mislead.
+    let is_hidden = |r: &tokio_postgres::Row| r.get::<_, String>(0) == "<insufficient privilege>";
+    let hidden_ms: f64 = rows.iter().filter(|r| is_hidden(r)).map(|r| r.get::<_, f64>(2)).sum();
+    let visible_ms: f64 = rows.iter().filter(|r| !is_hidden(r)).map(|r| r.get::<_, f64>(2)).sum();
+    if hidden_ms > visible_ms {
+        let hidden = rows.iter().filter(|r| is_hidden(r)).count();
+        return Err(database_error(format!(
+            "this role cannot see the text of {hidden} statements holding most of pg_stat_statements' time: GRANT pg_read_all_stats TO it, or pass --stats with an export"
+        )));
+    }
     Ok(rows
         .into_iter()
+        .filter(|r| !is_hidden(r))
         .map(|r| WorkloadStatement {
             query: r.get(0),
             calls: r.get(1),
