@@ -230,3 +230,23 @@ fn pghero_best_index_cases() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!((agree, PGHERO.len()), (26, 37), "agreement with pghero changed: update docs/conformance.md");
 }
+
+/// pg_qualstats' advisor test: its tables and workload (fixtures/anchors/pg_qualstats).
+/// pg_qualstats suggests adv (id1), adv (val, id1, id2, id3) and pgqs (id).
+#[test]
+fn pg_qualstats_advisor_workload() {
+    let server = server();
+    server.psql("CREATE DATABASE qualstats");
+    let url = server.url_to("postgres", "qualstats");
+    let dir = format!("{}/fixtures/anchors/pg_qualstats", env!("CARGO_MANIFEST_DIR"));
+    let loaded = server.psql_command(&url).args(["-f", &format!("{dir}/schema.sql")]).output().unwrap();
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let output = pgadvise(&["advise", "--db", &url, "--queries", &format!("{dir}/workload.sql"), "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let indexes: Vec<String> = report["indexes"].as_array().unwrap().iter().map(|i| i["sql"].as_str().unwrap().split(" ON ").nth(1).unwrap().trim_end_matches(';').to_string()).collect();
+    // adv (id1): agrees. adv (val) instead of (val, id1, id2, id3): val is unique, the rest
+    // only adds size. pgqs (100 rows): nothing, on purpose.
+    assert_eq!(indexes, vec!["public.adv (id1)", "public.adv (val)"]);
+    assert!(report["indexes"].as_array().unwrap().iter().all(|i| i["verified"] == true));
+}

@@ -100,7 +100,9 @@ pub struct NotAnalyzed {
 
 /// One line of a statement, for tables: whitespace folded, cut at `width` characters.
 pub fn shorten(query: &str, width: usize) -> String {
-    let folded = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Comment lines (a file's header, a `-- calls:` hint) say nothing about the statement.
+    let code: Vec<&str> = query.lines().filter(|l| !l.trim_start().starts_with("--")).collect();
+    let folded = code.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
     if folded.chars().count() <= width {
         return folded;
     }
@@ -214,5 +216,6 @@ mod tests {
     fn shortens_statements_for_tables() {
         assert_eq!(shorten("SELECT  *\n FROM t", 70), "SELECT * FROM t");
         assert_eq!(shorten("abcdefghij", 5), "abcd…");
+        assert_eq!(shorten("-- calls: 5\nSELECT 1", 70), "SELECT 1");
     }
 }
