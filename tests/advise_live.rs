@@ -160,3 +160,20 @@ fn an_unreachable_server_is_exit_code_3() {
     assert_eq!(output.status.code(), Some(3));
     assert_eq!(stderr(&output).lines().count(), 1);
 }
+
+#[test]
+fn a_workload_exported_elsewhere_is_advised_against_this_servers_planner() {
+    let _ = live_report();
+    let dir = std::env::temp_dir().join(format!("pgadvise-stats-db-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stats = dir.join("production.json");
+    let export = format!("\\copy (SELECT json_agg(s) FROM pg_stat_statements s) TO '{}'", stats.display());
+    assert!(app_psql(app(), &["-c", &export]).status.success());
+    let output = pgadvise(&["advise", "--db", &url(), "--stats", stats.to_str().unwrap(), "--format", "json"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(report["statements_from"].as_str().unwrap().ends_with("production.json"));
+    assert_eq!(names(&report["indexes"]), names(&live_report()["indexes"]));
+    assert!(report["indexes"].as_array().unwrap().iter().all(|i| i["verified"] == true));
+}

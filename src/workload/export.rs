@@ -67,7 +67,12 @@ fn from_csv(text: &str) -> Result<Vec<WorkloadStatement>> {
 }
 
 fn from_json(text: &str) -> Result<Vec<WorkloadStatement>> {
-    let value: Value = serde_json::from_str(text).map_err(|e| anyhow!("not valid JSON: {e}"))?;
+    // `\copy (select json_agg(s) ...) to 'file'` writes COPY's text format, which
+    // escapes every backslash: undo that when the text is not JSON as it stands.
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(e) => serde_json::from_str(&copy_unescape(text)).map_err(|_| anyhow!("not valid JSON: {e}"))?,
+    };
     // json_agg gives an array; psql's \gset or a wrapper may give {"json_agg": [...]}.
     let rows = match &value {
         Value::Array(rows) => rows,
@@ -93,6 +98,26 @@ fn from_json(text: &str) -> Result<Vec<WorkloadStatement>> {
         .collect()
 }
 
+/// Undoes COPY text-format escaping: `\\` → `\`, `\n`, `\r`, `\t`.
+fn copy_unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.trim_end().chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +140,9 @@ mod tests {
         assert_eq!((json[0].calls, json[0].total_ms), (2.0, 4.0));
         let wrapped = from_json(r#"{"json_agg": [{"query": "select 1", "calls": 1, "total_time": 1}]}"#).unwrap();
         assert_eq!(wrapped.len(), 1);
+        // As \copy writes it: every backslash doubled, newlines as \n.
+        let copied = from_json(r#"[{"query": "select \\"a\\"\\nfrom t", "calls": 1, "total_exec_time": 2}]"#).unwrap();
+        assert_eq!(copied[0].query, "select \"a\"\nfrom t");
     }
 
     #[test]
