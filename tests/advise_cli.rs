@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{pgadvise, stderr, stdout};
+use common::{assert_bad_input, pgadvise, stderr, stdout};
 
 fn path(relative: &str) -> String {
     format!("{}/fixtures/{relative}", env!("CARGO_MANIFEST_DIR"))
@@ -76,13 +76,7 @@ fn bad_input_gets_one_line_and_exit_code_2() {
         (&["advise", "--catalog", &path("advise/app_catalog.json"), "--stats", &csv, "--min-saving", "200"], "--min-saving"),
         (&["snapshot"], "snapshot reads a server: add --db"),
     ];
-    for (args, expected) in cases {
-        let output = pgadvise(args);
-        let message = stderr(&output);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
-        assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
-        assert!(message.contains(expected), "{args:?}: expected {expected:?} in {message}");
-    }
+    assert_bad_input(cases);
 }
 
 #[test]

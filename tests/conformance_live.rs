@@ -46,6 +46,32 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("test_indexed", "none", "agrees (the existing index is named as serving it)"),
 ];
 
+/// Runs `pgadvise advise --db url --queries file` and returns its indexes as
+/// `table (columns)` joined with AND, or "none", with the whole report.
+fn advise_file(url: &str, file: &std::path::Path, case: &str) -> (String, serde_json::Value) {
+    let output = pgadvise(&["advise", "--db", url, "--queries", file.to_str().unwrap(), "--format", "json"]);
+    assert!(output.status.success(), "{case}: {}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let indexes: Vec<String> = report["indexes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["sql"].as_str().unwrap().split(" ON ").nth(1).unwrap().trim_end_matches(';').to_string())
+        .collect();
+    let got = if indexes.is_empty() { "none".to_string() } else { indexes.join(" AND ") };
+    (got, report)
+}
+
+/// Creates a database on the shared server and loads `schema` into it; returns its URL.
+fn database(name: &str, schema: &str) -> String {
+    let server = server();
+    server.psql(&format!("CREATE DATABASE {name}"));
+    let url = server.url_to("postgres", name);
+    let loaded = server.psql_command(&url).args(["-f", schema]).output().unwrap();
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    url
+}
+
 fn anchor(name: &str) -> String {
     format!("{}/fixtures/anchors/dexter/{name}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -65,11 +91,7 @@ fn cases() -> BTreeMap<String, String> {
 
 #[test]
 fn dexters_single_statement_cases() {
-    let server = server();
-    server.psql("CREATE DATABASE dexter");
-    let url = server.url_to("postgres", "dexter");
-    let loaded = server.psql_command(&url).args(["-f", &anchor("schema.sql")]).output().unwrap();
-    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let url = database("dexter", &anchor("schema.sql"));
 
     let cases = cases();
     let dir = std::env::temp_dir().join(format!("pgadvise-dexter-{}", std::process::id()));
@@ -79,16 +101,7 @@ fn dexters_single_statement_cases() {
         let statement = cases.get(*test).unwrap_or_else(|| panic!("{test} is not in Dexter's table"));
         let file = dir.join(format!("{test}.sql"));
         std::fs::write(&file, format!("{statement};\n")).unwrap();
-        let output = pgadvise(&["advise", "--db", &url, "--queries", file.to_str().unwrap(), "--format", "json"]);
-        assert!(output.status.success(), "{test}: {}", stderr(&output));
-        let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-        let indexes: Vec<String> = report["indexes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["sql"].as_str().unwrap().split(" ON ").nth(1).unwrap().trim_end_matches(';').to_string())
-            .collect();
-        let got = if indexes.is_empty() { "none".to_string() } else { indexes.join(" AND ") };
+        let (got, report) = advise_file(&url, &file, test);
         assert_eq!(got, *expected, "{test}: {statement}");
         assert!(report["indexes"].as_array().unwrap().iter().all(|i| i["verified"] == true), "{test}: verified with HypoPG");
         if verdict.starts_with("agrees") {
@@ -120,27 +133,13 @@ const SUPABASE: &[(&str, &str, &str, &str)] = &[
 
 #[test]
 fn supabase_index_advisor_cases_with_data() {
-    let server = server();
-    server.psql("CREATE DATABASE supabase");
-    let url = server.url_to("postgres", "supabase");
-    let schema = format!("{}/fixtures/anchors/supabase/schema.sql", env!("CARGO_MANIFEST_DIR"));
-    let loaded = server.psql_command(&url).args(["-f", &schema]).output().unwrap();
-    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let url = database("supabase", &format!("{}/fixtures/anchors/supabase/schema.sql", env!("CARGO_MANIFEST_DIR")));
     let dir = std::env::temp_dir().join(format!("pgadvise-supabase-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (case, query, expected, _) in SUPABASE {
         let file = dir.join("case.sql");
         std::fs::write(&file, format!("{};\n", query.replace("\\n", "\n"))).unwrap();
-        let output = pgadvise(&["advise", "--db", &url, "--queries", file.to_str().unwrap(), "--format", "json"]);
-        assert!(output.status.success(), "{case}: {}", stderr(&output));
-        let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-        let indexes: Vec<String> = report["indexes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["sql"].as_str().unwrap().split(" ON ").nth(1).unwrap().trim_end_matches(';').to_string())
-            .collect();
-        let got = if indexes.is_empty() { "none".to_string() } else { indexes.join(" AND ") };
+        let (got, _) = advise_file(&url, &file, case);
         assert_eq!(got, *expected, "{case}: {query}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -190,12 +189,7 @@ const PGHERO: &[(&str, &str, &str)] = &[
 
 #[test]
 fn pghero_best_index_cases() {
-    let server = server();
-    server.psql("CREATE DATABASE pghero");
-    let url = server.url_to("postgres", "pghero");
-    let schema = format!("{}/fixtures/anchors/pghero/schema.sql", env!("CARGO_MANIFEST_DIR"));
-    let loaded = server.psql_command(&url).args(["-f", &schema]).output().unwrap();
-    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let url = database("pghero", &format!("{}/fixtures/anchors/pghero/schema.sql", env!("CARGO_MANIFEST_DIR")));
     let text = std::fs::read_to_string(format!("{}/fixtures/anchors/pghero/best_index_expected.tsv", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let statements: BTreeMap<&str, &str> = text
         .lines()
@@ -212,16 +206,7 @@ fn pghero_best_index_cases() {
         let statement = statements.get(test).unwrap_or_else(|| panic!("{test} is not in pghero's table"));
         let file = dir.join("case.sql");
         std::fs::write(&file, format!("{statement};\n")).unwrap();
-        let output = pgadvise(&["advise", "--db", &url, "--queries", file.to_str().unwrap(), "--format", "json"]);
-        assert!(output.status.success(), "{test}: {}", stderr(&output));
-        let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-        let indexes: Vec<String> = report["indexes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["sql"].as_str().unwrap().split(" ON ").nth(1).unwrap().trim_end_matches(';').to_string())
-            .collect();
-        let got = if indexes.is_empty() { "none".to_string() } else { indexes.join(" AND ") };
+        let (got, _) = advise_file(&url, &file, test);
         assert_eq!(got, *expected, "{test}: {statement}");
         if verdict.starts_with("agrees") {
             agree += 1;
@@ -235,18 +220,11 @@ fn pghero_best_index_cases() {
 /// pg_qualstats suggests adv (id1), adv (val, id1, id2, id3) and pgqs (id).
 #[test]
 fn pg_qualstats_advisor_workload() {
-    let server = server();
-    server.psql("CREATE DATABASE qualstats");
-    let url = server.url_to("postgres", "qualstats");
     let dir = format!("{}/fixtures/anchors/pg_qualstats", env!("CARGO_MANIFEST_DIR"));
-    let loaded = server.psql_command(&url).args(["-f", &format!("{dir}/schema.sql")]).output().unwrap();
-    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
-    let output = pgadvise(&["advise", "--db", &url, "--queries", &format!("{dir}/workload.sql"), "--format", "json"]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    let indexes: Vec<String> = report["indexes"].as_array().unwrap().iter().map(|i| i["sql"].as_str().unwrap().split(" ON ").nth(1).unwrap().trim_end_matches(';').to_string()).collect();
+    let url = database("qualstats", &format!("{dir}/schema.sql"));
+    let (got, report) = advise_file(&url, std::path::Path::new(&format!("{dir}/workload.sql")), "pg_qualstats");
     // adv (id1): agrees. adv (val) instead of (val, id1, id2, id3): val is unique, the rest
     // only adds size. pgqs (100 rows): nothing, on purpose.
-    assert_eq!(indexes, vec!["public.adv (id1)", "public.adv (val)"]);
+    assert_eq!(got, "public.adv (id1) AND public.adv (val)");
     assert!(report["indexes"].as_array().unwrap().iter().all(|i| i["verified"] == true));
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{pgadvise, stderr, stdout};
+use common::{assert_bad_input, pgadvise, stderr, stdout};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -117,15 +117,7 @@ fn bad_input_gets_one_line_and_exit_code_2() {
         (&["explain", &path("plans/SOURCES.md")], "does not parse"),
         (&["explain", &path("plans/joe__8.json"), "--timeout", "0"], "--timeout"),
     ];
-    for (args, expected) in cases {
-        let output = pgadvise(args);
-        let message = stderr(&output);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
-        assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
-        assert!(message.contains(expected), "{args:?}: expected {expected:?} in {message}");
-        assert!(!message.contains("panicked") && !message.contains("backtrace"), "{message}");
-        assert!(stdout(&output).is_empty(), "{args:?} wrote output");
-    }
+    assert_bad_input(cases);
 }
 
 #[test]

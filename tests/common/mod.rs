@@ -171,3 +171,17 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).to_string()
 }
+
+/// Each case: the arguments, and text the one-line error must contain. Every one
+/// must exit 2 with exactly one line on stderr, no panic, and nothing on stdout.
+pub fn assert_bad_input(cases: &[(&[&str], &str)]) {
+    for (args, expected) in cases {
+        let output = pgadvise(args);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+        assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+        assert!(message.contains(expected), "{args:?}: expected {expected:?} in {message}");
+        assert!(!message.contains("panicked") && !message.contains("backtrace"), "{message}");
+        assert!(stdout(&output).is_empty(), "{args:?} wrote output");
+    }
+}
