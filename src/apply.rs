@@ -22,7 +22,9 @@ pub enum ApplyStatus {
     Applied,
     PendingRestart,
     /// The server still reports another value (overridden, or the reload failed).
-    NotApplied { running: String },
+    NotApplied {
+        running: String,
+    },
 }
 
 impl fmt::Display for ApplyStatus {
@@ -98,10 +100,9 @@ pub async fn apply(
     let started = Instant::now();
     let after = loop {
         let live = read_settings(client).await?;
-        let settled = changes
-            .iter()
-            .filter(|c| !c.restart && c.overridden_by.is_none())
-            .all(|c| live.get(c.name).is_some_and(|s| value_of(settings, c.name).is_some_and(|v| v.matches_server(&s.setting, s.unit.as_deref()))));
+        let settled = changes.iter().filter(|c| !c.restart && c.overridden_by.is_none()).all(|c| {
+            live.get(c.name).is_some_and(|s| value_of(settings, c.name).is_some_and(|v| v.matches_server(&s.setting, s.unit.as_deref())))
+        });
         if settled || started.elapsed() > RELOAD_WAIT {
             break live;
         }
@@ -164,7 +165,10 @@ async fn check_privileges(connection: &Connection, state: &ServerState, changes:
     }
     let denied: Vec<String> = if state.major() >= 15 {
         let rows = client
-            .query("SELECT name FROM unnest($1::text[]) AS name WHERE NOT has_parameter_privilege(name, 'ALTER SYSTEM') ORDER BY name", &[&names])
+            .query(
+                "SELECT name FROM unnest($1::text[]) AS name WHERE NOT has_parameter_privilege(name, 'ALTER SYSTEM') ORDER BY name",
+                &[&names],
+            )
             .await
             .map_err(|e| database_error(format!("cannot check privileges: {}", server_message(&e))))?;
         rows.iter().map(|r| r.get(0)).collect()
@@ -224,10 +228,7 @@ async fn rollback_script(connection: &Connection, state: &ServerState, changes: 
     let client = &connection.client;
     // pg_file_settings shows the file's own text, even when a restart is pending.
     let from_file: Option<Vec<(String, String)>> = client
-        .query(
-            "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno",
-            &[],
-        )
+        .query("SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno", &[])
         .await
         .ok()
         .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect());

@@ -33,13 +33,16 @@ impl Snapshot {
         if text.trim().is_empty() {
             bail!("the catalog snapshot {name} is empty: write one with pgadvise snapshot --db URL > {name}");
         }
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("the catalog snapshot {name} is not valid JSON: {e}"))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("the catalog snapshot {name} is not valid JSON: {e}"))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(SNAPSHOT_FORMAT) {
             bail!("{name} is not a pgadvise catalog snapshot: write one with pgadvise snapshot --db URL > {name}");
         }
         let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
         if version != u64::from(SNAPSHOT_VERSION) {
-            bail!("{name} is a version {version} snapshot; this pgadvise reads version {SNAPSHOT_VERSION}: take it again with this pgadvise");
+            bail!(
+                "{name} is a version {version} snapshot; this pgadvise reads version {SNAPSHOT_VERSION}: take it again with this pgadvise"
+            );
         }
         serde_json::from_value(value).map_err(|e| anyhow::anyhow!("the catalog snapshot {name} is damaged: {e}"))
     }

@@ -1,7 +1,7 @@
 //! Every command-line flag, defined once. Help text comes from these doc comments.
 
-use crate::host::StorageKind;
 use crate::finding::Severity;
+use crate::host::StorageKind;
 use crate::render::{ReportFormat, TuneFormat};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;

@@ -100,13 +100,7 @@ impl HostFacts {
             },
             None => (None, "no data directory to inspect; pass --data-dir or --storage".to_string()),
         };
-        HostFacts {
-            total_memory: system.total_memory(),
-            logical_cpus,
-            cgroup: detect_cgroup_limits(root),
-            storage,
-            storage_unknown_reason,
-        }
+        HostFacts { total_memory: system.total_memory(), logical_cpus, cgroup: detect_cgroup_limits(root), storage, storage_unknown_reason }
     }
 
     /// Applies flags over detected facts; a flag always wins, a container limit
@@ -114,9 +108,7 @@ impl HostFacts {
     pub fn resolve(&self, overrides: &HostOverrides) -> Host {
         let memory = match (overrides.memory, self.cgroup.memory) {
             (Some(bytes), _) => Sourced::new(bytes, Source::Flag("--memory".into())),
-            (None, Some((limit, file))) if limit < self.total_memory => {
-                Sourced::new(limit, Source::Detected(file.into()))
-            }
+            (None, Some((limit, file))) if limit < self.total_memory => Sourced::new(limit, Source::Detected(file.into())),
             _ => Sourced::new(self.total_memory, Source::Detected("total RAM".into())),
         };
         let cpus = match (overrides.cpus, self.cgroup.cpus) {
@@ -129,10 +121,7 @@ impl HostFacts {
         let storage = match (overrides.storage, &self.storage) {
             (Some(kind), _) => Sourced::new(kind, Source::Flag("--storage".into())),
             (None, Some((kind, device))) => Sourced::new(*kind, Source::Detected(device.clone())),
-            (None, None) => Sourced::new(
-                StorageKind::Ssd,
-                Source::Default(self.storage_unknown_reason.clone()),
-            ),
+            (None, None) => Sourced::new(StorageKind::Ssd, Source::Default(self.storage_unknown_reason.clone())),
         };
         Host { memory, cpus, storage }
     }
@@ -143,8 +132,7 @@ impl HostFacts {
 /// path from its cgroup up to the mount point.
 pub fn detect_cgroup_limits(root: &Path) -> CgroupLimits {
     let read = |path: &str| fs::read_to_string(root.join(path.trim_start_matches('/'))).ok();
-    let (Some(proc_cgroup), Some(mountinfo)) = (read("/proc/self/cgroup"), read("/proc/self/mountinfo"))
-    else {
+    let (Some(proc_cgroup), Some(mountinfo)) = (read("/proc/self/cgroup"), read("/proc/self/mountinfo")) else {
         return CgroupLimits::default();
     };
     let mounts = parse_mountinfo(&mountinfo);
@@ -224,11 +212,8 @@ fn parse_proc_cgroup(text: &str) -> Vec<(Vec<String>, String)> {
             let _hierarchy = parts.next()?;
             let controllers = parts.next()?;
             let path = parts.next()?;
-            let controllers = controllers
-                .split(',')
-                .filter(|c| !c.is_empty() && !c.starts_with("name="))
-                .map(str::to_string)
-                .collect::<Vec<_>>();
+            let controllers =
+                controllers.split(',').filter(|c| !c.is_empty() && !c.starts_with("name=")).map(str::to_string).collect::<Vec<_>>();
             // A v1 line with only a named hierarchy (name=systemd) carries no limits.
             if controllers.is_empty() && !line.starts_with("0::") {
                 return None;
@@ -240,10 +225,7 @@ fn parse_proc_cgroup(text: &str) -> Vec<(Vec<String>, String)> {
 
 /// The directories from the process's cgroup up to the mount point, deepest first.
 fn cgroup_dirs(root: &Path, mount: &Mount, cgroup_path: &str) -> Vec<PathBuf> {
-    let relative = cgroup_path
-        .strip_prefix(mount.root.as_str())
-        .unwrap_or(cgroup_path)
-        .trim_start_matches('/');
+    let relative = cgroup_path.strip_prefix(mount.root.as_str()).unwrap_or(cgroup_path).trim_start_matches('/');
     let base = root.join(mount.mount_point.trim_start_matches('/'));
     let mut dirs = vec![];
     let mut current = PathBuf::from(relative);
@@ -293,8 +275,9 @@ pub fn detect_storage(root: &Path, dir: &Path) -> Result<(StorageKind, String), 
     let dev = metadata.dev();
     let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
     let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
-    storage_of_device(root, major, minor)
-        .ok_or_else(|| format!("{} is not on a block device this tool can inspect (overlay, network or virtual filesystem); pass --storage", dir.display()))
+    storage_of_device(root, major, minor).ok_or_else(|| {
+        format!("{} is not on a block device this tool can inspect (overlay, network or virtual filesystem); pass --storage", dir.display())
+    })
 }
 
 fn storage_of_device(root: &Path, major: u64, minor: u64) -> Option<(StorageKind, String)> {
@@ -310,10 +293,7 @@ fn storage_of_device(root: &Path, major: u64, minor: u64) -> Option<(StorageKind
     }
     let rotational = fs::read_to_string(device.join("queue/rotational")).ok()?;
     match rotational.trim() {
-        "1" => Some((
-            StorageKind::Hdd,
-            format!("/dev/{name} reports rotational; virtual disks often do, pass --storage ssd if it is not"),
-        )),
+        "1" => Some((StorageKind::Hdd, format!("/dev/{name} reports rotational; virtual disks often do, pass --storage ssd if it is not"))),
         "0" => Some((StorageKind::Ssd, format!("/dev/{name} is not rotational"))),
         _ => None,
     }

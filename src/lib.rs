@@ -4,8 +4,8 @@
 //! advisors (`tune`) turn it into recommendations, renderers (`render`) into
 //! text, and only `apply` changes a server. See ARCHITECTURE.md in the docs.
 
-pub mod apply;
 pub mod advise;
+pub mod apply;
 pub mod catalog;
 pub mod cli;
 pub mod cmd;
@@ -15,9 +15,9 @@ pub mod finding;
 pub mod host;
 pub mod input;
 pub mod pg;
+pub mod plan;
 pub mod profile;
 pub mod render;
-pub mod plan;
 pub mod sql;
 pub mod tune;
 pub mod units;

@@ -81,10 +81,7 @@ impl Profile {
         let looks_like_path = name_or_path.contains('/') || name_or_path.ends_with(".toml");
         if !looks_like_path || !path.exists() {
             let names: Vec<&str> = BUILT_IN.iter().map(|(name, _)| *name).collect();
-            bail!(
-                "unknown profile '{name_or_path}': use one of {} or the path to a profile .toml file",
-                names.join(", ")
-            );
+            bail!("unknown profile '{name_or_path}': use one of {} or the path to a profile .toml file", names.join(", "));
         }
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read profile {}", path.display()))?;
         Profile::parse(&text, &path.display().to_string())
@@ -116,10 +113,8 @@ impl Profile {
                 bail!("{name} must be between 0 and 1, not {value}");
             }
         }
-        let committed = self.shared_buffers_fraction
-            + self.os_reserve_fraction
-            + self.autovacuum_memory_fraction
-            + self.maintenance_work_mem_fraction;
+        let committed =
+            self.shared_buffers_fraction + self.os_reserve_fraction + self.autovacuum_memory_fraction + self.maintenance_work_mem_fraction;
         if committed >= 0.9 {
             bail!("shared_buffers, OS reserve, autovacuum and maintenance fractions add up to {committed:.2}, leaving nothing for queries; keep them under 0.9");
         }

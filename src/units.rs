@@ -14,9 +14,7 @@ pub const TIB: u64 = 1024 * GIB;
 /// Parses a memory size such as `16GiB`, `16GB`, `16g`, `512MB`, `1.5TiB` or a bare byte count.
 pub fn parse_bytes(text: &str) -> Result<u64> {
     let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(trimmed.len());
+    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(split);
     let unit = unit.trim();
     let multiplier = match unit.to_ascii_lowercase().as_str() {
@@ -27,9 +25,8 @@ pub fn parse_bytes(text: &str) -> Result<u64> {
         "t" | "tb" | "tib" => TIB,
         _ => bail!("'{text}' is not a size: use a number with a unit such as 512MiB, 16GiB or 1TiB"),
     };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| anyhow::anyhow!("'{text}' is not a size: use a number with a unit such as 512MiB, 16GiB or 1TiB"))?;
+    let value: f64 =
+        number.parse().map_err(|_| anyhow::anyhow!("'{text}' is not a size: use a number with a unit such as 512MiB, 16GiB or 1TiB"))?;
     let bytes = value * multiplier as f64;
     if !bytes.is_finite() || bytes < 1.0 || bytes > u64::MAX as f64 / 2.0 {
         bail!("'{text}' is out of range for a size");
@@ -52,11 +49,7 @@ pub fn format_human_bytes(bytes: u64) -> String {
     for (unit, size) in [("TiB", TIB), ("GiB", GIB), ("MiB", MIB), ("KiB", KIB)] {
         if bytes >= size {
             let value = bytes as f64 / size as f64;
-            return if (value - value.round()).abs() < 0.05 {
-                format!("{} {unit}", value.round())
-            } else {
-                format!("{value:.1} {unit}")
-            };
+            return if (value - value.round()).abs() < 0.05 { format!("{} {unit}", value.round()) } else { format!("{value:.1} {unit}") };
         }
     }
     format!("{bytes} B")
@@ -67,9 +60,8 @@ pub fn parse_seconds(text: &str) -> Result<u64> {
     let trimmed = text.trim();
     let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| anyhow::anyhow!("'{text}' is not a duration: use a number with a unit such as 30s, 15min or 1h"))?;
+    let number: u64 =
+        number.parse().map_err(|_| anyhow::anyhow!("'{text}' is not a duration: use a number with a unit such as 30s, 15min or 1h"))?;
     let multiplier = match unit.trim() {
         "" | "s" => 1,
         "min" => 60,

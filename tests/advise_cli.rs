@@ -84,6 +84,10 @@ fn the_server_log_is_a_workload_too() {
     let text = advise(&["--log", &path("logs/app-stderr.log"), "--format", "json"]);
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
     // A log says nothing of rows returned, so no INCLUDE: covering needs rows per call.
-    assert_eq!(index_names(&text), vec!["invoices_issued_at_idx", "invoices_customer_id_where_paid_at_is_null_idx"], "the cancelled statement weighs most");
+    assert_eq!(
+        index_names(&text),
+        vec!["invoices_issued_at_idx", "invoices_customer_id_where_paid_at_is_null_idx"],
+        "the cancelled statement weighs most"
+    );
     assert_eq!(report["statements_from"], "logs/app-stderr.log");
 }

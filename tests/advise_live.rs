@@ -25,7 +25,11 @@ fn app() -> &'static TestServer {
     let server = server();
     READY.get_or_init(|| {
         server.psql(&format!("CREATE DATABASE {DATABASE}"));
-        for step in [vec!["-f".to_string(), fixture("schema.sql")], vec!["-c".into(), "CREATE EXTENSION pg_stat_statements".into()], vec!["-f".into(), fixture("workload.sql")]] {
+        for step in [
+            vec!["-f".to_string(), fixture("schema.sql")],
+            vec!["-c".into(), "CREATE EXTENSION pg_stat_statements".into()],
+            vec!["-f".into(), fixture("workload.sql")],
+        ] {
             let args: Vec<&str> = step.iter().map(String::as_str).collect();
             let output = app_psql(server, &args);
             assert!(output.status.success(), "{step:?} failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -128,7 +132,17 @@ fn a_snapshot_and_an_export_give_the_same_candidates_offline() {
     assert!(stdout(&output).is_empty());
     let copy = format!("\\copy (SELECT * FROM pg_stat_statements) TO '{}' CSV HEADER", stats.display());
     assert!(app_psql(app(), &["-c", &copy]).status.success());
-    let output = pgadvise(&["advise", "--catalog", catalog.to_str().unwrap(), "--stats", stats.to_str().unwrap(), "--format", "json", "--max-indexes", "20"]);
+    let output = pgadvise(&[
+        "advise",
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--stats",
+        stats.to_str().unwrap(),
+        "--format",
+        "json",
+        "--max-indexes",
+        "20",
+    ]);
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let offline: Value = serde_json::from_str(&stdout(&output)).unwrap();
@@ -146,7 +160,13 @@ fn a_snapshot_and_an_export_give_the_same_candidates_offline() {
 fn a_role_that_cannot_read_statement_texts_is_told_what_to_grant() {
     let _ = live_report();
     let server = app();
-    let setup = app_psql(server, &["-c", "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'outsider') THEN CREATE ROLE outsider LOGIN; END IF; END $$"]);
+    let setup = app_psql(
+        server,
+        &[
+            "-c",
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'outsider') THEN CREATE ROLE outsider LOGIN; END IF; END $$",
+        ],
+    );
     assert!(setup.status.success(), "{}", String::from_utf8_lossy(&setup.stderr));
     let output = pgadvise(&["advise", "--db", &server.url_to("outsider", DATABASE)]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));

@@ -47,20 +47,62 @@ fn json_for_a_64gib_16_cpu_oltp_server() {
 
 #[test]
 fn table_for_a_1gib_desktop_on_hdd_running_postgresql_12() {
-    insta::assert_snapshot!(run_ok(&["tune", "--memory", "1GiB", "--cpus", "1", "--storage", "hdd", "--pg-version", "12", "--profile", "desktop", "--format", "table"]));
+    insta::assert_snapshot!(run_ok(&[
+        "tune",
+        "--memory",
+        "1GiB",
+        "--cpus",
+        "1",
+        "--storage",
+        "hdd",
+        "--pg-version",
+        "12",
+        "--profile",
+        "desktop",
+        "--format",
+        "table"
+    ]));
 }
 
 #[test]
 fn sql_for_a_small_web_server_with_a_known_database_size() {
     insta::assert_snapshot!(run_ok(&[
-        "tune", "--memory", "4GiB", "--cpus", "2", "--storage", "nvme", "--pg-version", "17", "--profile", "web", "--data-size", "1GiB", "--format", "sql",
+        "tune",
+        "--memory",
+        "4GiB",
+        "--cpus",
+        "2",
+        "--storage",
+        "nvme",
+        "--pg-version",
+        "17",
+        "--profile",
+        "web",
+        "--data-size",
+        "1GiB",
+        "--format",
+        "sql",
     ]));
 }
 
 #[test]
 fn a_users_own_profile_file() {
     let profile = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/profiles/custom.toml");
-    let text = run_ok(&["tune", "--memory", "16GiB", "--cpus", "8", "--storage", "ssd", "--pg-version", "16", "--profile", profile, "--format", "conf"]);
+    let text = run_ok(&[
+        "tune",
+        "--memory",
+        "16GiB",
+        "--cpus",
+        "8",
+        "--storage",
+        "ssd",
+        "--pg-version",
+        "16",
+        "--profile",
+        profile,
+        "--format",
+        "conf",
+    ]);
     assert!(text.contains("profile api-behind-pgbouncer"), "{text}");
     assert!(text.contains("default_statistics_target = '200'"), "{text}");
     assert!(text.contains("max_connections = '50'"), "{text}");

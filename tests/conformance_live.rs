@@ -15,7 +15,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("test_basic_index", "public.posts (id)", "agrees"),
     ("test_basic_no_index", "none", "agrees"),
     ("test_multicolumn", "public.posts (user_id, blog_id)", "agrees"),
-    ("test_multicolumn_3pass", "public.posts (user_id, blog_id)", "better: Dexter gives (blog_id); equality first, then the range, serves user_id = 1 AND blog_id < 10 with one index range"),
+    (
+        "test_multicolumn_3pass",
+        "public.posts (user_id, blog_id)",
+        "better: Dexter gives (blog_id); equality first, then the range, serves user_id = 1 AND blog_id < 10 with one index range",
+    ),
     ("test_multicolumn_order", "public.posts (user_id, blog_id)", "agrees"),
     ("test_join", "public.posts (blog_id)", "agrees"),
     ("test_update", "public.posts (user_id)", "agrees"),
@@ -149,7 +153,11 @@ fn supabase_index_advisor_cases_with_data() {
 /// values made deterministic): pghero's test → (pgadvise's answer, verdict).
 const PGHERO: &[(&str, &str, &str)] = &[
     ("test_where", "public.users (city_id)", "agrees"),
-    ("test_all_values", "public.users (login_attempts)", "differs: without LIMIT the ORDER BY column is not added; the 167 matching rows sort in memory"),
+    (
+        "test_all_values",
+        "public.users (login_attempts)",
+        "differs: without LIMIT the ORDER BY column is not added; the 167 matching rows sort in memory",
+    ),
     ("test_where_multiple_columns", "public.users (city_id, login_attempts)", "agrees"),
     ("test_where_unique", "public.users (email)", "agrees (a unique-like column is indexed alone)"),
     ("test_order", "none", "differs: ORDER BY without LIMIT reads the whole table either way"),
@@ -170,7 +178,11 @@ const PGHERO: &[(&str, &str, &str)] = &[
     ("test_multiple_range", "public.users (city_id)", "agrees"),
     ("test_where_prepared", "public.users (city_id)", "agrees"),
     ("test_is_null", "public.users (zip_code)", "agrees"),
-    ("test_is_null_equal", "public.users (login_attempts) WHERE zip_code IS NULL", "better: a partial index holds only the 2.5% of rows with no zip code"),
+    (
+        "test_is_null_equal",
+        "public.users (login_attempts) WHERE zip_code IS NULL",
+        "better: a partial index holds only the 2.5% of rows with no zip code",
+    ),
     ("test_is_not_null", "public.users (login_attempts)", "agrees (IS NOT NULL keeps 97.5%: not worth a partial index)"),
     ("test_update", "public.users (city_id)", "agrees"),
     ("test_delete", "public.users (city_id)", "agrees"),

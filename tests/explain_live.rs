@@ -62,7 +62,10 @@ fn a_query_that_needs_a_partial_index_gets_one_and_hypopg_proves_it() {
     assert_eq!(report["statements"][0]["kind"], "analyzed");
     let found = suggestions(&report);
     assert_eq!(found.len(), 1, "{found:#?}");
-    assert_eq!(found[0]["sql"], "CREATE INDEX CONCURRENTLY orders_account_id_where_deleted_at_is_null_idx ON public.orders (account_id) WHERE deleted_at IS NULL;");
+    assert_eq!(
+        found[0]["sql"],
+        "CREATE INDEX CONCURRENTLY orders_account_id_where_deleted_at_is_null_idx ON public.orders (account_id) WHERE deleted_at IS NULL;"
+    );
     let verdict = &found[0]["verification"];
     assert_eq!(verdict["used"], true);
     assert!(verdict["cost_after"].as_f64().unwrap() < verdict["cost_before"].as_f64().unwrap() / 10.0, "{verdict}");
@@ -78,7 +81,10 @@ fn a_query_that_reads_few_columns_gets_a_covering_index() {
     let report = explain("covering.sql", &[]);
     let found = suggestions(&report);
     assert_eq!(found.len(), 1, "{found:#?}");
-    assert_eq!(found[0]["sql"], "CREATE INDEX CONCURRENTLY orders_created_at_incl_idx ON public.orders (created_at) INCLUDE (account_id, total);");
+    assert_eq!(
+        found[0]["sql"],
+        "CREATE INDEX CONCURRENTLY orders_created_at_incl_idx ON public.orders (created_at) INCLUDE (account_id, total);"
+    );
     assert_eq!(found[0]["kind"], "covering");
     assert_eq!(found[0]["verification"]["used"], true);
 }
@@ -177,7 +183,8 @@ fn server_side_failures_are_one_line_errors() {
     assert_eq!(broken.status.code(), Some(2));
     assert!(stderr(&broken).contains("line 1 does not parse"), "{}", stderr(&broken));
 
-    let unreachable = pgadvise(&["explain", &fixture("indexed.sql"), "--db", "postgresql://nobody@127.0.0.1:1/x", "--connect-timeout", "2"]);
+    let unreachable =
+        pgadvise(&["explain", &fixture("indexed.sql"), "--db", "postgresql://nobody@127.0.0.1:1/x", "--connect-timeout", "2"]);
     assert_eq!(unreachable.status.code(), Some(3));
     assert_eq!(stderr(&unreachable).lines().count(), 1);
 }
@@ -185,7 +192,9 @@ fn server_side_failures_are_one_line_errors() {
 #[test]
 fn a_plan_file_with_query_text_is_verified_against_the_server() {
     // auto_explain's form: a bare object with "Query Text".
-    let plan = shop_psql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT id, total, created_at FROM orders WHERE account_id = 42 AND deleted_at IS NULL");
+    let plan = shop_psql(
+        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT id, total, created_at FROM orders WHERE account_id = 42 AND deleted_at IS NULL",
+    );
     let value: Value = serde_json::from_str(&plan).unwrap();
     let mut object = value[0].clone();
     object["Query Text"] = Value::String("SELECT id, total, created_at FROM orders WHERE account_id = 42 AND deleted_at IS NULL".into());
@@ -261,6 +270,11 @@ fn a_suggestion_the_planner_ignores_is_dropped_and_stale_statistics_are_reported
     let dropped = &report["statements"][0]["dropped"][0];
     assert_eq!(dropped["name"], "stale_v_idx");
     assert!(dropped["why"].as_str().unwrap().starts_with("the planner did not use it"));
-    let misestimate = report["statements"][0]["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "row-misestimate").expect("a misestimate finding");
+    let misestimate = report["statements"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "row-misestimate")
+        .expect("a misestimate finding");
     assert!(misestimate["advice"].as_str().unwrap().starts_with("ANALYZE stale"), "{misestimate}");
 }

@@ -113,9 +113,20 @@ fn recommendations_are_within_the_live_servers_bounds() {
                 };
                 for setting in recommend(&input).unwrap().settings {
                     let live = settings.get(setting.name).unwrap_or_else(|| panic!("PostgreSQL 15 has no {}", setting.name));
-                    assert_eq!(setting.restart, live.context == "postmaster", "{}: restart flag disagrees with pg_settings.context", setting.name);
+                    assert_eq!(
+                        setting.restart,
+                        live.context == "postmaster",
+                        "{}: restart flag disagrees with pg_settings.context",
+                        setting.name
+                    );
                     if !live.enumvals.is_empty() {
-                        assert!(live.enumvals.contains(&setting.value.to_pg()), "{} = {} not in {:?}", setting.name, setting.value.to_pg(), live.enumvals);
+                        assert!(
+                            live.enumvals.contains(&setting.value.to_pg()),
+                            "{} = {} not in {:?}",
+                            setting.name,
+                            setting.value.to_pg(),
+                            live.enumvals
+                        );
                     }
                     if let Some(number) = setting.value.in_unit(live.unit.as_deref()) {
                         let min: f64 = live.min_val.as_deref().unwrap().parse().unwrap();

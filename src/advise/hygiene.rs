@@ -63,7 +63,10 @@ fn same_definition(a: &Index, b: &Index) -> bool {
 
 fn problem(table: &Table, index: &Index) -> Option<(Problem, String)> {
     if !index.valid {
-        return Some((Problem::Invalid, "marked invalid: a CREATE INDEX CONCURRENTLY failed; it is still maintained on every write".into()));
+        return Some((
+            Problem::Invalid,
+            "marked invalid: a CREATE INDEX CONCURRENTLY failed; it is still maintained on every write".into(),
+        ));
     }
     // Of two identical indexes, keep the one that enforces a constraint, else the first by name.
     let duplicate_of = table.indexes.iter().find(|other| {
@@ -88,10 +91,16 @@ fn problem(table: &Table, index: &Index) -> Option<(Problem, String)> {
             && !enforces_something(index)
     });
     if let Some(other) = covered_by {
-        return Some((Problem::Redundant(other.name.clone()), format!("({}) is a leading prefix of {} ({})", index.keys.join(", "), other.name, other.keys.join(", "))));
+        return Some((
+            Problem::Redundant(other.name.clone()),
+            format!("({}) is a leading prefix of {} ({})", index.keys.join(", "), other.name, other.keys.join(", ")),
+        ));
     }
     if index.scans == Some(0) && !enforces_something(index) {
-        return Some((Problem::Unused, "no scans since the statistics were last reset on this server (scans on replicas are not counted here)".into()));
+        return Some((
+            Problem::Unused,
+            "no scans since the statistics were last reset on this server (scans on replicas are not counted here)".into(),
+        ));
     }
     None
 }
@@ -118,7 +127,16 @@ mod tests {
     }
 
     fn check_indexes(indexes: Vec<Index>) -> Vec<(String, Problem)> {
-        let table = Table { schema: "public".into(), name: "t".into(), rows: 1e5, size_bytes: 0, columns: vec![], indexes, stats: vec![], activity: None };
+        let table = Table {
+            schema: "public".into(),
+            name: "t".into(),
+            rows: 1e5,
+            size_bytes: 0,
+            columns: vec![],
+            indexes,
+            stats: vec![],
+            activity: None,
+        };
         check(&Catalog { tables: vec![table] }).into_iter().map(|a| (a.index, a.problem)).collect()
     }
 

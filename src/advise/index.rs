@@ -82,7 +82,14 @@ impl IndexKey {
     fn name_part(&self) -> String {
         match self {
             IndexKey::Column { name, .. } => name.clone(),
-            IndexKey::Expression(sql) => sql.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect::<String>().split('_').filter(|w| !w.is_empty() && *w != "text").collect::<Vec<_>>().join("_"),
+            IndexKey::Expression(sql) => sql
+                .chars()
+                .map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+                .collect::<String>()
+                .split('_')
+                .filter(|w| !w.is_empty() && *w != "text")
+                .collect::<Vec<_>>()
+                .join("_"),
         }
     }
 
@@ -210,11 +217,18 @@ fn needs_index(scan: &ScanConditions<'_>) -> Option<String> {
             return Some(format!("node {}: inner side of a Nested Loop scanned {} times", node.id, crate::units::format_count(loops)));
         }
     }
-    if let Some(hashed) = scan.hash_probe_of.filter(|rows| *rows <= SMALL_HASH_ROWS && !scan.joins.is_empty() && node.node_type == "Seq Scan") {
+    if let Some(hashed) =
+        scan.hash_probe_of.filter(|rows| *rows <= SMALL_HASH_ROWS && !scan.joins.is_empty() && node.node_type == "Seq Scan")
+    {
         let read = actual.map(|a| (a.rows + node.rows_removed_by_filter.unwrap_or(0.0)) * a.loops);
         let big = read.map_or(node.total_cost.unwrap_or(0.0) >= UNANALYZED_MIN_SCAN_COST, |r| r >= BIG_SCAN_ROWS);
         if big {
-            return Some(format!("node {}: {} is scanned whole to probe a hash of {} rows", node.id, node.label(), crate::units::format_count(hashed)));
+            return Some(format!(
+                "node {}: {} is scanned whole to probe a hash of {} rows",
+                node.id,
+                node.label(),
+                crate::units::format_count(hashed)
+            ));
         }
     }
     if scan.predicates.is_empty() && scan.sort_keys.is_empty() {
@@ -228,10 +242,21 @@ fn needs_index(scan: &ScanConditions<'_>) -> Option<String> {
             let discards = read > 0.0 && removed / read >= DISCARD_SHARE;
             let is_seq = node.node_type == "Seq Scan";
             if is_seq && read >= BIG_SCAN_ROWS && (discards || !scan.sort_keys.is_empty()) {
-                return Some(format!("node {}: {} reads {} rows, keeps {}", node.id, node.label(), crate::units::format_count(read), crate::units::format_count(returned)));
+                return Some(format!(
+                    "node {}: {} reads {} rows, keeps {}",
+                    node.id,
+                    node.label(),
+                    crate::units::format_count(read),
+                    crate::units::format_count(returned)
+                ));
             }
             if !is_seq && removed >= INDEX_FILTER_MIN_REMOVED && discards {
-                return Some(format!("node {}: the filter removes {} of {} rows the index returned", node.id, crate::units::format_count(removed), crate::units::format_count(read)));
+                return Some(format!(
+                    "node {}: the filter removes {} of {} rows the index returned",
+                    node.id,
+                    crate::units::format_count(removed),
+                    crate::units::format_count(read)
+                ));
             }
             None
         }
@@ -242,7 +267,12 @@ fn needs_index(scan: &ScanConditions<'_>) -> Option<String> {
 }
 
 /// The index that serves `access`, if it has anything an index can use.
-pub fn candidate(access: &Access, node: Option<usize>, reason: String, stats: &dyn Fn(&str) -> Option<ColumnStats>) -> Option<IndexCandidate> {
+pub fn candidate(
+    access: &Access,
+    node: Option<usize>,
+    reason: String,
+    stats: &dyn Fn(&str) -> Option<ColumnStats>,
+) -> Option<IndexCandidate> {
     let scan = access;
     let mut keys: Vec<IndexKey> = Vec::new();
     let mut partial: Vec<String> = Vec::new();
@@ -252,8 +282,10 @@ pub fn candidate(access: &Access, node: Option<usize>, reason: String, stats: &d
         }
     };
 
-    let allowed = |p: &Predicate| p.operator != Operator::Equality || scan.partial_constants.as_ref().is_none_or(|list| list.contains(&p.sql));
-    let (constants, lookups): (Vec<&Predicate>, Vec<&Predicate>) = scan.predicates.iter().partition(|p| allowed(p) && is_partial_condition(p, stats));
+    let allowed =
+        |p: &Predicate| p.operator != Operator::Equality || scan.partial_constants.as_ref().is_none_or(|list| list.contains(&p.sql));
+    let (constants, lookups): (Vec<&Predicate>, Vec<&Predicate>) =
+        scan.predicates.iter().partition(|p| allowed(p) && is_partial_condition(p, stats));
     let join_lookup = scan.join_lookup;
     let has_other_keys = !lookups.is_empty() || !scan.sort_keys.is_empty() || (join_lookup && !scan.joins.is_empty());
     for predicate in &constants {
@@ -264,10 +296,15 @@ pub fn candidate(access: &Access, node: Option<usize>, reason: String, stats: &d
         }
     }
     // Equalities (and IS NULL, which a btree also finds), then joins on the inner side of a loop.
-    let equalities: Vec<&&Predicate> = lookups.iter().filter(|p| matches!(p.operator, Operator::Equality | Operator::IsNull | Operator::IsTrue | Operator::IsFalse)).collect();
+    let equalities: Vec<&&Predicate> = lookups
+        .iter()
+        .filter(|p| matches!(p.operator, Operator::Equality | Operator::IsNull | Operator::IsTrue | Operator::IsFalse))
+        .collect();
     // A unique-like column (an email, an id) needs no company: index it alone.
     let unique_like = equalities.iter().find(|p| match &p.target {
-        Target::Column(c) if p.operator == Operator::Equality => stats(&c.name).is_some_and(|s| s.table_rows > 0.0 && s.distinct_values() >= UNIQUE_LIKE_SHARE * s.table_rows),
+        Target::Column(c) if p.operator == Operator::Equality => {
+            stats(&c.name).is_some_and(|s| s.table_rows > 0.0 && s.distinct_values() >= UNIQUE_LIKE_SHARE * s.table_rows)
+        }
         _ => false,
     });
     if let Some(unique) = unique_like {
@@ -295,7 +332,9 @@ pub fn candidate(access: &Access, node: Option<usize>, reason: String, stats: &d
     let range = lookups.iter().find(|p| p.operator == Operator::Range);
     let sort_first = scan.sort_keys.first();
     match (range, sort_first) {
-        (Some(range), Some(first)) if matches!(&range.target, Target::Column(c) if c.name == first.column) => push_sort_keys(&mut keys, &scan.sort_keys),
+        (Some(range), Some(first)) if matches!(&range.target, Target::Column(c) if c.name == first.column) => {
+            push_sort_keys(&mut keys, &scan.sort_keys)
+        }
         (Some(range), _) => push(&mut keys, key_of(&range.target)),
         (None, Some(_)) => push_sort_keys(&mut keys, &scan.sort_keys),
         (None, None) => {}
@@ -386,7 +425,9 @@ fn covering_columns(scan: &Access, keys: &[IndexKey], partial: &[String]) -> Vec
     let mut needed: Vec<String> = output.iter().chain(&scan.residual_columns).cloned().collect();
     // Columns only tested by the partial predicate need not be stored.
     needed.retain(|c| !keys.iter().any(|k| k.column() == Some(c.as_str())));
-    needed.retain(|c| !partial.iter().any(|p| p.split_whitespace().next().map(|w| w.trim_matches('"')) == Some(c.as_str()) && !output.contains(c)));
+    needed.retain(|c| {
+        !partial.iter().any(|p| p.split_whitespace().next().map(|w| w.trim_matches('"')) == Some(c.as_str()) && !output.contains(c))
+    });
     needed.sort();
     needed.dedup();
     if needed.len() > COVERING_MAX_EXTRA_COLUMNS {
@@ -462,7 +503,10 @@ mod tests {
     #[test]
     fn few_returned_columns_make_it_covering() {
         let found = suggestions(&seq_scan("(customer_id = 42)", r#", "Output": ["id", "total"]"#));
-        assert_eq!(found, vec!["CREATE INDEX CONCURRENTLY orders_customer_id_incl_idx ON public.orders (customer_id) INCLUDE (id, total);"]);
+        assert_eq!(
+            found,
+            vec!["CREATE INDEX CONCURRENTLY orders_customer_id_incl_idx ON public.orders (customer_id) INCLUDE (id, total);"]
+        );
         let many = suggestions(&seq_scan("(customer_id = 42)", r#", "Output": ["id", "total", "a", "b", "c"]"#));
         assert!(!many[0].contains("INCLUDE"));
     }
@@ -508,7 +552,16 @@ mod tests {
             definition: String::new(),
         };
         let catalog = |indexes| Catalog {
-            tables: vec![crate::catalog::Table { schema: "public".into(), name: "orders".into(), rows: 1e5, size_bytes: 0, columns: vec![], indexes, stats: vec![], activity: None }],
+            tables: vec![crate::catalog::Table {
+                schema: "public".into(),
+                name: "orders".into(),
+                rows: 1e5,
+                size_bytes: 0,
+                columns: vec![],
+                indexes,
+                stats: vec![],
+                activity: None,
+            }],
         };
         assert!(served_by(&candidate, &catalog(vec![index(&["lower(email::text)", "id"], None)])).is_some());
         assert!(served_by(&candidate, &catalog(vec![index(&["email"], None)])).is_none());

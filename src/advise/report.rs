@@ -3,7 +3,7 @@
 
 use super::hygiene::DropAdvice;
 use super::select::Selection;
-use super::workload::{AnalyzedStatement, Analysis};
+use super::workload::{Analysis, AnalyzedStatement};
 use crate::catalog::Catalog;
 use crate::pg::hypopg::HypoStatus;
 use crate::sql::quote_ident;
@@ -119,17 +119,18 @@ pub fn verified_indexes(selection: &Selection, statements: &[AnalyzedStatement])
             let helped: Vec<usize> = chosen.costs.iter().filter(|(_, before, after)| after < before).map(|(s, _, _)| *s).collect();
             let calls: f64 = helped.iter().map(|s| statements[*s].statement.calls).sum();
             IndexAdvice {
-            name: chosen.index.name(),
-            kind: chosen.index.kind(),
-            sql: chosen.index.create_sql(),
-            // Only the statements the planner made cheaper with it.
-            statements: helped.iter().map(|s| shorten(&statements[*s].statement.query, 70)).collect(),
-            saved_ms: chosen.saved_ms,
-            saved_per_call_ms: if calls > 0.0 { chosen.saved_ms / calls } else { 0.0 },
-            write_ms: chosen.write_ms,
-            size_bytes: Some(chosen.size_bytes),
-            verified: true,
-        }})
+                name: chosen.index.name(),
+                kind: chosen.index.kind(),
+                sql: chosen.index.create_sql(),
+                // Only the statements the planner made cheaper with it.
+                statements: helped.iter().map(|s| shorten(&statements[*s].statement.query, 70)).collect(),
+                saved_ms: chosen.saved_ms,
+                saved_per_call_ms: if calls > 0.0 { chosen.saved_ms / calls } else { 0.0 },
+                write_ms: chosen.write_ms,
+                size_bytes: Some(chosen.size_bytes),
+                verified: true,
+            }
+        })
         .collect()
 }
 
@@ -192,8 +193,16 @@ pub fn n_plus_one(analysis: &Analysis) -> Vec<NPlusOne> {
     analysis
         .statements
         .iter()
-        .filter(|a| a.key_lookup && a.statement.calls >= N_PLUS_ONE_MIN_CALLS && a.statement.rows / a.statement.calls <= N_PLUS_ONE_MAX_ROWS_PER_CALL)
-        .map(|a| NPlusOne { statement: shorten(&a.statement.query, 70), calls: a.statement.calls, rows_per_call: a.statement.rows / a.statement.calls })
+        .filter(|a| {
+            a.key_lookup
+                && a.statement.calls >= N_PLUS_ONE_MIN_CALLS
+                && a.statement.rows / a.statement.calls <= N_PLUS_ONE_MAX_ROWS_PER_CALL
+        })
+        .map(|a| NPlusOne {
+            statement: shorten(&a.statement.query, 70),
+            calls: a.statement.calls,
+            rows_per_call: a.statement.rows / a.statement.calls,
+        })
         .collect()
 }
 
@@ -202,7 +211,9 @@ pub fn not_analyzed(analysis: &Analysis) -> Vec<NotAnalyzed> {
         .statements
         .iter()
         .filter_map(|a| match &a.skipped {
-            Some(super::statement::Skipped::Unreadable(reason)) => Some(NotAnalyzed { statement: shorten(&a.statement.query, 70), source: a.statement.source.clone(), reason: reason.clone() }),
+            Some(super::statement::Skipped::Unreadable(reason)) => {
+                Some(NotAnalyzed { statement: shorten(&a.statement.query, 70), source: a.statement.source.clone(), reason: reason.clone() })
+            }
             _ => None,
         })
         .collect()

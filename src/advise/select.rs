@@ -86,7 +86,8 @@ pub fn write_cost_ms(index: &IndexCandidate, catalog: &Catalog) -> f64 {
 pub fn hot_cost_ms(index: &IndexCandidate, catalog: &Catalog, updated: &UpdatedColumns) -> f64 {
     let Some(table) = catalog.table(index.schema.as_deref(), &index.table) else { return 0.0 };
     let Some(columns) = updated.get(&(table.schema.clone(), table.name.clone())) else { return 0.0 };
-    let mut indexed: Vec<String> = index.keys.iter().filter_map(|k| k.column().map(str::to_string)).chain(index.include.iter().cloned()).collect();
+    let mut indexed: Vec<String> =
+        index.keys.iter().filter_map(|k| k.column().map(str::to_string)).chain(index.include.iter().cloned()).collect();
     for key in &index.keys {
         if let crate::advise::index::IndexKey::Expression(sql) = key {
             indexed.extend(columns.keys().filter(|c| sql.contains(c.as_str())).cloned());
@@ -155,7 +156,9 @@ pub async fn select<W: WhatIf>(
     let mut used_bytes = 0u64;
     while selection.chosen.len() < limits.max_indexes {
         let score = |i: usize| evaluations[i].as_ref().map_or(f64::INFINITY, |e| e.score);
-        let Some(top) = (0..candidates.len()).filter(|i| open[*i]).max_by(|a, b| score(*a).total_cmp(&score(*b)).then(b.cmp(a))) else { break };
+        let Some(top) = (0..candidates.len()).filter(|i| open[*i]).max_by(|a, b| score(*a).total_cmp(&score(*b)).then(b.cmp(a))) else {
+            break;
+        };
         let fresh = evaluations[top].as_ref().is_some_and(|e| e.generation == selection.chosen.len());
         if !fresh {
             let chosen: Vec<&IndexCandidate> = selection.chosen.iter().map(|c| &c.index).collect();
@@ -285,7 +288,15 @@ mod tests {
 
     fn statement(total_ms: f64) -> AnalyzedStatement {
         AnalyzedStatement {
-            statement: WorkloadStatement { query: String::new(), calls: 1.0, total_ms, rows: 1.0, shared_hit: 0.0, shared_read: 0.0, source: String::new() },
+            statement: WorkloadStatement {
+                query: String::new(),
+                calls: 1.0,
+                total_ms,
+                rows: 1.0,
+                shared_hit: 0.0,
+                shared_read: 0.0,
+                source: String::new(),
+            },
             skipped: None,
             aggregation: None,
             key_lookup: false,
@@ -301,9 +312,11 @@ mod tests {
     #[test]
     fn picks_by_time_saved_and_skips_what_adds_nothing() {
         // a helps statement 0 a lot; b helps 1; c helps 0 too, but after a, nothing more.
-        let mut oracle = Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0), ("t_c_idx", 0, 20.0), ("t_d_idx", 2, 100.0)], base: 100.0 };
+        let mut oracle =
+            Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0), ("t_c_idx", 0, 20.0), ("t_d_idx", 2, 100.0)], base: 100.0 };
         let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1]), candidate("c", vec![0]), candidate("d", vec![2])];
-        let selection = run(&mut oracle, &candidates, Limits { max_indexes: 10, budget_bytes: None, min_saved_share: 0.01, count_writes: true });
+        let selection =
+            run(&mut oracle, &candidates, Limits { max_indexes: 10, budget_bytes: None, min_saved_share: 0.01, count_writes: true });
         let names: Vec<String> = selection.chosen.iter().map(|c| c.index.name()).collect();
         assert_eq!(names, vec!["t_a_idx", "t_b_idx"]);
         assert!((selection.chosen[0].saved_ms - 900.0).abs() < 1e-9);
@@ -319,14 +332,24 @@ mod tests {
         let one = run(&mut oracle, &candidates, Limits { max_indexes: 1, budget_bytes: None, min_saved_share: 0.0, count_writes: true });
         assert_eq!(one.chosen.len(), 1);
         assert_eq!(one.rejected, vec![("t_b_idx".to_string(), "over --max-indexes 1".to_string())]);
-        let small = run(&mut oracle, &candidates, Limits { max_indexes: 5, budget_bytes: Some(1 << 20), min_saved_share: 0.0, count_writes: true });
+        let small =
+            run(&mut oracle, &candidates, Limits { max_indexes: 5, budget_bytes: Some(1 << 20), min_saved_share: 0.0, count_writes: true });
         assert_eq!(small.chosen.len(), 1);
     }
 
     #[test]
     fn an_index_on_an_updated_column_pays_for_the_hot_updates_it_ends() {
         use crate::catalog::Table;
-        let table = Table { schema: "public".into(), name: "t".into(), rows: 1e6, size_bytes: 0, columns: vec![], indexes: vec![], stats: vec![], activity: None };
+        let table = Table {
+            schema: "public".into(),
+            name: "t".into(),
+            rows: 1e6,
+            size_bytes: 0,
+            columns: vec![],
+            indexes: vec![],
+            stats: vec![],
+            activity: None,
+        };
         let catalog = Catalog { tables: vec![table] };
         let mut updated = UpdatedColumns::new();
         updated.entry(("public".into(), "t".into())).or_default().insert("b".into(), 10_000.0);

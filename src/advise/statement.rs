@@ -54,7 +54,8 @@ pub fn analyze(query: &str, catalog: &Catalog) -> Result<StatementShape, Skipped
     if matches!(first_word.as_str(), "DO" | "CALL") {
         return Err(Skipped::Utility);
     }
-    let statements = Parser::parse_sql(&PostgreSqlDialect {}, query).map_err(|e| Skipped::Unreadable(format!("does not parse: {}", e.to_string().trim_start_matches("sql parser error: "))))?;
+    let statements = Parser::parse_sql(&PostgreSqlDialect {}, query)
+        .map_err(|e| Skipped::Unreadable(format!("does not parse: {}", e.to_string().trim_start_matches("sql parser error: "))))?;
     let [statement] = statements.as_slice() else {
         return Err(Skipped::Unreadable(format!("holds {} statements where one was expected", statements.len())));
     };
@@ -97,7 +98,8 @@ fn read_query(query: &Query, catalog: &Catalog, outer_ctes: &[CteRef], shape: &m
     if let Some(with) = &query.with {
         for cte in &with.cte_tables {
             read_query(&cte.query, catalog, &ctes, shape)?;
-            let inlined = if cte.materialized == Some(sqlparser::ast::CteAsMaterialized::Materialized) { None } else { plain_table_of(&cte.query) };
+            let inlined =
+                if cte.materialized == Some(sqlparser::ast::CteAsMaterialized::Materialized) { None } else { plain_table_of(&cte.query) };
             ctes.push(CteRef { name: cte.alias.name.value.to_lowercase(), inlined });
         }
     }
@@ -109,7 +111,13 @@ fn read_query(query: &Query, catalog: &Catalog, outer_ctes: &[CteRef], shape: &m
     read_set_expr(&query.body, catalog, &ctes, if has_limit { &order_by } else { &[] }, shape)
 }
 
-fn read_set_expr(body: &SetExpr, catalog: &Catalog, ctes: &[CteRef], order_by: &[&sqlparser::ast::OrderByExpr], shape: &mut StatementShape) -> Result<(), Skipped> {
+fn read_set_expr(
+    body: &SetExpr,
+    catalog: &Catalog,
+    ctes: &[CteRef],
+    order_by: &[&sqlparser::ast::OrderByExpr],
+    shape: &mut StatementShape,
+) -> Result<(), Skipped> {
     match body {
         SetExpr::Select(select) => read_select(select, catalog, ctes, order_by, shape),
         SetExpr::Query(query) => read_query(query, catalog, ctes, shape),
@@ -121,7 +129,13 @@ fn read_set_expr(body: &SetExpr, catalog: &Catalog, ctes: &[CteRef], order_by: &
     }
 }
 
-fn read_select(select: &Select, catalog: &Catalog, ctes: &[CteRef], order_by: &[&sqlparser::ast::OrderByExpr], shape: &mut StatementShape) -> Result<(), Skipped> {
+fn read_select(
+    select: &Select,
+    catalog: &Catalog,
+    ctes: &[CteRef],
+    order_by: &[&sqlparser::ast::OrderByExpr],
+    shape: &mut StatementShape,
+) -> Result<(), Skipped> {
     // Subqueries in FROM are read as statements of their own.
     for from in &select.from {
         for factor in std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation)) {
@@ -180,7 +194,11 @@ fn plain_table_of(query: &Query) -> Option<(Option<String>, String)> {
         SelectItem::UnnamedExpr(e) => matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)),
         _ => false,
     });
-    let simple = query.with.is_none() && query.limit_clause.is_none() && query.order_by.is_none() && select.selection.is_none() && select.having.is_none();
+    let simple = query.with.is_none()
+        && query.limit_clause.is_none()
+        && query.order_by.is_none()
+        && select.selection.is_none()
+        && select.having.is_none();
     let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(list, _) if list.is_empty());
     if !plain_projection || !simple || grouped || select.distinct.is_some() || select.from.len() != 1 || !select.from[0].joins.is_empty() {
         return None;
@@ -190,7 +208,12 @@ fn plain_table_of(query: &Query) -> Option<(Option<String>, String)> {
 }
 
 fn table_name(name: &sqlparser::ast::ObjectName) -> Option<(Option<String>, String)> {
-    let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(|i| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() }).collect();
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident())
+        .map(|i| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() })
+        .collect();
     match parts.as_slice() {
         [table] => Some((None, table.clone())),
         [.., schema, table] => Some((Some(schema.clone()), table.clone())),
@@ -237,12 +260,16 @@ impl<'a> Scope<'a> {
                 reference = alias.as_ref().map_or(cte.name.clone(), |a| a.name.value.to_lowercase());
             }
         }
-        let system = matches!(schema.as_deref(), Some("pg_catalog" | "information_schema")) || (schema.is_none() && table.starts_with("pg_"));
+        let system =
+            matches!(schema.as_deref(), Some("pg_catalog" | "information_schema")) || (schema.is_none() && table.starts_with("pg_"));
         if system {
             return Err(Skipped::SystemCatalog);
         }
         let Some(found) = catalog.table(schema.as_deref(), &table) else {
-            return Err(Skipped::Unreadable(format!("reads {} which the catalog does not have", schema.map_or(table.clone(), |s| format!("{s}.{table}")))));
+            return Err(Skipped::Unreadable(format!(
+                "reads {} which the catalog does not have",
+                schema.map_or(table.clone(), |s| format!("{s}.{table}"))
+            )));
         };
         self.relations.push(Relation { reference, table: found });
         Ok(())
@@ -263,7 +290,13 @@ impl<'a> Scope<'a> {
         }
     }
 
-    fn add_reads(&self, selection: Option<&Expr>, order_by: &[&sqlparser::ast::OrderByExpr], select: Option<&Select>, shape: &mut StatementShape) {
+    fn add_reads(
+        &self,
+        selection: Option<&Expr>,
+        order_by: &[&sqlparser::ast::OrderByExpr],
+        select: Option<&Select>,
+        shape: &mut StatementShape,
+    ) {
         let conditions: Vec<&Expr> = selection.into_iter().chain(self.join_conditions.iter().copied()).collect();
         let joined = self.relations.len() > 1;
         for relation in &self.relations {
@@ -419,7 +452,9 @@ mod tests {
     }
 
     fn catalog() -> Catalog {
-        Catalog { tables: vec![table("orders", &["id", "account_id", "status", "total", "created_at"]), table("accounts", &["id", "email"])] }
+        Catalog {
+            tables: vec![table("orders", &["id", "account_id", "status", "total", "created_at"]), table("accounts", &["id", "email"])],
+        }
     }
 
     fn column_names(access: &Access) -> Vec<(String, Operator)> {
@@ -435,7 +470,9 @@ mod tests {
 
     #[test]
     fn reads_predicates_sort_and_columns_of_a_single_table() {
-        let shape = analyze("SELECT id, total FROM orders WHERE account_id = $1 AND created_at > $2 ORDER BY created_at DESC LIMIT 10", &catalog()).unwrap();
+        let shape =
+            analyze("SELECT id, total FROM orders WHERE account_id = $1 AND created_at > $2 ORDER BY created_at DESC LIMIT 10", &catalog())
+                .unwrap();
         assert_eq!(shape.reads.len(), 1);
         let read = &shape.reads[0];
         assert_eq!(column_names(read), vec![("account_id".into(), Operator::Equality), ("created_at".into(), Operator::Range)]);
@@ -452,7 +489,9 @@ mod tests {
 
     #[test]
     fn resolves_aliases_and_bare_columns_across_a_join() {
-        let shape = analyze("SELECT o.id FROM orders o JOIN accounts a ON a.id = o.account_id WHERE email = 'x' AND status = 'open'", &catalog()).unwrap();
+        let shape =
+            analyze("SELECT o.id FROM orders o JOIN accounts a ON a.id = o.account_id WHERE email = 'x' AND status = 'open'", &catalog())
+                .unwrap();
         let orders = shape.reads.iter().find(|r| r.table == "orders").unwrap();
         let accounts = shape.reads.iter().find(|r| r.table == "accounts").unwrap();
         assert_eq!(column_names(orders), vec![("status".into(), Operator::Equality)]);
@@ -479,7 +518,10 @@ mod tests {
         assert_eq!(analyze("SET work_mem = '1GB'", &catalog()).unwrap_err(), Skipped::Utility);
         assert_eq!(analyze("SELECT name FROM pg_settings WHERE name = $1", &catalog()).unwrap_err(), Skipped::SystemCatalog);
         assert!(matches!(analyze("SELEC 1", &catalog()).unwrap_err(), Skipped::Unreadable(r) if r.starts_with("does not parse")));
-        assert_eq!(analyze("SELECT * FROM nowhere", &catalog()).unwrap_err(), Skipped::Unreadable("reads nowhere which the catalog does not have".into()));
+        assert_eq!(
+            analyze("SELECT * FROM nowhere", &catalog()).unwrap_err(),
+            Skipped::Unreadable("reads nowhere which the catalog does not have".into())
+        );
         assert!(analyze("WITH r AS (SELECT id FROM orders WHERE status = 'x') SELECT * FROM r", &catalog()).is_ok());
         // A plain CTE is inlined (PostgreSQL 12+): its conditions are the table's; a MATERIALIZED one is a fence.
         let inlined = analyze("WITH c AS (SELECT * FROM orders) SELECT * FROM c WHERE status = $1", &catalog()).unwrap();

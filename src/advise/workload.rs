@@ -36,7 +36,11 @@ impl Analysis {
     /// The workload's time, without what is left out by rule (utility statements,
     /// system catalogs, and DO blocks whose statements are counted on their own).
     pub fn workload_ms(&self) -> f64 {
-        self.statements.iter().filter(|s| !matches!(s.skipped, Some(Skipped::Utility | Skipped::SystemCatalog))).map(|s| s.statement.total_ms).sum()
+        self.statements
+            .iter()
+            .filter(|s| !matches!(s.skipped, Some(Skipped::Utility | Skipped::SystemCatalog)))
+            .map(|s| s.statement.total_ms)
+            .sum()
     }
 }
 
@@ -63,7 +67,12 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
         let shape = match shape {
             Ok(shape) => shape,
             Err(skipped) => {
-                analysis.statements.push(AnalyzedStatement { statement: statement.clone(), skipped: Some(skipped), aggregation: None, key_lookup: false });
+                analysis.statements.push(AnalyzedStatement {
+                    statement: statement.clone(),
+                    skipped: Some(skipped),
+                    aggregation: None,
+                    key_lookup: false,
+                });
                 continue;
             }
         };
@@ -88,14 +97,23 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
                 }
                 continue;
             }
-            by_name.entry(candidate.name()).or_insert_with(|| WorkloadCandidate { index: candidate, statements: Vec::new() }).statements.push(position);
+            by_name
+                .entry(candidate.name())
+                .or_insert_with(|| WorkloadCandidate { index: candidate, statements: Vec::new() })
+                .statements
+                .push(position);
         }
         if let Some((table, columns)) = &shape.updated {
             for column in columns {
                 *analysis.updated.entry(table.clone()).or_default().entry(column.clone()).or_default() += statement.calls;
             }
         }
-        analysis.statements.push(AnalyzedStatement { statement: statement.clone(), skipped: None, aggregation: shape.aggregation, key_lookup: shape.key_lookup });
+        analysis.statements.push(AnalyzedStatement {
+            statement: statement.clone(),
+            skipped: None,
+            aggregation: shape.aggregation,
+            key_lookup: shape.key_lookup,
+        });
     }
     let mut candidates: Vec<WorkloadCandidate> = by_name.into_values().collect();
     merge_prefixes(&mut candidates);
@@ -148,7 +166,8 @@ fn merge_prefixes(candidates: &mut Vec<WorkloadCandidate>) {
             let (short, long) = (&candidates[i].index, &candidates[j].index);
             // A full index serves a partial one's statements too (with the same keys or more).
             let predicate_served = short.predicate == long.predicate || (long.predicate.is_none() && short.predicate.is_some());
-            let longer = short.keys.len() < long.keys.len() || (short.keys.len() == long.keys.len() && short.predicate.is_some() && long.predicate.is_none());
+            let longer = short.keys.len() < long.keys.len()
+                || (short.keys.len() == long.keys.len() && short.predicate.is_some() && long.predicate.is_none());
             let prefix = short.table == long.table
                 && short.schema == long.schema
                 && predicate_served
@@ -210,7 +229,15 @@ mod tests {
         Workload::new(
             queries
                 .iter()
-                .map(|(q, calls, ms)| WorkloadStatement { query: q.to_string(), calls: *calls, total_ms: *ms, rows: *calls, shared_hit: 0.0, shared_read: 0.0, source: "test".into() })
+                .map(|(q, calls, ms)| WorkloadStatement {
+                    query: q.to_string(),
+                    calls: *calls,
+                    total_ms: *ms,
+                    rows: *calls,
+                    shared_hit: 0.0,
+                    shared_read: 0.0,
+                    source: "test".into(),
+                })
                 .collect(),
         )
     }
@@ -242,7 +269,10 @@ mod tests {
     #[test]
     fn a_full_index_absorbs_a_partial_one_with_the_same_keys() {
         let analysis = analyze_workload(
-            &workload(&[("SELECT id FROM orders WHERE account_id = $1 AND status IS NULL", 1000.0, 500.0), ("SELECT id FROM orders WHERE account_id = $1", 100.0, 300.0)]),
+            &workload(&[
+                ("SELECT id FROM orders WHERE account_id = $1 AND status IS NULL", 1000.0, 500.0),
+                ("SELECT id FROM orders WHERE account_id = $1", 100.0, 300.0),
+            ]),
             &catalog(),
         );
         let names: Vec<String> = analysis.candidates.iter().map(|c| c.index.name()).collect();

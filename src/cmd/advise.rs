@@ -45,7 +45,13 @@ pub fn run(args: &AdviseArgs, out: &mut dyn Write) -> Result<Exit> {
     let report = match &args.db.db {
         None => {
             let snapshot = snapshot.expect("checked above");
-            offline(args, Workload::new(statements), &snapshot.catalog, from.join(", "), format!("snapshot of {} ({})", snapshot.database, snapshot.server_version))
+            offline(
+                args,
+                Workload::new(statements),
+                &snapshot.catalog,
+                from.join(", "),
+                format!("snapshot of {} ({})", snapshot.database, snapshot.server_version),
+            )
         }
         Some(url) => {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
@@ -64,7 +70,12 @@ pub fn run(args: &AdviseArgs, out: &mut dyn Write) -> Result<Exit> {
 
 fn limits(args: &AdviseArgs) -> Limits {
     let timed_like_table_stats = args.queries.is_empty() && args.log.is_empty();
-    Limits { max_indexes: args.max_indexes as usize, budget_bytes: args.budget, min_saved_share: args.min_saving / 100.0, count_writes: timed_like_table_stats }
+    Limits {
+        max_indexes: args.max_indexes as usize,
+        budget_bytes: args.budget,
+        min_saved_share: args.min_saving / 100.0,
+        count_writes: timed_like_table_stats,
+    }
 }
 
 /// The parts of the report that need no planner.
@@ -93,7 +104,13 @@ fn offline(args: &AdviseArgs, workload: Workload, catalog: &Catalog, statements_
     report
 }
 
-async fn live(args: &AdviseArgs, url: &str, mut statements: Vec<WorkloadStatement>, mut from: Vec<String>, snapshot: Option<Snapshot>) -> Result<AdviseReport> {
+async fn live(
+    args: &AdviseArgs,
+    url: &str,
+    mut statements: Vec<WorkloadStatement>,
+    mut from: Vec<String>,
+    snapshot: Option<Snapshot>,
+) -> Result<AdviseReport> {
     let options = ConnectOptions { url: url.to_string(), timeout: Duration::from_secs(args.db.connect_timeout) };
     let connection = pg::connect(&options).await?;
     let client = &connection.client;
@@ -124,13 +141,17 @@ async fn live(args: &AdviseArgs, url: &str, mut statements: Vec<WorkloadStatemen
     let texts: Vec<(String, usize)> = analysis
         .statements
         .iter()
-        .map(|a| (a.statement.query.clone(), parse_file(&a.statement.query).ok().and_then(|s| s.first().map(|s| s.parameters)).unwrap_or(0)))
+        .map(|a| {
+            (a.statement.query.clone(), parse_file(&a.statement.query).ok().and_then(|s| s.first().map(|s| s.parameters)).unwrap_or(0))
+        })
         .collect();
     let (oracle, status) = ServerWhatIf::open(client, texts, state.major(), Duration::from_secs(args.timeout)).await?;
     match oracle {
         Some(mut oracle) => {
             say(&format!("asking the planner about {} candidate indexes", analysis.candidates.len()));
-            let selection = select(&mut oracle, &analysis.statements, &analysis.candidates, &catalog, &analysis.updated, state.major(), limits(args)).await;
+            let selection =
+                select(&mut oracle, &analysis.statements, &analysis.candidates, &catalog, &analysis.updated, state.major(), limits(args))
+                    .await;
             oracle.close().await?;
             let selection = selection?;
             report.indexes = report::verified_indexes(&selection, &analysis.statements);

@@ -33,7 +33,9 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> Result<Exit> {
                 bail!("{name}: no SQL statement and no plan in it");
             }
             let Some(url) = &args.db.db else {
-                bail!("{name} holds SQL; to explain it pgadvise needs a server: add --db URL (or give an EXPLAIN (FORMAT JSON) plan instead)");
+                bail!(
+                    "{name} holds SQL; to explain it pgadvise needs a server: add --db URL (or give an EXPLAIN (FORMAT JSON) plan instead)"
+                );
             };
             block_on(live_sql(args, url, &name, &statements))?
         }
@@ -69,7 +71,11 @@ fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T
 /// A plan file with no server: diagnose and suggest, unverified.
 fn offline(name: &str, plan: Plan) -> ExplainReport {
     let statement = statement_report(name.to_string(), None, None, plan, None);
-    ExplainReport { statements: vec![statement], hypopg: None, notes: vec!["no --db: suggestions are unverified and existing indexes unknown".into()] }
+    ExplainReport {
+        statements: vec![statement],
+        hypopg: None,
+        notes: vec!["no --db: suggestions are unverified and existing indexes unknown".into()],
+    }
 }
 
 /// Findings and suggestions for one plan; `catalog` drops what existing indexes serve.
@@ -91,7 +97,11 @@ fn statement_report(label: String, kind: Option<PlanKind>, sql: Option<String>, 
     let mut dropped = Vec::new();
     for candidate in candidates {
         match catalog.and_then(|c| served_by(&candidate, c)) {
-            Some(existing) => dropped.push(DroppedSuggestion { name: candidate.name(), sql: candidate.create_sql(), why: format!("already served by the existing index {}", existing.name) }),
+            Some(existing) => dropped.push(DroppedSuggestion {
+                name: candidate.name(),
+                sql: candidate.create_sql(),
+                why: format!("already served by the existing index {}", existing.name),
+            }),
             None => suggestions.push(Suggestion::new(candidate)),
         }
     }
@@ -111,7 +121,13 @@ async fn open(args: &ExplainArgs, url: &str) -> Result<Server> {
 }
 
 fn planning(args: &ExplainArgs, server: &Server, placeholders: usize) -> Planning {
-    Planning { analyze: !args.no_analyze, params: args.params.clone(), placeholders, timeout: Duration::from_secs(args.timeout), server_major: server.major }
+    Planning {
+        analyze: !args.no_analyze,
+        params: args.params.clone(),
+        placeholders,
+        timeout: Duration::from_secs(args.timeout),
+        server_major: server.major,
+    }
 }
 
 /// A plan file with a server: the catalog filters suggestions; the plan's query
@@ -128,7 +144,9 @@ async fn live_plan(args: &ExplainArgs, url: &str, name: &str, plan: Plan) -> Res
             Some(verify(&server.client, &parsed[0].text, &planning, &mut statement).await?)
         }
         _ => {
-            notes.push("the plan carries no query text, so suggestions cannot be verified: run pgadvise explain on the SQL file with --db".into());
+            notes.push(
+                "the plan carries no query text, so suggestions cannot be verified: run pgadvise explain on the SQL file with --db".into(),
+            );
             None
         }
     };
@@ -204,6 +222,12 @@ async fn verify(client: &Client, sql: &str, planning: &Planning, statement: &mut
 
 /// HypoPG's status without verifying anything, so the report can still say it once.
 async fn hypopg_status_only(client: &Client) -> Result<HypoStatus> {
-    let (status, _) = hypopg::verify(client, "SELECT 1", &Planning { analyze: false, params: vec![], placeholders: 0, timeout: Duration::from_secs(5), server_major: 0 }, &[]).await?;
+    let (status, _) = hypopg::verify(
+        client,
+        "SELECT 1",
+        &Planning { analyze: false, params: vec![], placeholders: 0, timeout: Duration::from_secs(5), server_major: 0 },
+        &[],
+    )
+    .await?;
     Ok(status)
 }

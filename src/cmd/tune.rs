@@ -74,7 +74,8 @@ pub fn run(args: &TuneArgs, out: &mut dyn Write) -> Result<Exit> {
                 writeln!(out, "Nothing to apply: {} already runs with every recommended value.", connection.target)?;
                 return Ok(Exit::Success);
             }
-            let outcome = apply::apply(&connection, &state, &report.recommendation.settings, &changes, args.rollback_file.as_deref()).await?;
+            let outcome =
+                apply::apply(&connection, &state, &report.recommendation.settings, &changes, args.rollback_file.as_deref()).await?;
             out.write_all(render::apply_table(&outcome, super::table_width()).as_bytes())?;
             return Ok(Exit::Success);
         }
@@ -116,9 +117,7 @@ fn write_report(out: &mut dyn Write, report: &TuneReport, format: TuneFormat) ->
 }
 
 fn default_data_dir() -> Option<PathBuf> {
-    std::env::var_os("PGDATA")
-        .map(PathBuf::from)
-        .or_else(|| Some(PathBuf::from("/var/lib/postgresql")).filter(|p| p.exists()))
+    std::env::var_os("PGDATA").map(PathBuf::from).or_else(|| Some(PathBuf::from("/var/lib/postgresql")).filter(|p| p.exists()))
 }
 
 /// The major version of a PostgreSQL installed here, from `postgres --version`.

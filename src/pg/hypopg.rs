@@ -39,7 +39,12 @@ pub struct Verification {
 
 /// Verifies each candidate for the statement `sql`. Returns the status and, when
 /// HypoPG was usable, one verdict per candidate (in order).
-pub async fn verify(client: &Client, sql: &str, planning: &Planning, candidates: &[IndexCandidate]) -> Result<(HypoStatus, Vec<Verification>)> {
+pub async fn verify(
+    client: &Client,
+    sql: &str,
+    planning: &Planning,
+    candidates: &[IndexCandidate],
+) -> Result<(HypoStatus, Vec<Verification>)> {
     let failed = |what: &str, e: tokio_postgres::Error| database_error(format!("HypoPG: cannot {what}: {}", server_message(&e)));
     client.simple_query("BEGIN").await.map_err(|e| failed("begin a transaction", e))?;
     let result = async {
@@ -67,7 +72,12 @@ pub async fn verify(client: &Client, sql: &str, planning: &Planning, candidates:
                 .get(0);
             let after = explain_in_transaction(client, sql, &planning).await?;
             let used = after.nodes().iter().any(|n| n.index_name.as_deref() == Some(name.as_str()));
-            verdicts.push(Verification { cost_before: before, cost_after: after.root.total_cost.unwrap_or(0.0), used, size_bytes: size.max(0) as u64 });
+            verdicts.push(Verification {
+                cost_before: before,
+                cost_after: after.root.total_cost.unwrap_or(0.0),
+                used,
+                size_bytes: size.max(0) as u64,
+            });
         }
         client.simple_query("SELECT hypopg_reset()").await.map_err(|e| failed("reset", e))?;
         Ok::<_, anyhow::Error>((status, verdicts))
@@ -94,7 +104,9 @@ pub async fn load(client: &Client) -> Result<HypoStatus> {
         .await
         .map_err(|e| database_error(format!("cannot read pg_available_extensions: {}", server_message(&e))))?;
     if available.is_none() {
-        return Ok(HypoStatus::Unavailable("HypoPG is not installed on the server (e.g. apt install postgresql-15-hypopg), so suggestions are unverified".into()));
+        return Ok(HypoStatus::Unavailable(
+            "HypoPG is not installed on the server (e.g. apt install postgresql-15-hypopg), so suggestions are unverified".into(),
+        ));
     }
     client.simple_query("SAVEPOINT pgadvise_hypopg").await.map_err(|e| database_error(server_message(&e)))?;
     match client.simple_query("CREATE EXTENSION hypopg").await {

@@ -43,13 +43,10 @@ impl ServerState {
 }
 
 pub async fn read_state(client: &Client) -> Result<ServerState> {
-    let version = query(client, "SELECT current_setting('server_version_num')::int, current_setting('server_version')", "the server version").await?;
+    let version =
+        query(client, "SELECT current_setting('server_version_num')::int, current_setting('server_version')", "the server version").await?;
     let settings = read_settings(client).await?;
-    Ok(ServerState {
-        version_num: version[0].get::<_, i32>(0) as u32,
-        version: version[0].get(1),
-        settings,
-    })
+    Ok(ServerState { version_num: version[0].get::<_, i32>(0) as u32, version: version[0].get(1), settings })
 }
 
 pub async fn read_settings(client: &Client) -> Result<BTreeMap<String, ServerSetting>> {

@@ -26,7 +26,12 @@ pub struct ServerWhatIf<'a> {
 
 impl<'a> ServerWhatIf<'a> {
     /// Opens the transaction and loads HypoPG; `Err`-free `Unavailable` says why it cannot.
-    pub async fn open(client: &'a Client, statements: Vec<(String, usize)>, server_major: u32, timeout: Duration) -> Result<(Option<ServerWhatIf<'a>>, HypoStatus)> {
+    pub async fn open(
+        client: &'a Client,
+        statements: Vec<(String, usize)>,
+        server_major: u32,
+        timeout: Duration,
+    ) -> Result<(Option<ServerWhatIf<'a>>, HypoStatus)> {
         client.simple_query("BEGIN").await.map_err(|e| database_error(format!("cannot begin a transaction: {}", server_message(&e))))?;
         let status = hypopg::load(client).await?;
         if let HypoStatus::Unavailable(_) = status {
@@ -68,7 +73,13 @@ impl WhatIf for ServerWhatIf<'_> {
         let mut costs = Vec::new();
         for &position in statements {
             let (sql, placeholders) = &self.statements[position];
-            let planning = Planning { analyze: false, params: Vec::new(), placeholders: *placeholders, timeout: self.timeout, server_major: self.server_major };
+            let planning = Planning {
+                analyze: false,
+                params: Vec::new(),
+                placeholders: *placeholders,
+                timeout: self.timeout,
+                server_major: self.server_major,
+            };
             self.client.simple_query("SAVEPOINT pgadvise_whatif").await.map_err(|e| database_error(server_message(&e)))?;
             match explain_in_transaction(self.client, sql, &planning).await {
                 Ok(plan) => {
@@ -76,7 +87,10 @@ impl WhatIf for ServerWhatIf<'_> {
                     costs.push(plan.root.total_cost);
                 }
                 Err(_) => {
-                    self.client.simple_query("ROLLBACK TO SAVEPOINT pgadvise_whatif").await.map_err(|e| database_error(server_message(&e)))?;
+                    self.client
+                        .simple_query("ROLLBACK TO SAVEPOINT pgadvise_whatif")
+                        .await
+                        .map_err(|e| database_error(server_message(&e)))?;
                     // A PREPARE may have survived the failed EXPLAIN (it is not transactional);
                     // DEALLOCATE of a missing statement would end the transaction, so look first.
                     let prepared = self

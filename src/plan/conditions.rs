@@ -35,7 +35,6 @@ pub struct ScanConditions<'a> {
     pub hash_probe_of: Option<f64>,
 }
 
-
 impl ScanConditions<'_> {
     /// What the index builder needs, without the plan.
     pub fn access(&self) -> Access {
@@ -83,7 +82,13 @@ fn collect<'a>(node: &'a PlanNode, ancestors: &[&'a PlanNode], scan_counts: &Has
     }
 }
 
-fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'a PlanNode], scan_counts: &HashMap<usize, usize>) -> ScanConditions<'a> {
+fn scan<'a>(
+    node: &'a PlanNode,
+    table: &'a str,
+    reference: &str,
+    ancestors: &[&'a PlanNode],
+    scan_counts: &HashMap<usize, usize>,
+) -> ScanConditions<'a> {
     let own = predicate::of_relation(reference);
     let qualified = |c: &ColumnRef| c.qualifier.as_deref() == Some(reference);
     let conditions = [&node.filter, &node.index_cond, &node.recheck_cond];
@@ -109,7 +114,9 @@ fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'
     let mut joins = Vec::new();
     for ancestor in ancestors {
         for condition in [&ancestor.hash_cond, &ancestor.merge_cond, &ancestor.join_filter].into_iter().flatten() {
-            joins.extend(predicate::predicates(condition, &qualified).into_iter().filter(|p| matches!(p.operand, predicate::Operand::Column(_))));
+            joins.extend(
+                predicate::predicates(condition, &qualified).into_iter().filter(|p| matches!(p.operand, predicate::Operand::Column(_))),
+            );
         }
     }
     // An inner index scan's Index Cond `(o.user_id = u.id)` is a join too.
@@ -163,7 +170,11 @@ fn sort_keys_for(reference: &str, ancestors: &[&PlanNode], scan_counts: &HashMap
         if !matches!(ancestor.node_type.as_str(), "Sort" | "Incremental Sort") {
             continue;
         }
-        let under_limit = ancestors[..i].iter().rev().take_while(|a| matches!(a.node_type.as_str(), "Limit" | "Gather Merge" | "Result")).any(|a| a.node_type == "Limit");
+        let under_limit = ancestors[..i]
+            .iter()
+            .rev()
+            .take_while(|a| matches!(a.node_type.as_str(), "Limit" | "Gather Merge" | "Result"))
+            .any(|a| a.node_type == "Limit");
         if !under_limit || scan_counts.get(&ancestor.id) != Some(&1) {
             return Vec::new();
         }
@@ -210,7 +221,9 @@ fn output_columns(node: &PlanNode, reference: &str) -> Option<Vec<String>> {
             return None;
         }
         let expr = parse_expr(item)?;
-        columns.extend(columns_in(&expr).into_iter().filter(|c| c.qualifier.is_none() || c.qualifier.as_deref() == Some(reference)).map(|c| c.name));
+        columns.extend(
+            columns_in(&expr).into_iter().filter(|c| c.qualifier.is_none() || c.qualifier.as_deref() == Some(reference)).map(|c| c.name),
+        );
     }
     columns.sort();
     columns.dedup();

@@ -166,7 +166,11 @@ mod tests {
     fn loops_multiply_per_loop_times() {
         // joe__45: an Index Scan run 204 times at 0.038 ms a loop.
         let plan = fixture("joe__45.json");
-        let scan = plan.nodes().into_iter().find(|n| n.node_type == "Index Scan" && n.actual.unwrap().loops == 204.0 && n.actual.unwrap().total_ms == 0.038).unwrap();
+        let scan = plan
+            .nodes()
+            .into_iter()
+            .find(|n| n.node_type == "Index Scan" && n.actual.unwrap().loops == 204.0 && n.actual.unwrap().total_ms == 0.038)
+            .unwrap();
         assert!((scan.inclusive_ms.unwrap() - 7.752).abs() < 0.001);
     }
 }

@@ -243,7 +243,6 @@ impl PlanNode {
         self.actual.is_some_and(|a| a.loops == 0.0)
     }
 
-
     /// The name the plan's conditions use for this relation: the alias, else the table.
     pub fn reference_name(&self) -> Option<&str> {
         self.alias.as_deref().or(self.relation.as_deref())

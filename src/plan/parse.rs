@@ -74,7 +74,10 @@ fn is_row_count_footer(line: &str) -> bool {
 }
 
 fn looks_like_text_plan(text: &str) -> bool {
-    text.contains("(cost=") || text.contains("(actual time=") || text.contains("(actual rows=") || text.lines().any(|l| l.trim_start().starts_with("->  "))
+    text.contains("(cost=")
+        || text.contains("(actual time=")
+        || text.contains("(actual rows=")
+        || text.lines().any(|l| l.trim_start().starts_with("->  "))
 }
 
 /// Finds the plan in a parsed JSON value: `[{"Plan": ...}]`, `{"Plan": ...}`,
@@ -114,12 +117,16 @@ fn statement(top: &Map<String, Value>, root: &Map<String, Value>) -> Plan {
     let planning_ms = number(top, "Planning Time");
     let jit = top.get("JIT").and_then(Value::as_object).map(|jit| Jit {
         functions: number(jit, "Functions").unwrap_or(0.0) as u64,
-        total_ms: jit.get("Timing").and_then(Value::as_object).and_then(|t| match t.get("Total") {
-            Some(Value::Number(n)) => n.as_f64(),
-            // PostgreSQL 16+ nests: "Generation": {"Deform": .., "Total": ..}, "Total": ..
-            Some(Value::Object(o)) => number(o, "Total"),
-            _ => None,
-        }).unwrap_or(0.0),
+        total_ms: jit
+            .get("Timing")
+            .and_then(Value::as_object)
+            .and_then(|t| match t.get("Total") {
+                Some(Value::Number(n)) => n.as_f64(),
+                // PostgreSQL 16+ nests: "Generation": {"Deform": .., "Total": ..}, "Total": ..
+                Some(Value::Object(o)) => number(o, "Total"),
+                _ => None,
+            })
+            .unwrap_or(0.0),
     });
     let triggers = top
         .get("Triggers")
@@ -136,11 +143,8 @@ fn statement(top: &Map<String, Value>, root: &Map<String, Value>) -> Plan {
                 .collect()
         })
         .unwrap_or_default();
-    let settings = top
-        .get("Settings")
-        .and_then(Value::as_object)
-        .map(|s| s.iter().map(|(k, v)| (k.clone(), scalar(v))).collect())
-        .unwrap_or_default();
+    let settings =
+        top.get("Settings").and_then(Value::as_object).map(|s| s.iter().map(|(k, v)| (k.clone(), scalar(v))).collect()).unwrap_or_default();
     let query_text = text(top, "Query Text").filter(|q| !q.trim().is_empty());
     let mut plan = Plan { root, analyzed, planning_ms, execution_ms, jit, triggers, settings, query_text };
     super::metrics::derive(&mut plan);
@@ -301,7 +305,8 @@ mod tests {
     #[test]
     fn keeps_the_last_of_duplicated_keys() {
         // PostgreSQL writes "Workers" twice for a parallel Sort; either copy will do.
-        let text = r#"[{"Plan": {"Node Type": "Sort", "Workers": [{"Worker Number": 0}], "Workers": [{"Worker Number": 0, "Actual Rows": 5}]}}]"#;
+        let text =
+            r#"[{"Plan": {"Node Type": "Sort", "Workers": [{"Worker Number": 0}], "Workers": [{"Worker Number": 0, "Actual Rows": 5}]}}]"#;
         assert_eq!(plan(text).root.node_type, "Sort");
     }
 

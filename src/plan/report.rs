@@ -52,7 +52,14 @@ pub struct DroppedSuggestion {
 
 impl Suggestion {
     pub fn new(index: IndexCandidate) -> Suggestion {
-        Suggestion { name: index.name(), kind: index.kind(), sql: index.create_sql(), reason: index.reason.clone(), index, verification: None }
+        Suggestion {
+            name: index.name(),
+            kind: index.kind(),
+            sql: index.create_sql(),
+            reason: index.reason.clone(),
+            index,
+            verification: None,
+        }
     }
 }
 

@@ -18,7 +18,10 @@ fn summary(report: &AdviseReport) -> String {
             None => "unverified: no server, so candidates are ranked by the time of the statements they help".into(),
         },
     ];
-    if report.workload_ms > 0.0 && !report.indexes.is_empty() && report.hypopg.as_ref().is_some_and(|h| !matches!(h, HypoStatus::Unavailable(_))) {
+    if report.workload_ms > 0.0
+        && !report.indexes.is_empty()
+        && report.hypopg.as_ref().is_some_and(|h| !matches!(h, HypoStatus::Unavailable(_)))
+    {
         lines.push(format!(
             "workload time {}; the indexes below help statements taking {} of it ({:.0}%)",
             format_ms(report.workload_ms),
@@ -74,7 +77,13 @@ pub fn advise_table(report: &AdviseReport, width: u16) -> String {
     if !report.drops.is_empty() {
         let mut table = new_table(width, &["index", "table", "problem", "size", "evidence"]);
         for drop in &report.drops {
-            table.add_row(vec![drop.index.clone(), drop.table.clone(), problem(&drop.problem), format_human_bytes(drop.size_bytes), drop.evidence.clone()]);
+            table.add_row(vec![
+                drop.index.clone(),
+                drop.table.clone(),
+                problem(&drop.problem),
+                format_human_bytes(drop.size_bytes),
+                drop.evidence.clone(),
+            ]);
         }
         out.push_str(&format!("Indexes to drop\n{table}\n\n"));
         for drop in &report.drops {
@@ -128,7 +137,14 @@ pub fn advise_markdown(report: &AdviseReport) -> String {
     if !report.drops.is_empty() {
         out.push_str("Indexes to drop:\n\n");
         for drop in &report.drops {
-            out.push_str(&format!("- `{}` on `{}`: {} ({}), {}\n", drop.index, drop.table, problem(&drop.problem), format_human_bytes(drop.size_bytes), drop.evidence));
+            out.push_str(&format!(
+                "- `{}` on `{}`: {} ({}), {}\n",
+                drop.index,
+                drop.table,
+                problem(&drop.problem),
+                format_human_bytes(drop.size_bytes),
+                drop.evidence
+            ));
         }
         out.push('\n');
     }

@@ -173,7 +173,14 @@ fn tree(plan: &Plan, width: u16, colour: bool) -> Table {
 fn analyzed_cells(plan: &Plan, node: &PlanNode, highlight: bool) -> Vec<Cell> {
     let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
     if node.never_executed() {
-        return vec![right("never executed".into()), right(String::new()), right(String::new()), right("0".into()), right(String::new()), Cell::new("")];
+        return vec![
+            right("never executed".into()),
+            right(String::new()),
+            right(String::new()),
+            right("0".into()),
+            right(String::new()),
+            Cell::new(""),
+        ];
     }
     let time = node.exclusive_ms.map(format_ms).unwrap_or_default();
     let share = time_share(plan, node).map(|s| format!("{:.1}%{}", s * 100.0, if highlight { " ◀" } else { "" })).unwrap_or_default();
@@ -183,7 +190,10 @@ fn analyzed_cells(plan: &Plan, node: &PlanNode, highlight: bool) -> Vec<Cell> {
     }
     let rows = match (node.actual, node.plan_rows) {
         (Some(actual), Some(estimated)) => {
-            let factor = misestimate(node).filter(|m| m.factor >= 2.0).map(|m| format!(" ({}{:.0}×)", if m.under { "↑" } else { "↓" }, m.factor)).unwrap_or_default();
+            let factor = misestimate(node)
+                .filter(|m| m.factor >= 2.0)
+                .map(|m| format!(" ({}{:.0}×)", if m.under { "↑" } else { "↓" }, m.factor))
+                .unwrap_or_default();
             format!("{} / {}{factor}", format_count(actual.rows), format_count(estimated))
         }
         (Some(actual), None) => format_count(actual.rows),
@@ -220,7 +230,8 @@ fn analyzed_cells(plan: &Plan, node: &PlanNode, highlight: bool) -> Vec<Cell> {
 
 /// Ids of the nodes where most time went: at most three, each over the highlight share.
 fn slowest(plan: &Plan) -> Vec<usize> {
-    let mut nodes: Vec<(&PlanNode, f64)> = plan.nodes().into_iter().filter_map(|n| time_share(plan, n).map(|s| (n, s))).filter(|(_, s)| *s >= HIGHLIGHT_TIME_SHARE).collect();
+    let mut nodes: Vec<(&PlanNode, f64)> =
+        plan.nodes().into_iter().filter_map(|n| time_share(plan, n).map(|s| (n, s))).filter(|(_, s)| *s >= HIGHLIGHT_TIME_SHARE).collect();
     nodes.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
     nodes.into_iter().take(HIGHLIGHTED_NODES).map(|(n, _)| n.id).collect()
 }
@@ -277,7 +288,12 @@ fn verdict(suggestion: &Suggestion, hypopg: Option<&HypoStatus>) -> String {
     match (&suggestion.verification, hypopg) {
         (Some(v), _) => {
             let saved = if v.cost_before > 0.0 { (1.0 - v.cost_after / v.cost_before) * 100.0 } else { 0.0 };
-            format!("verified with HypoPG: the planner uses it; cost {:.0} → {:.0} ({saved:.0}% less); about {}", v.cost_before, v.cost_after, format_human_bytes(v.size_bytes))
+            format!(
+                "verified with HypoPG: the planner uses it; cost {:.0} → {:.0} ({saved:.0}% less); about {}",
+                v.cost_before,
+                v.cost_after,
+                format_human_bytes(v.size_bytes)
+            )
         }
         (None, Some(HypoStatus::Unavailable(_))) | (None, None) => "unverified".into(),
         (None, Some(_)) => "unverified: the statement could not be planned again".into(),

@@ -1,11 +1,11 @@
 //! `pgadvise tune`'s report as tables, ALTER SYSTEM SQL, a conf snippet or JSON.
 
+use super::new_table;
 use crate::apply::{ApplyOutcome, ApplyStatus};
 use crate::sql::{quote_ident, quote_literal};
 use crate::tune::report::TuneReport;
 use crate::tune::MemoryBudget;
 use crate::units::{format_human_bytes, format_pg_bytes};
-use super::new_table;
 
 /// Output formats of `pgadvise tune`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -19,7 +19,6 @@ pub enum TuneFormat {
     /// Everything, for tools.
     Json,
 }
-
 
 fn title(report: &TuneReport) -> String {
     let target = match &report.live {
@@ -115,12 +114,9 @@ fn budget_rows(b: &MemoryBudget) -> Vec<(String, String)> {
 fn lines(report: &TuneReport) -> Vec<(String, String, bool, String)> {
     match &report.live {
         Some(live) => live.changes.iter().map(|c| (c.name.to_string(), c.proposed.clone(), c.restart, c.rationale.clone())).collect(),
-        None => report
-            .recommendation
-            .settings
-            .iter()
-            .map(|s| (s.name.to_string(), s.value.to_pg(), s.restart, s.rationale.clone()))
-            .collect(),
+        None => {
+            report.recommendation.settings.iter().map(|s| (s.name.to_string(), s.value.to_pg(), s.restart, s.rationale.clone())).collect()
+        }
     }
 }
 

@@ -24,7 +24,10 @@ pub enum Target {
     Column(ColumnRef),
     /// A function or operator over columns, e.g. `lower((email)::text)`: needs an
     /// expression index. `sql` is the expression as PostgreSQL will match it.
-    Expression { sql: String, columns: Vec<ColumnRef> },
+    Expression {
+        sql: String,
+        columns: Vec<ColumnRef>,
+    },
 }
 
 impl Target {
@@ -340,10 +343,8 @@ fn target(expr: &Expr, belongs: &dyn Fn(&ColumnRef) -> bool) -> Option<Target> {
         return None;
     }
     let stripped = strip_nested(expr);
-    matches!(stripped, Expr::Function(_) | Expr::BinaryOp { .. } | Expr::Cast { .. }).then(|| Target::Expression {
-        sql: unqualified(stripped).to_string(),
-        columns,
-    })
+    matches!(stripped, Expr::Function(_) | Expr::BinaryOp { .. } | Expr::Cast { .. })
+        .then(|| Target::Expression { sql: unqualified(stripped).to_string(), columns })
 }
 
 /// The expression with `o.email` written as `email`, as an index definition needs it.

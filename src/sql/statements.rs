@@ -94,7 +94,12 @@ pub fn normalize(text: &str) -> Option<String> {
         if let Expr::Value(v) = e {
             let constant = matches!(
                 v.value,
-                Value::Number(..) | Value::SingleQuotedString(_) | Value::EscapedStringLiteral(_) | Value::DollarQuotedString(_) | Value::NationalStringLiteral(_) | Value::HexStringLiteral(_)
+                Value::Number(..)
+                    | Value::SingleQuotedString(_)
+                    | Value::EscapedStringLiteral(_)
+                    | Value::DollarQuotedString(_)
+                    | Value::NationalStringLiteral(_)
+                    | Value::HexStringLiteral(_)
             );
             if constant {
                 v.value = Value::Placeholder(format!("${next}"));
@@ -259,7 +264,8 @@ mod tests {
 
     #[test]
     fn parses_statements_and_their_parameters() {
-        let statements = parse_file("select * from t where a = $1 and b = $2 offset 5000;\ndelete from t where a = 1;\nset work_mem = '64MB'").unwrap();
+        let statements =
+            parse_file("select * from t where a = $1 and b = $2 offset 5000;\ndelete from t where a = 1;\nset work_mem = '64MB'").unwrap();
         assert_eq!(statements[0].parameters, 2);
         assert_eq!(statements[0].offset(), Some(5000));
         assert!(!statements[0].modifies_data());
@@ -269,8 +275,14 @@ mod tests {
 
     #[test]
     fn normalizes_constants_like_pg_stat_statements() {
-        assert_eq!(normalize("select * from t where a = 1 and b = 'x' and c = $1").unwrap(), "SELECT * FROM t WHERE a = $2 AND b = $3 AND c = $1");
-        assert_eq!(normalize("select * from t where a = 2 and b = 'y' and c = $1"), normalize("select * from t where a = 1 and b = 'x' and c = $1"));
+        assert_eq!(
+            normalize("select * from t where a = 1 and b = 'x' and c = $1").unwrap(),
+            "SELECT * FROM t WHERE a = $2 AND b = $3 AND c = $1"
+        );
+        assert_eq!(
+            normalize("select * from t where a = 2 and b = 'y' and c = $1"),
+            normalize("select * from t where a = 1 and b = 'x' and c = $1")
+        );
         assert_eq!(normalize("select * from t where d is null").unwrap(), "SELECT * FROM t WHERE d IS NULL");
         assert!(normalize("selec 1").is_none());
     }
@@ -278,7 +290,8 @@ mod tests {
     #[test]
     fn columns_of_a_single_table_select() {
         let statement = |sql: &str| parse_file(sql).unwrap().remove(0);
-        let (table, columns) = statement("SELECT account_id, total FROM public.Orders WHERE created_at > $1 ORDER BY id").single_table_columns().unwrap();
+        let (table, columns) =
+            statement("SELECT account_id, total FROM public.Orders WHERE created_at > $1 ORDER BY id").single_table_columns().unwrap();
         assert_eq!(table, "orders");
         assert_eq!(columns, vec!["account_id", "created_at", "id", "total"]);
         assert!(statement("SELECT * FROM orders").single_table_columns().is_none());

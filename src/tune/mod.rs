@@ -145,13 +145,7 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
     let mut settings = Vec::new();
     let mut notes = Vec::new();
     let mut add = |name: &'static str, value: Value, inputs: &[InputName], rationale: String| {
-        settings.push(Setting {
-            name,
-            value,
-            rationale,
-            inputs: inputs.to_vec(),
-            restart: RESTART_SETTINGS.contains(&name),
-        });
+        settings.push(Setting { name, value, rationale, inputs: inputs.to_vec(), restart: RESTART_SETTINGS.contains(&name) });
     };
     use InputName::*;
 
@@ -253,10 +247,8 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         let cap = floor_mib(size).max(DEFAULT_WORK_MEM);
         if cap < work_mem {
             work_mem = cap;
-            work_mem_why = format!(
-                "capped at the database size ({}): no sort or hash needs more than all the data",
-                units::format_human_bytes(size)
-            );
+            work_mem_why =
+                format!("capped at the database size ({}): no sort or hash needs more than all the data", units::format_human_bytes(size));
         }
     }
     if let Some(e) = evidence.filter(|e| e.temp_files > 0) {
@@ -328,14 +320,10 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         &[Memory],
         "1/32 of shared_buffers up to one 16MB WAL segment, as PostgreSQL's auto-tuning does, written out so it shows in diffs".to_string(),
     );
-    add(
-        "min_wal_size",
-        Value::Bytes(p.min_wal_size),
-        &[Profile],
-        format!("WAL kept for reuse between checkpoints (profile {})", p.name),
-    );
+    add("min_wal_size", Value::Bytes(p.min_wal_size), &[Profile], format!("WAL kept for reuse between checkpoints (profile {})", p.name));
     let mut max_wal_size = p.max_wal_size;
-    let mut max_wal_why = format!("checkpoints come from checkpoint_timeout, not from filling WAL, at this write rate (profile {})", p.name);
+    let mut max_wal_why =
+        format!("checkpoints come from checkpoint_timeout, not from filling WAL, at this write rate (profile {})", p.name);
     if let Some(e) = evidence {
         let total = e.checkpoints_timed + e.checkpoints_requested;
         if total >= MIN_CHECKPOINTS_FOR_EVIDENCE && e.checkpoints_requested as f64 > total as f64 * REQUESTED_CHECKPOINT_SHARE {
@@ -422,13 +410,19 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         "max_parallel_workers_per_gather",
         Value::Integer(per_gather as i64),
         &[Cpus, Profile],
-        format!("half the {cpus} CPUs, at most {} (profile {}), so one query cannot take every core", p.max_parallel_workers_per_gather_max, p.name),
+        format!(
+            "half the {cpus} CPUs, at most {} (profile {}), so one query cannot take every core",
+            p.max_parallel_workers_per_gather_max, p.name
+        ),
     );
     add(
         "max_parallel_maintenance_workers",
         Value::Integer(maintenance_workers as i64),
         &[Cpus, Profile],
-        format!("half the {cpus} CPUs, at most {} (profile {}), for parallel CREATE INDEX and VACUUM", p.max_parallel_maintenance_workers_max, p.name),
+        format!(
+            "half the {cpus} CPUs, at most {} (profile {}), for parallel CREATE INDEX and VACUUM",
+            p.max_parallel_maintenance_workers_max, p.name
+        ),
     );
 
     let huge_why = if shared_buffers >= HUGE_PAGES_WORTHWHILE {
@@ -452,7 +446,12 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         } else {
             ("on", "compress full-page images in WAL with pglz (lz4 needs PostgreSQL 15+ built with it)")
         };
-        add("wal_compression", Value::Enum(value.into()), &[PgVersion, Profile], format!("{why}; less WAL to write, archive and replicate (profile {})", p.name));
+        add(
+            "wal_compression",
+            Value::Enum(value.into()),
+            &[PgVersion, Profile],
+            format!("{why}; less WAL to write, archive and replicate (profile {})", p.name),
+        );
     }
     add(
         "jit",
@@ -479,27 +478,42 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         "autovacuum_vacuum_cost_limit",
         Value::Integer(p.autovacuum_vacuum_cost_limit as i64),
         &[Profile],
-        format!("I/O autovacuum may spend before it sleeps, shared by all workers; 200 lets bloat outrun vacuum on busy tables (profile {})", p.name),
+        format!(
+            "I/O autovacuum may spend before it sleeps, shared by all workers; 200 lets bloat outrun vacuum on busy tables (profile {})",
+            p.name
+        ),
     );
     if let Some(factors) = &p.autovacuum_scale_factors {
         add(
             "autovacuum_vacuum_scale_factor",
             Value::Real(factors.vacuum),
             &[Profile],
-            format!("vacuum after {:.0}% of a table changed, not 20%: big tables bloat less (write-heavy profile {})", factors.vacuum * 100.0, p.name),
+            format!(
+                "vacuum after {:.0}% of a table changed, not 20%: big tables bloat less (write-heavy profile {})",
+                factors.vacuum * 100.0,
+                p.name
+            ),
         );
         add(
             "autovacuum_analyze_scale_factor",
             Value::Real(factors.analyze),
             &[Profile],
-            format!("analyze after {:.0}% of a table changed, not 10%: fresher statistics on big tables (profile {})", factors.analyze * 100.0, p.name),
+            format!(
+                "analyze after {:.0}% of a table changed, not 10%: fresher statistics on big tables (profile {})",
+                factors.analyze * 100.0,
+                p.name
+            ),
         );
         if version >= 13 {
             add(
                 "autovacuum_vacuum_insert_scale_factor",
                 Value::Real(factors.vacuum_insert),
                 &[Profile, PgVersion],
-                format!("vacuum insert-mostly tables after {:.0}% new rows, keeping the visibility map current (PostgreSQL 13+, profile {})", factors.vacuum_insert * 100.0, p.name),
+                format!(
+                    "vacuum insert-mostly tables after {:.0}% new rows, keeping the visibility map current (PostgreSQL 13+, profile {})",
+                    factors.vacuum_insert * 100.0,
+                    p.name
+                ),
             );
         }
     }

@@ -6,21 +6,8 @@ use crate::host::Host;
 use crate::profile::{Profile, BUILT_IN};
 use crate::units::TIB;
 
-const MEMORIES: &[u64] = &[
-    512 * MIB,
-    GIB,
-    2 * GIB,
-    3 * GIB,
-    4 * GIB,
-    8 * GIB,
-    16 * GIB,
-    32 * GIB,
-    64 * GIB,
-    128 * GIB,
-    256 * GIB,
-    512 * GIB,
-    TIB,
-];
+const MEMORIES: &[u64] =
+    &[512 * MIB, GIB, 2 * GIB, 3 * GIB, 4 * GIB, 8 * GIB, 16 * GIB, 32 * GIB, 64 * GIB, 128 * GIB, 256 * GIB, 512 * GIB, TIB];
 const CPUS: &[u32] = &[1, 2, 3, 4, 8, 16, 32, 64, 128];
 
 fn input(memory: u64, cpus: u32, profile: &Profile, version: u32) -> TuneInput {
@@ -98,7 +85,11 @@ fn every_host_profile_and_version_stays_in_bounds_and_in_budget() {
                     assert!(b.total <= b.limit, "{case}: budget {} over limit {}", b.total, b.limit);
                     assert_eq!(
                         b.total,
-                        b.shared_buffers + b.query_memory + b.autovacuum_workers as u64 * b.autovacuum_work_mem + b.maintenance_work_mem + b.os_reserve,
+                        b.shared_buffers
+                            + b.query_memory
+                            + b.autovacuum_workers as u64 * b.autovacuum_work_mem
+                            + b.maintenance_work_mem
+                            + b.os_reserve,
                         "{case}"
                     );
                     assert!(
@@ -129,7 +120,10 @@ fn every_host_profile_and_version_stays_in_bounds_and_in_budget() {
                     assert!(int(&rec, "max_parallel_workers") + 2 <= int(&rec, "max_worker_processes"), "{case}");
                     assert!(int(&rec, "max_parallel_workers") <= cpus as i64, "{case}");
                     assert!(int(&rec, "max_parallel_workers_per_gather") <= int(&rec, "max_parallel_workers"), "{case}");
-                    assert!(bytes(&rec, "autovacuum_work_mem") <= bytes(&rec, "maintenance_work_mem").max(MIN_AUTOVACUUM_WORK_MEM), "{case}");
+                    assert!(
+                        bytes(&rec, "autovacuum_work_mem") <= bytes(&rec, "maintenance_work_mem").max(MIN_AUTOVACUUM_WORK_MEM),
+                        "{case}"
+                    );
                     assert!(bytes(&rec, "effective_cache_size") >= bytes(&rec, "shared_buffers"), "{case}");
                 }
             }
@@ -139,14 +133,8 @@ fn every_host_profile_and_version_stays_in_bounds_and_in_budget() {
 
 #[test]
 fn memory_settings_grow_with_memory() {
-    const MONOTONE: &[&str] = &[
-        "shared_buffers",
-        "effective_cache_size",
-        "maintenance_work_mem",
-        "autovacuum_work_mem",
-        "work_mem",
-        "wal_buffers",
-    ];
+    const MONOTONE: &[&str] =
+        &["shared_buffers", "effective_cache_size", "maintenance_work_mem", "autovacuum_work_mem", "work_mem", "wal_buffers"];
     for profile in profiles() {
         for version in SUPPORTED_VERSIONS {
             for &cpus in CPUS {

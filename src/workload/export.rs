@@ -52,7 +52,8 @@ fn statement(get: &dyn Fn(&str) -> Option<String>, source: &str, row: usize) -> 
 
 fn from_csv(text: &str) -> Result<Vec<WorkloadStatement>> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(text.as_bytes());
-    let headers: Vec<String> = reader.headers().map_err(|e| anyhow!("not a CSV export: {e}"))?.iter().map(|h| h.trim().to_lowercase()).collect();
+    let headers: Vec<String> =
+        reader.headers().map_err(|e| anyhow!("not a CSV export: {e}"))?.iter().map(|h| h.trim().to_lowercase()).collect();
     if !headers.iter().any(|h| h == "query") {
         bail!("the CSV has no query column: export with \\copy (select * from pg_stat_statements) to 'file' csv header");
     }

@@ -111,7 +111,8 @@ fn duration_statement(message: &str) -> Option<(f64, String)> {
 
 /// stderr: an entry starts with a line holding `SEVERITY:  `; tab-indented lines continue it.
 fn stderr(text: &str) -> Vec<Entry> {
-    const SEVERITIES: &[&str] = &["LOG", "ERROR", "STATEMENT", "DETAIL", "HINT", "CONTEXT", "WARNING", "FATAL", "PANIC", "NOTICE", "INFO", "DEBUG"];
+    const SEVERITIES: &[&str] =
+        &["LOG", "ERROR", "STATEMENT", "DETAIL", "HINT", "CONTEXT", "WARNING", "FATAL", "PANIC", "NOTICE", "INFO", "DEBUG"];
     let mut entries: Vec<Entry> = Vec::new();
     for line in text.lines() {
         if let Some(continued) = line.strip_prefix('\t') {

@@ -78,7 +78,8 @@ mod tests {
 
     #[test]
     fn merges_the_same_text_and_orders_by_total_time() {
-        let workload = Workload::new(vec![statement("select 1", 10.0, 5.0), statement("select 2", 1.0, 50.0), statement("select 1", 10.0, 5.0)]);
+        let workload =
+            Workload::new(vec![statement("select 1", 10.0, 5.0), statement("select 2", 1.0, 50.0), statement("select 1", 10.0, 5.0)]);
         assert_eq!(workload.statements.len(), 2);
         assert_eq!(workload.statements[0].query, "select 2");
         assert_eq!(workload.statements[1].calls, 20.0);

@@ -60,7 +60,11 @@ impl TestServer {
                 "the {extension} extension is not installed for PostgreSQL 15: {INSTALL_HINT}"
             );
         }
-        let unique = format!("pgadvise-test-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+        let unique = format!(
+            "pgadvise-test-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        );
         let dir = std::env::temp_dir().join(unique);
         std::fs::create_dir_all(&dir).unwrap();
         // SAFETY: geteuid has no preconditions.
@@ -73,13 +77,17 @@ impl TestServer {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let server = TestServer { port, dir, bin, run_as_postgres };
         let data = server.dir.join("data");
-        server.run_checked("initdb", &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
+        server.run_checked(
+            "initdb",
+            &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+        );
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements -c fsync=off",
             server.dir.display()
         );
         let log = server.dir.join("server.log");
-        let output = server.run("pg_ctl", &["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "-t", "60", "-o", &options, "start"]);
+        let output =
+            server.run("pg_ctl", &["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "-t", "60", "-o", &options, "start"]);
         if !output.status.success() {
             let log = std::fs::read_to_string(&log).unwrap_or_default();
             panic!("PostgreSQL did not start: {}\n{log}", String::from_utf8_lossy(&output.stderr));
@@ -103,7 +111,12 @@ impl TestServer {
 
     fn run_checked(&self, program: &str, args: &[&str]) {
         let output = self.run(program, args);
-        assert!(output.status.success(), "{program} failed: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{program} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     /// Restarts the server, for settings that need it.

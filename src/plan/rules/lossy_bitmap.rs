@@ -19,7 +19,8 @@ pub fn check(plan: &Plan, _: &Context) -> Vec<Finding> {
             continue;
         }
         let exact = node.exact_heap_blocks.unwrap_or(0.0);
-        let rechecked = node.rows_removed_by_index_recheck.map(|r| format!("; the recheck removed {} rows", format_count(r))).unwrap_or_default();
+        let rechecked =
+            node.rows_removed_by_index_recheck.map(|r| format!("; the recheck removed {} rows", format_count(r))).unwrap_or_default();
         let mib = round_up_mib((exact + lossy) * BITMAP_BYTES_PER_PAGE / 1024.0 * 2.0);
         findings.push(Finding {
             rule: ID,

@@ -21,7 +21,10 @@ pub fn check(plan: &Plan, _: &Context) -> Vec<Finding> {
 /// `stops_early`: an ancestor (Limit, semi/anti join) stops reading before the end,
 /// so fewer rows than estimated is expected there.
 fn visit(plan: &Plan, node: &PlanNode, stops_early: bool, findings: &mut Vec<Finding>) {
-    let child_stops = stops_early || matches!(node.node_type.as_str(), "Limit" | "WindowAgg") || matches!(node.join_type.as_deref(), Some("Semi" | "Anti")) || node.node_type == "Merge Join";
+    let child_stops = stops_early
+        || matches!(node.node_type.as_str(), "Limit" | "WindowAgg")
+        || matches!(node.join_type.as_deref(), Some("Semi" | "Anti"))
+        || node.node_type == "Merge Join";
     for child in &node.children {
         visit(plan, child, child_stops, findings);
     }
@@ -40,8 +43,19 @@ fn visit(plan: &Plan, node: &PlanNode, stops_early: bool, findings: &mut Vec<Fin
         rule: ID,
         severity,
         node: Some(node.id),
-        title: format!("{} returned {} rows where {} were estimated ({:.0}× {})", node.label(), format_count(actual), format_count(estimated), m.factor, if m.under { "under" } else { "over" }),
-        evidence: format!("estimated {} rows per loop, got {}; the plan above it was chosen for the wrong row count", format_count(estimated), format_count(actual)),
+        title: format!(
+            "{} returned {} rows where {} were estimated ({:.0}× {})",
+            node.label(),
+            format_count(actual),
+            format_count(estimated),
+            m.factor,
+            if m.under { "under" } else { "over" }
+        ),
+        evidence: format!(
+            "estimated {} rows per loop, got {}; the plan above it was chosen for the wrong row count",
+            format_count(estimated),
+            format_count(actual)
+        ),
         advice: advice(node),
     });
 }

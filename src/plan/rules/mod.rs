@@ -48,7 +48,9 @@ pub const RULES: &[(&str, Rule)] = &[
 /// All findings for a plan, most severe first, then in plan order, statement-wide ones last.
 pub fn diagnose(plan: &Plan, context: &Context) -> Vec<Finding> {
     let mut findings: Vec<Finding> = RULES.iter().flat_map(|(_, rule)| rule(plan, context)).collect();
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.node.is_none().cmp(&b.node.is_none())).then(a.node.cmp(&b.node)).then(a.rule.cmp(b.rule)));
+    findings.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then(a.node.is_none().cmp(&b.node.is_none())).then(a.node.cmp(&b.node)).then(a.rule.cmp(b.rule))
+    });
     findings
 }
 

@@ -21,7 +21,12 @@ pub fn check(plan: &Plan, _: &Context) -> Vec<Finding> {
             severity: scaled(Severity::Warning, plan, node),
             node: Some(node.id),
             title: format!("{} reads {} rows to return {}", node.label(), format_count(read), format_count(returned)),
-            evidence: format!("Filter {} removed {} rows ({})", node.filter.as_deref().unwrap_or("?"), format_count(removed), percent(removed / read)),
+            evidence: format!(
+                "Filter {} removed {} rows ({})",
+                node.filter.as_deref().unwrap_or("?"),
+                format_count(removed),
+                percent(removed / read)
+            ),
             advice: "an index on the filtered columns reads only the matching rows: see the suggested indexes".into(),
         });
     }

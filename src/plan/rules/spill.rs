@@ -33,14 +33,26 @@ fn spill(node: &PlanNode) -> Option<(String, f64)> {
     if node.node_type == "Aggregate" && (disk > 0.0 || node.hashagg_batches.unwrap_or(0.0) > 1.0) {
         let peak = node.peak_memory_kb.unwrap_or(0.0);
         let batches = node.hashagg_batches.unwrap_or(0.0);
-        return Some((format!("HashAggregate wrote {} kB to disk in {} batches (memory peak {} kB)", format_count(disk), format_count(batches), format_count(peak)), peak + disk));
+        return Some((
+            format!(
+                "HashAggregate wrote {} kB to disk in {} batches (memory peak {} kB)",
+                format_count(disk),
+                format_count(batches),
+                format_count(peak)
+            ),
+            peak + disk,
+        ));
     }
     None
 }
 
 fn finding(plan: &Plan, node: &PlanNode, evidence: String, needed_kb: f64) -> Finding {
     let mib = round_up_mib(needed_kb);
-    let hash = if node.node_type == "Sort" || node.node_type == "Incremental Sort" { "" } else { " (hashes may use work_mem × hash_mem_multiplier)" };
+    let hash = if node.node_type == "Sort" || node.node_type == "Incremental Sort" {
+        ""
+    } else {
+        " (hashes may use work_mem × hash_mem_multiplier)"
+    };
     let current = plan.settings.get("work_mem").map(|w| format!(" (work_mem is {w} here)")).unwrap_or_default();
     Finding {
         rule: ID,

@@ -35,7 +35,19 @@ fn fires(rule: &str, plan: &Plan) -> bool {
 
 #[test]
 fn seq_scan_discarding_most_of_a_big_table() {
-    let scan = |removed: f64| statement(node("Seq Scan", 200.0, 10.0, 10.0, 1.0, json!({"Relation Name": "t", "Alias": "t", "Filter": "(a = 1)", "Rows Removed by Filter": removed})), 200.0);
+    let scan = |removed: f64| {
+        statement(
+            node(
+                "Seq Scan",
+                200.0,
+                10.0,
+                10.0,
+                1.0,
+                json!({"Relation Name": "t", "Alias": "t", "Filter": "(a = 1)", "Rows Removed by Filter": removed}),
+            ),
+            200.0,
+        )
+    };
     let big = scan(99_990.0);
     assert!(fires(seq_scan_filter::ID, &big));
     assert_eq!(diagnose(&big, &Context::default())[0].severity, Severity::Critical, "the whole 200 ms statement");
@@ -70,20 +82,42 @@ fn misestimates_are_reported_where_they_start() {
     assert_eq!(findings[0].node, Some(2));
     assert!(findings[0].advice.contains("CREATE STATISTICS t_a_b_stats (dependencies, mcv) ON a, b FROM t"), "{}", findings[0].advice);
     // Fewer rows than estimated under a Limit is the Limit's doing.
-    let limited = statement(node("Limit", 1.0, 10.0, 10.0, 1.0, json!({"Plans": [node("Seq Scan", 1.0, 10.0, 70_000.0, 1.0, json!({"Relation Name": "t"}))]})), 1.0);
+    let limited = statement(
+        node("Limit", 1.0, 10.0, 10.0, 1.0, json!({"Plans": [node("Seq Scan", 1.0, 10.0, 70_000.0, 1.0, json!({"Relation Name": "t"}))]})),
+        1.0,
+    );
     assert!(!fires(misestimate::ID, &limited));
 }
 
 #[test]
 fn spills_say_how_much_work_mem_would_fit() {
-    let sort = statement(node("Sort", 50.0, 1e5, 1e5, 1.0, json!({"Sort Method": "external merge", "Sort Space Used": 3000, "Sort Space Type": "Disk"})), 50.0);
+    let sort = statement(
+        node("Sort", 50.0, 1e5, 1e5, 1.0, json!({"Sort Method": "external merge", "Sort Space Used": 3000, "Sort Space Type": "Disk"})),
+        50.0,
+    );
     let finding = diagnose(&sort, &Context::default()).into_iter().find(|f| f.rule == spill::ID).expect("fires");
     assert!(finding.advice.contains("SET work_mem = '8MB'"), "{}", finding.advice);
-    let hash = statement(node("Hash", 50.0, 1e5, 1e5, 1.0, json!({"Hash Batches": 4, "Original Hash Batches": 4, "Peak Memory Usage": 4000})), 50.0);
+    let hash = statement(
+        node("Hash", 50.0, 1e5, 1e5, 1.0, json!({"Hash Batches": 4, "Original Hash Batches": 4, "Peak Memory Usage": 4000})),
+        50.0,
+    );
     assert!(fires(spill::ID, &hash));
-    let agg = statement(node("Aggregate", 50.0, 1e5, 1e5, 1.0, json!({"Strategy": "Hashed", "HashAgg Batches": 5, "Disk Usage": 8000, "Peak Memory Usage": 4000})), 50.0);
+    let agg = statement(
+        node(
+            "Aggregate",
+            50.0,
+            1e5,
+            1e5,
+            1.0,
+            json!({"Strategy": "Hashed", "HashAgg Batches": 5, "Disk Usage": 8000, "Peak Memory Usage": 4000}),
+        ),
+        50.0,
+    );
     assert!(fires(spill::ID, &agg));
-    let memory = statement(node("Sort", 5.0, 100.0, 100.0, 1.0, json!({"Sort Method": "quicksort", "Sort Space Used": 30, "Sort Space Type": "Memory"})), 5.0);
+    let memory = statement(
+        node("Sort", 5.0, 100.0, 100.0, 1.0, json!({"Sort Method": "quicksort", "Sort Space Used": 30, "Sort Space Type": "Memory"})),
+        5.0,
+    );
     assert!(!fires(spill::ID, &memory));
 }
 
@@ -99,7 +133,14 @@ fn lossy_bitmaps() {
 fn nested_loops_that_rescan_their_inner_side() {
     let join = |loops: f64| {
         let outer = node("Seq Scan", 1.0, loops, 10.0, 1.0, json!({"Relation Name": "a", "Alias": "a", "Parent Relationship": "Outer"}));
-        let inner = node("Seq Scan", 0.05, 1.0, 1.0, loops, json!({"Relation Name": "b", "Alias": "b", "Parent Relationship": "Inner", "Filter": "(b.a_id = a.id)", "Rows Removed by Filter": 999}));
+        let inner = node(
+            "Seq Scan",
+            0.05,
+            1.0,
+            1.0,
+            loops,
+            json!({"Relation Name": "b", "Alias": "b", "Parent Relationship": "Inner", "Filter": "(b.a_id = a.id)", "Rows Removed by Filter": 999}),
+        );
         statement(node("Nested Loop", 60.0, loops, 10.0, 1.0, json!({"Plans": [outer, inner]})), 60.0)
     };
     let many = join(5_000.0);
@@ -120,7 +161,8 @@ fn heap_fetches_in_index_only_scans() {
 
 #[test]
 fn workers_planned_but_not_launched() {
-    let gather = |launched: f64| statement(node("Gather", 5.0, 10.0, 10.0, 1.0, json!({"Workers Planned": 2, "Workers Launched": launched})), 5.0);
+    let gather =
+        |launched: f64| statement(node("Gather", 5.0, 10.0, 10.0, 1.0, json!({"Workers Planned": 2, "Workers Launched": launched})), 5.0);
     assert_eq!(diagnose(&gather(0.0), &Context::default())[0].severity, Severity::Warning);
     assert!(fires(workers::ID, &gather(1.0)));
     assert!(!fires(workers::ID, &gather(2.0)));
@@ -128,7 +170,19 @@ fn workers_planned_but_not_launched() {
 
 #[test]
 fn large_offsets_from_the_plan_or_the_statement() {
-    let limit = |pulled: f64| statement(node("Limit", 5.0, 20.0, 20.0, 1.0, json!({"Plans": [node("Index Scan", 5.0, pulled, pulled, 1.0, json!({"Relation Name": "t"}))]})), 5.0);
+    let limit = |pulled: f64| {
+        statement(
+            node(
+                "Limit",
+                5.0,
+                20.0,
+                20.0,
+                1.0,
+                json!({"Plans": [node("Index Scan", 5.0, pulled, pulled, 1.0, json!({"Relation Name": "t"}))]}),
+            ),
+            5.0,
+        )
+    };
     assert!(fires(large_offset::ID, &limit(50_020.0)));
     assert!(!fires(large_offset::ID, &limit(20.0)));
     let estimated = plan_of(json!([{"Plan": {"Node Type": "Limit", "Plan Rows": 20}}]));
@@ -137,7 +191,8 @@ fn large_offsets_from_the_plan_or_the_statement() {
 
 #[test]
 fn planning_and_jit_that_outweigh_execution() {
-    let slow_planning = plan_of(json!([{"Plan": node("Result", 1.0, 1.0, 1.0, 1.0, json!({})), "Planning Time": 40.0, "Execution Time": 2.0}]));
+    let slow_planning =
+        plan_of(json!([{"Plan": node("Result", 1.0, 1.0, 1.0, 1.0, json!({})), "Planning Time": 40.0, "Execution Time": 2.0}]));
     assert!(fires(overhead::PLANNING_ID, &slow_planning));
     let jit = plan_of(json!([{"Plan": node("Result", 100.0, 1.0, 1.0, 1.0, json!({})), "Execution Time": 100.0,
         "JIT": {"Functions": 12, "Timing": {"Generation": 5.0, "Total": 80.0}}}]));
@@ -148,9 +203,15 @@ fn planning_and_jit_that_outweigh_execution() {
 
 #[test]
 fn reading_most_blocks_from_disk() {
-    let cold = statement(node("Seq Scan", 500.0, 1e6, 1e6, 1.0, json!({"Relation Name": "t", "Shared Hit Blocks": 100, "Shared Read Blocks": 50_000})), 500.0);
+    let cold = statement(
+        node("Seq Scan", 500.0, 1e6, 1e6, 1.0, json!({"Relation Name": "t", "Shared Hit Blocks": 100, "Shared Read Blocks": 50_000})),
+        500.0,
+    );
     assert!(fires(disk_reads::ID, &cold));
-    let warm = statement(node("Seq Scan", 500.0, 1e6, 1e6, 1.0, json!({"Relation Name": "t", "Shared Hit Blocks": 50_000, "Shared Read Blocks": 100})), 500.0);
+    let warm = statement(
+        node("Seq Scan", 500.0, 1e6, 1e6, 1.0, json!({"Relation Name": "t", "Shared Hit Blocks": 50_000, "Shared Read Blocks": 100})),
+        500.0,
+    );
     assert!(!fires(disk_reads::ID, &warm));
 }
 
