@@ -278,3 +278,19 @@ fn a_suggestion_the_planner_ignores_is_dropped_and_stale_statistics_are_reported
         .expect("a misestimate finding");
     assert!(misestimate["advice"].as_str().unwrap().starts_with("ANALYZE stale"), "{misestimate}");
 }
+
+#[test]
+fn a_suggestion_postgresql_cannot_build_is_dropped_with_the_reason() {
+    // date() of a timestamptz depends on the time zone: not IMMUTABLE, so no expression index.
+    let dir = std::env::temp_dir().join(format!("pgadvise-immutable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("by_day.sql");
+    std::fs::write(&file, "SELECT id FROM orders WHERE date(created_at) = '2026-03-01';\n").unwrap();
+    let output = pgadvise(&["explain", file.to_str().unwrap(), "--db", &url(shop()), "--format", "json"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(suggestions(&report).is_empty());
+    let why = report["statements"][0]["dropped"][0]["why"].as_str().unwrap();
+    assert!(why.starts_with("PostgreSQL cannot build it:") && why.contains("IMMUTABLE"), "{why}");
+}

@@ -19,8 +19,8 @@ pub trait WhatIf {
     /// The planner's total cost of each statement (by position) with exactly these
     /// hypothetical indexes; `None` where it cannot be planned.
     async fn costs(&mut self, indexes: &[&IndexCandidate], statements: &[usize]) -> Result<Vec<Option<f64>>>;
-    /// HypoPG's size estimate of the index.
-    async fn size(&mut self, index: &IndexCandidate) -> Result<u64>;
+    /// HypoPG's size estimate of the index, or why PostgreSQL cannot build it.
+    async fn size(&mut self, index: &IndexCandidate) -> Result<std::result::Result<u64, String>>;
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -145,14 +145,20 @@ pub async fn select<W: WhatIf>(
     let workload_ms: f64 = statements.iter().enumerate().map(|(i, s)| weight_ms(s, base_of(i).unwrap_or(0.0))).sum();
 
     let mut sizes = Vec::new();
-    for candidate in candidates {
-        let size = oracle.size(&candidate.index).await?;
-        sizes.push(corrected_size(size, &candidate.index, catalog, server_major).max(8192));
+    let mut open: Vec<bool> = vec![true; candidates.len()];
+    for (i, candidate) in candidates.iter().enumerate() {
+        match oracle.size(&candidate.index).await? {
+            Ok(size) => sizes.push(corrected_size(size, &candidate.index, catalog, server_major).max(8192)),
+            Err(why) => {
+                sizes.push(0);
+                open[i] = false;
+                selection.rejected.push((candidate.index.name(), format!("PostgreSQL cannot build it: {why}")));
+            }
+        }
     }
 
     // Each candidate's last evaluation, and how many indexes were chosen when it was made.
     let mut evaluations: Vec<Option<Evaluation>> = vec![None; candidates.len()];
-    let mut open: Vec<bool> = vec![true; candidates.len()];
     let mut used_bytes = 0u64;
     while selection.chosen.len() < limits.max_indexes {
         let score = |i: usize| evaluations[i].as_ref().map_or(f64::INFINITY, |e| e.score);
@@ -266,8 +272,12 @@ mod tests {
                 })
                 .collect())
         }
-        async fn size(&mut self, _: &IndexCandidate) -> Result<u64> {
-            Ok(1 << 20)
+        async fn size(&mut self, index: &IndexCandidate) -> Result<std::result::Result<u64, String>> {
+            Ok(if index.name() == "t_broken_idx" {
+                Err("functions in index expression must be marked IMMUTABLE".into())
+            } else {
+                Ok(1 << 20)
+            })
         }
     }
 
@@ -314,14 +324,20 @@ mod tests {
         // a helps statement 0 a lot; b helps 1; c helps 0 too, but after a, nothing more.
         let mut oracle =
             Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0), ("t_c_idx", 0, 20.0), ("t_d_idx", 2, 100.0)], base: 100.0 };
-        let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1]), candidate("c", vec![0]), candidate("d", vec![2])];
+        let candidates = vec![
+            candidate("a", vec![0]),
+            candidate("b", vec![1]),
+            candidate("c", vec![0]),
+            candidate("d", vec![2]),
+            candidate("broken", vec![0]),
+        ];
         let selection =
             run(&mut oracle, &candidates, Limits { max_indexes: 10, budget_bytes: None, min_saved_share: 0.01, count_writes: true });
         let names: Vec<String> = selection.chosen.iter().map(|c| c.index.name()).collect();
         assert_eq!(names, vec!["t_a_idx", "t_b_idx"]);
         assert!((selection.chosen[0].saved_ms - 900.0).abs() < 1e-9);
         let rejected: Vec<&str> = selection.rejected.iter().map(|r| r.0.as_str()).collect();
-        assert_eq!(rejected, vec!["t_c_idx", "t_d_idx"]);
+        assert_eq!(rejected, vec!["t_broken_idx", "t_c_idx", "t_d_idx"], "one PostgreSQL cannot build is left out, not fatal");
         assert!(selection.planner_calls <= 3 + 4 + 3, "lazy greedy re-costs little: {}", selection.planner_calls);
     }
 

@@ -205,15 +205,21 @@ async fn verify(client: &Client, sql: &str, planning: &Planning, statement: &mut
     }
     let mut kept = Vec::new();
     for (mut suggestion, verdict) in statement.suggestions.drain(..).zip(verdicts) {
-        if verdict.used {
-            suggestion.verification = Some(verdict);
-            kept.push(suggestion);
-        } else {
-            statement.dropped.push(DroppedSuggestion {
+        match verdict {
+            Ok(verdict) if verdict.used => {
+                suggestion.verification = Some(verdict);
+                kept.push(suggestion);
+            }
+            Ok(verdict) => statement.dropped.push(DroppedSuggestion {
                 name: suggestion.name,
                 sql: suggestion.sql,
                 why: format!("the planner did not use it (cost {:.0} either way)", verdict.cost_before),
-            });
+            }),
+            Err(why) => statement.dropped.push(DroppedSuggestion {
+                name: suggestion.name,
+                sql: suggestion.sql,
+                why: format!("PostgreSQL cannot build it: {why}"),
+            }),
         }
     }
     statement.suggestions = kept;

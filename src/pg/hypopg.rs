@@ -37,14 +37,37 @@ pub struct Verification {
     pub size_bytes: u64,
 }
 
+/// Creates a hypothetical index in the open transaction: its oid and name, or, when
+/// PostgreSQL would refuse to build it (a non-IMMUTABLE function in an expression,
+/// say), why. A savepoint keeps that refusal from ending the transaction.
+pub async fn create(client: &Client, candidate: &IndexCandidate) -> Result<std::result::Result<(i64, String), String>> {
+    let create = format!("CREATE INDEX {}", candidate.definition());
+    let savepoint = |sql: &'static str| async move {
+        client.simple_query(sql).await.map_err(|e| database_error(format!("HypoPG: {}", server_message(&e))))
+    };
+    savepoint("SAVEPOINT pgadvise_hypopg_create").await?;
+    match client.query_one("SELECT indexrelid::int8, indexname::text FROM hypopg_create_index($1)", &[&create]).await {
+        Ok(row) => {
+            savepoint("RELEASE SAVEPOINT pgadvise_hypopg_create").await?;
+            Ok(Ok((row.get(0), row.get(1))))
+        }
+        Err(e) if e.as_db_error().is_some() => {
+            savepoint("ROLLBACK TO SAVEPOINT pgadvise_hypopg_create").await?;
+            Ok(Err(server_message(&e)))
+        }
+        Err(e) => Err(database_error(format!("HypoPG: cannot create {create}: {}", server_message(&e)))),
+    }
+}
+
 /// Verifies each candidate for the statement `sql`. Returns the status and, when
-/// HypoPG was usable, one verdict per candidate (in order).
+/// HypoPG was usable, one verdict per candidate (in order): what the planner did
+/// with it, or why PostgreSQL cannot build it.
 pub async fn verify(
     client: &Client,
     sql: &str,
     planning: &Planning,
     candidates: &[IndexCandidate],
-) -> Result<(HypoStatus, Vec<Verification>)> {
+) -> Result<(HypoStatus, Vec<std::result::Result<Verification, String>>)> {
     let failed = |what: &str, e: tokio_postgres::Error| database_error(format!("HypoPG: cannot {what}: {}", server_message(&e)));
     client.simple_query("BEGIN").await.map_err(|e| failed("begin a transaction", e))?;
     let result = async {
@@ -58,13 +81,13 @@ pub async fn verify(
         let mut verdicts = Vec::new();
         for candidate in candidates {
             client.simple_query("SELECT hypopg_reset()").await.map_err(|e| failed("reset", e))?;
-            let create = format!("CREATE INDEX {}", candidate.definition());
-            let row = client
-                .query_one("SELECT indexrelid::int8, indexname::text FROM hypopg_create_index($1)", &[&create])
-                .await
-                .map_err(|e| failed(&format!("create the hypothetical index ({create})"), e))?;
-            let oid: i64 = row.get(0);
-            let name: String = row.get(1);
+            let (oid, name) = match create(client, candidate).await? {
+                Ok(created) => created,
+                Err(why) => {
+                    verdicts.push(Err(why));
+                    continue;
+                }
+            };
             let size: i64 = client
                 .query_one("SELECT hypopg_relation_size($1::int8::oid)::int8", &[&oid])
                 .await
@@ -72,12 +95,12 @@ pub async fn verify(
                 .get(0);
             let after = explain_in_transaction(client, sql, &planning).await?;
             let used = after.nodes().iter().any(|n| n.index_name.as_deref() == Some(name.as_str()));
-            verdicts.push(Verification {
+            verdicts.push(Ok(Verification {
                 cost_before: before,
                 cost_after: after.root.total_cost.unwrap_or(0.0),
                 used,
                 size_bytes: size.max(0) as u64,
-            });
+            }));
         }
         client.simple_query("SELECT hypopg_reset()").await.map_err(|e| failed("reset", e))?;
         Ok::<_, anyhow::Error>((status, verdicts))

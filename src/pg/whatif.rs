@@ -56,11 +56,10 @@ impl<'a> ServerWhatIf<'a> {
         }
         self.client.simple_query("SELECT hypopg_reset()").await.map_err(|e| database_error(format!("HypoPG: {}", server_message(&e))))?;
         for index in indexes {
-            let create = format!("CREATE INDEX {}", index.definition());
-            self.client
-                .query_one("SELECT indexrelid FROM hypopg_create_index($1)", &[&create])
-                .await
-                .map_err(|e| database_error(format!("HypoPG cannot create {create}: {}", server_message(&e))))?;
+            // Candidates that cannot be built were left out by size(); a refusal here is a bug.
+            if let Err(why) = hypopg::create(self.client, index).await? {
+                return Err(database_error(format!("HypoPG cannot create {}: {why}", index.definition())));
+            }
         }
         self.created = wanted;
         Ok(())
@@ -108,15 +107,18 @@ impl WhatIf for ServerWhatIf<'_> {
         Ok(costs)
     }
 
-    async fn size(&mut self, index: &IndexCandidate) -> Result<u64> {
-        let create = format!("CREATE INDEX {}", index.definition());
+    async fn size(&mut self, index: &IndexCandidate) -> Result<std::result::Result<u64, String>> {
+        // The extra index joins the set now; make the next costs() rebuild it.
+        self.created.clear();
+        let (oid, _) = match hypopg::create(self.client, index).await? {
+            Ok(created) => created,
+            Err(why) => return Ok(Err(why)),
+        };
         let row = self
             .client
-            .query_one("SELECT hypopg_relation_size(indexrelid)::int8 FROM hypopg_create_index($1)", &[&create])
+            .query_one("SELECT hypopg_relation_size($1::int8::oid)::int8", &[&oid])
             .await
-            .map_err(|e| database_error(format!("HypoPG cannot size {create}: {}", server_message(&e))))?;
-        // The extra index is in the set now; make the next costs() rebuild it.
-        self.created.clear();
-        Ok(row.get::<_, i64>(0).max(0) as u64)
+            .map_err(|e| database_error(format!("HypoPG cannot size {}: {}", index.definition(), server_message(&e))))?;
+        Ok(Ok(row.get::<_, i64>(0).max(0) as u64))
     }
 }
