@@ -3,12 +3,12 @@
 //! verdict comes later, from `select`.
 
 use super::index::{self, served_by, Access, IndexCandidate};
-use super::statement::{analyze, Aggregation, Skipped};
+use super::statement::{analyze, Aggregation, Skipped, StatementShape};
 use crate::catalog::Catalog;
 use crate::sql::predicate::{Operand, Operator};
 use crate::workload::{Workload, WorkloadStatement};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Tables with fewer rows than this are read whole faster than through an index.
 pub const MIN_TABLE_ROWS: f64 = 1_000.0;
@@ -60,22 +60,78 @@ pub type UpdatedColumns = BTreeMap<(String, String), BTreeMap<String, f64>>;
 /// Analyzes every statement and collects candidates, merged across statements.
 pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
     let mut analysis = Analysis::default();
-    let mut by_name: BTreeMap<String, WorkloadCandidate> = BTreeMap::new();
-    let shapes: Vec<_> = workload.statements.iter().map(|s| analyze(&s.query, catalog)).collect();
-    let recurring = recurring_constants(&shapes);
-    for (position, (statement, shape)) in workload.statements.iter().zip(shapes).enumerate() {
-        let shape = match shape {
-            Ok(shape) => shape,
+    let mut found = Found::default();
+    let mut slots: Vec<Option<AnalyzedStatement>> = vec![None; workload.statements.len()];
+    // Statements with equalities on constants wait until it is known which constants
+    // recur; the others are done at once, so a big workload's parsed shapes are not
+    // all held in memory together.
+    let mut counts: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    let mut deferred: Vec<(usize, StatementShape)> = Vec::new();
+    for (position, statement) in workload.statements.iter().enumerate() {
+        match analyze(&statement.query, catalog) {
             Err(skipped) => {
-                analysis.statements.push(AnalyzedStatement {
-                    statement: statement.clone(),
-                    skipped: Some(skipped),
-                    aggregation: None,
-                    key_lookup: false,
-                });
-                continue;
+                slots[position] =
+                    Some(AnalyzedStatement { statement: statement.clone(), skipped: Some(skipped), aggregation: None, key_lookup: false });
             }
-        };
+            Ok(shape) => {
+                let constants = constant_equalities(&shape);
+                for key in &constants {
+                    *counts.entry(key.clone()).or_default() += 1;
+                }
+                if constants.is_empty() {
+                    slots[position] = Some(found.add(position, statement, shape, catalog, &Recurring::new()));
+                } else {
+                    deferred.push((position, shape));
+                }
+            }
+        }
+    }
+    let mut recurring = Recurring::new();
+    for ((schema, table, sql), count) in counts {
+        if count >= 2 {
+            recurring.entry((schema, table)).or_default().push(sql);
+        }
+    }
+    for (position, shape) in deferred {
+        slots[position] = Some(found.add(position, &workload.statements[position], shape, catalog, &recurring));
+    }
+    analysis.statements = slots.into_iter().map(|s| s.expect("every statement analyzed")).collect();
+
+    let mut candidates: Vec<WorkloadCandidate> = found.by_name.into_values().collect();
+    merge_prefixes(&mut candidates);
+    for candidate in &mut candidates {
+        candidate.statements.sort_unstable();
+        candidate.statements.dedup();
+        candidate.index.reason = format!("{} statement(s) on {}", candidate.statements.len(), candidate.index.table);
+    }
+    analysis.already_served = found.served.into_iter().collect();
+    analysis.updated = found.updated;
+    analysis.candidates = candidates;
+    analysis
+}
+
+/// (schema, table) → equalities on constants (by their SQL) that appear in at least
+/// two statements on that table: fixed conditions, fit for a partial index.
+type Recurring = BTreeMap<(String, String), Vec<String>>;
+
+/// What the statements have contributed so far.
+#[derive(Default)]
+struct Found {
+    by_name: BTreeMap<String, WorkloadCandidate>,
+    served: BTreeSet<(String, String)>,
+    updated: UpdatedColumns,
+}
+
+impl Found {
+    /// Adds a statement's candidates and updated columns; returns its analyzed entry.
+    fn add(
+        &mut self,
+        position: usize,
+        statement: &WorkloadStatement,
+        shape: StatementShape,
+        catalog: &Catalog,
+        recurring: &Recurring,
+    ) -> AnalyzedStatement {
         let single = shape.reads.len() == 1;
         for read in &shape.reads {
             let Some(table) = catalog.table(read.schema.as_deref(), &read.table) else { continue };
@@ -91,13 +147,10 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
             // The reason is filled in once the candidate's statements are known.
             let Some(candidate) = index::candidate(&access, None, String::new(), &stats) else { continue };
             if let Some(existing) = served_by(&candidate, catalog) {
-                let entry = (candidate.name(), existing.name.clone());
-                if !analysis.already_served.contains(&entry) {
-                    analysis.already_served.push(entry);
-                }
+                self.served.insert((candidate.name(), existing.name.clone()));
                 continue;
             }
-            by_name
+            self.by_name
                 .entry(candidate.name())
                 .or_insert_with(|| WorkloadCandidate { index: candidate, statements: Vec::new() })
                 .statements
@@ -105,52 +158,24 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
         }
         if let Some((table, columns)) = &shape.updated {
             for column in columns {
-                *analysis.updated.entry(table.clone()).or_default().entry(column.clone()).or_default() += statement.calls;
+                *self.updated.entry(table.clone()).or_default().entry(column.clone()).or_default() += statement.calls;
             }
         }
-        analysis.statements.push(AnalyzedStatement {
-            statement: statement.clone(),
-            skipped: None,
-            aggregation: shape.aggregation,
-            key_lookup: shape.key_lookup,
-        });
+        AnalyzedStatement { statement: statement.clone(), skipped: None, aggregation: shape.aggregation, key_lookup: shape.key_lookup }
     }
-    let mut candidates: Vec<WorkloadCandidate> = by_name.into_values().collect();
-    merge_prefixes(&mut candidates);
-    for candidate in &mut candidates {
-        candidate.statements.sort_unstable();
-        candidate.statements.dedup();
-        candidate.index.reason = format!("{} statement(s) on {}", candidate.statements.len(), candidate.index.table);
-    }
-    analysis.already_served.sort();
-    analysis.candidates = candidates;
-    analysis
 }
 
-/// Equalities on constants (`status = 'active'`) that appear in at least two
-/// statements on the same table: fixed conditions, fit for a partial index.
-fn recurring_constants(shapes: &[Result<super::statement::StatementShape, Skipped>]) -> BTreeMap<(String, String), Vec<String>> {
-    let mut counts: BTreeMap<(String, String, String), usize> = BTreeMap::new();
-    for shape in shapes.iter().flatten() {
-        let mut seen = std::collections::BTreeSet::new();
-        for read in &shape.reads {
-            for predicate in &read.predicates {
-                if predicate.operator == Operator::Equality && matches!(predicate.operand, Operand::Constant(_)) {
-                    seen.insert((read.schema.clone().unwrap_or_default(), read.table.clone(), predicate.sql.clone()));
-                }
+/// The equalities on constants (`status = 'active'`) a statement has, each once.
+fn constant_equalities(shape: &StatementShape) -> BTreeSet<(String, String, String)> {
+    let mut seen = BTreeSet::new();
+    for read in &shape.reads {
+        for predicate in &read.predicates {
+            if predicate.operator == Operator::Equality && matches!(predicate.operand, Operand::Constant(_)) {
+                seen.insert((read.schema.clone().unwrap_or_default(), read.table.clone(), predicate.sql.clone()));
             }
         }
-        for key in seen {
-            *counts.entry(key).or_default() += 1;
-        }
     }
-    let mut recurring: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for ((schema, table, sql), count) in counts {
-        if count >= 2 {
-            recurring.entry((schema, table)).or_default().push(sql);
-        }
-    }
-    recurring
+    seen
 }
 
 /// A candidate whose keys are a leading prefix of another's on the same table,
