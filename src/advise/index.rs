@@ -268,12 +268,11 @@ fn needs_index(scan: &ScanConditions<'_>) -> Option<String> {
 
 /// The index that serves `access`, if it has anything an index can use.
 pub fn candidate(
-    access: &Access,
+    scan: &Access,
     node: Option<usize>,
     reason: String,
     stats: &dyn Fn(&str) -> Option<ColumnStats>,
 ) -> Option<IndexCandidate> {
-    let scan = access;
     let mut keys: Vec<IndexKey> = Vec::new();
     let mut partial: Vec<String> = Vec::new();
     let push = |keys: &mut Vec<IndexKey>, key: IndexKey| {
@@ -300,44 +299,35 @@ pub fn candidate(
         .iter()
         .filter(|p| matches!(p.operator, Operator::Equality | Operator::IsNull | Operator::IsTrue | Operator::IsFalse))
         .collect();
-    // A unique-like column (an email, an id) needs no company: index it alone.
+    // A unique-like column (an email, an id) needs no company: index it alone, with
+    // no other equality, join, range or sort column after it.
     let unique_like = equalities.iter().find(|p| match &p.target {
         Target::Column(c) if p.operator == Operator::Equality => {
             stats(&c.name).is_some_and(|s| s.table_rows > 0.0 && s.distinct_values() >= UNIQUE_LIKE_SHARE * s.table_rows)
         }
         _ => false,
     });
-    if let Some(unique) = unique_like {
-        push(&mut keys, key_of(&unique.target));
-        let include = covering_columns(scan, &keys, &partial);
-        partial.sort();
-        return Some(IndexCandidate {
-            schema: scan.schema.clone(),
-            table: scan.table.clone(),
-            keys,
-            include,
-            predicate: (!partial.is_empty()).then(|| partial.join(" AND ")),
-            node,
-            reason,
-        });
-    }
-    for predicate in equalities {
-        push(&mut keys, key_of(&predicate.target));
-    }
-    if join_lookup {
-        for join in &scan.joins {
-            push(&mut keys, key_of(&join.target));
+    match unique_like {
+        Some(unique) => push(&mut keys, key_of(&unique.target)),
+        None => {
+            for predicate in equalities {
+                push(&mut keys, key_of(&predicate.target));
+            }
+            if join_lookup {
+                for join in &scan.joins {
+                    push(&mut keys, key_of(&join.target));
+                }
+            }
+            let range = lookups.iter().find(|p| p.operator == Operator::Range);
+            match (range, scan.sort_keys.first()) {
+                (Some(range), Some(first)) if matches!(&range.target, Target::Column(c) if c.name == first.column) => {
+                    push_sort_keys(&mut keys, &scan.sort_keys)
+                }
+                (Some(range), _) => push(&mut keys, key_of(&range.target)),
+                (None, Some(_)) => push_sort_keys(&mut keys, &scan.sort_keys),
+                (None, None) => {}
+            }
         }
-    }
-    let range = lookups.iter().find(|p| p.operator == Operator::Range);
-    let sort_first = scan.sort_keys.first();
-    match (range, sort_first) {
-        (Some(range), Some(first)) if matches!(&range.target, Target::Column(c) if c.name == first.column) => {
-            push_sort_keys(&mut keys, &scan.sort_keys)
-        }
-        (Some(range), _) => push(&mut keys, key_of(&range.target)),
-        (None, Some(_)) => push_sort_keys(&mut keys, &scan.sort_keys),
-        (None, None) => {}
     }
     if keys.is_empty() {
         return None;
