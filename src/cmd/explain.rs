@@ -70,7 +70,8 @@ fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T
 
 /// A plan file with no server: diagnose and suggest, unverified.
 fn offline(name: &str, plan: Plan) -> ExplainReport {
-    let statement = statement_report(name.to_string(), None, None, plan, None);
+    let queries = queries_of(&plan);
+    let statement = statement_report(name.to_string(), None, None, queries.first(), plan, None);
     ExplainReport {
         statements: vec![statement],
         hypopg: None,
@@ -78,16 +79,28 @@ fn offline(name: &str, plan: Plan) -> ExplainReport {
     }
 }
 
-/// Findings and suggestions for one plan; `catalog` drops what existing indexes serve.
-fn statement_report(label: String, kind: Option<PlanKind>, sql: Option<String>, plan: Plan, catalog: Option<&Catalog>) -> StatementReport {
-    let statement_text = sql.clone().or_else(|| plan.query_text.clone());
-    let parsed = statement_text.as_deref().and_then(|text| parse_file(text).ok()).and_then(|mut s| (!s.is_empty()).then(|| s.remove(0)));
-    let context = RuleContext { offset: parsed.as_ref().and_then(SqlStatement::offset) };
+/// The statements a plan file carries (auto_explain's Query Text), if it has one that parses.
+fn queries_of(plan: &Plan) -> Vec<SqlStatement> {
+    plan.query_text.as_deref().and_then(|text| parse_file(text).ok()).unwrap_or_default()
+}
+
+/// Findings and suggestions for one plan; `parsed` is its statement when known
+/// (OFFSET, columns read), `sql` the text pgadvise ran; `catalog` drops what
+/// existing indexes serve.
+fn statement_report(
+    label: String,
+    kind: Option<PlanKind>,
+    sql: Option<String>,
+    parsed: Option<&SqlStatement>,
+    plan: Plan,
+    catalog: Option<&Catalog>,
+) -> StatementReport {
+    let context = RuleContext { offset: parsed.and_then(SqlStatement::offset) };
     let findings = diagnose(&plan, &context);
     let mut scans = conditions::scans(&plan);
     // Without VERBOSE the plan does not say which columns a scan returns; a
     // single-table statement does, so covering indexes are still possible.
-    if let Some((table, columns)) = parsed.as_ref().and_then(SqlStatement::single_table_columns) {
+    if let Some((table, columns)) = parsed.and_then(SqlStatement::single_table_columns) {
         for scan in scans.iter_mut().filter(|s| s.output_columns.is_none() && s.table == table) {
             scan.output_columns = Some(columns.clone());
         }
@@ -135,13 +148,14 @@ fn planning(args: &ExplainArgs, server: &Server, placeholders: usize) -> Plannin
 async fn live_plan(args: &ExplainArgs, url: &str, name: &str, plan: Plan) -> Result<ExplainReport> {
     let server = open(args, url).await?;
     let catalog = read_catalog(&server.client, &plan).await?;
-    let query = plan.query_text.clone();
-    let mut statement = statement_report(name.to_string(), None, None, plan, Some(&catalog));
+    let queries = queries_of(&plan);
+    let mut statement = statement_report(name.to_string(), None, None, queries.first(), plan, Some(&catalog));
     let mut notes = Vec::new();
-    let hypopg = match query.as_deref().map(parse_file) {
-        Some(Ok(parsed)) if parsed.len() == 1 => {
-            let planning = Planning { analyze: false, ..planning(args, &server, parsed[0].parameters) };
-            Some(verify(&server.client, &parsed[0].text, &planning, &mut statement).await?)
+    // Verification plans the statement again: only possible for exactly one.
+    let hypopg = match queries.as_slice() {
+        [query] => {
+            let planning = Planning { analyze: false, ..planning(args, &server, query.parameters) };
+            Some(verify(&server.client, &query.text, &planning, &mut statement).await?)
         }
         _ => {
             notes.push(
@@ -175,7 +189,8 @@ async fn live_sql(args: &ExplainArgs, url: &str, name: &str, statements: &[SqlSt
             notes.push(format!("{label}: has $1… and no --param values, so this is a generic plan (estimates only, not executed)"));
         }
         let catalog = read_catalog(&server.client, &plan).await?;
-        let mut report = statement_report(label, Some(planning.kind()), Some(statement.text.clone()), plan, Some(&catalog));
+        let mut report =
+            statement_report(label, Some(planning.kind()), Some(statement.text.clone()), Some(statement), plan, Some(&catalog));
         let status = verify(&server.client, &statement.text, &Planning { analyze: false, ..planning }, &mut report).await?;
         hypopg_status = Some(status);
         reports.push(report);
@@ -195,9 +210,6 @@ async fn read_catalog(client: &Client, plan: &Plan) -> Result<Catalog> {
 
 /// Asks the planner about each suggestion; keeps those it uses.
 async fn verify(client: &Client, sql: &str, planning: &Planning, statement: &mut StatementReport) -> Result<HypoStatus> {
-    if statement.suggestions.is_empty() {
-        return hypopg_status_only(client).await;
-    }
     let candidates: Vec<_> = statement.suggestions.iter().map(|s| s.index.clone()).collect();
     let (status, verdicts) = hypopg::verify(client, sql, planning, &candidates).await?;
     if verdicts.is_empty() {
@@ -223,17 +235,5 @@ async fn verify(client: &Client, sql: &str, planning: &Planning, statement: &mut
         }
     }
     statement.suggestions = kept;
-    Ok(status)
-}
-
-/// HypoPG's status without verifying anything, so the report can still say it once.
-async fn hypopg_status_only(client: &Client) -> Result<HypoStatus> {
-    let (status, _) = hypopg::verify(
-        client,
-        "SELECT 1",
-        &Planning { analyze: false, params: vec![], placeholders: 0, timeout: Duration::from_secs(5), server_major: 0 },
-        &[],
-    )
-    .await?;
     Ok(status)
 }
