@@ -310,6 +310,7 @@ mod tests {
             skipped: None,
             aggregation: None,
             key_lookup: false,
+            parameters: 0,
         }
     }
 

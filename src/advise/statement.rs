@@ -6,6 +6,7 @@
 use super::index::Access;
 use crate::catalog::{Catalog, Table};
 use crate::sql::predicate::{columns_in, predicates_in, ColumnRef, Operand, SortKey};
+use crate::sql::statements::highest_placeholder;
 use serde::Serialize;
 use sqlparser::ast::{
     Expr, GroupByExpr, JoinConstraint, JoinOperator, OrderByKind, OrderBySort, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
@@ -31,6 +32,8 @@ pub enum Skipped {
 #[derive(Debug, Clone, Default)]
 pub struct StatementShape {
     pub reads: Vec<Access>,
+    /// The highest `$n` placeholder: how many values a generic plan leaves open.
+    pub parameters: usize,
     /// GROUP BY with aggregates over one big table: a materialized view candidate.
     pub aggregation: Option<Aggregation>,
     /// A lookup by key returning about one row (for N+1 detection with the call counts).
@@ -59,7 +62,7 @@ pub fn analyze(query: &str, catalog: &Catalog) -> Result<StatementShape, Skipped
     let [statement] = statements.as_slice() else {
         return Err(Skipped::Unreadable(format!("holds {} statements where one was expected", statements.len())));
     };
-    let mut shape = StatementShape::default();
+    let mut shape = StatementShape { parameters: highest_placeholder(statement), ..StatementShape::default() };
     match statement {
         Statement::Query(query) => read_query(query, catalog, &[], &mut shape)?,
         Statement::Update(update) => {
@@ -479,6 +482,7 @@ mod tests {
         assert_eq!(read.sort_keys, vec![SortKey { column: "created_at".into(), direction: "DESC".into() }]);
         assert_eq!(read.output_columns.as_deref(), Some(&["account_id".to_string(), "created_at".into(), "id".into(), "total".into()][..]));
         assert!(shape.key_lookup);
+        assert_eq!(shape.parameters, 2, "$1 and $2, for planning it as a generic plan");
         let by_position = analyze("SELECT created_at FROM orders ORDER BY 1 DESC LIMIT 5", &catalog()).unwrap();
         assert_eq!(by_position.reads[0].sort_keys, vec![SortKey { column: "created_at".into(), direction: "DESC".into() }]);
         let by_alias = analyze("SELECT created_at AS c FROM orders ORDER BY c LIMIT 5", &catalog()).unwrap();

@@ -23,6 +23,9 @@ pub struct AnalyzedStatement {
     pub aggregation: Option<Aggregation>,
     #[serde(skip)]
     pub key_lookup: bool,
+    /// The highest `$n` placeholder, for planning it as a generic plan.
+    #[serde(skip)]
+    pub parameters: usize,
 }
 
 /// An index candidate and the statements (indexes into the analyzed list) it could help.
@@ -70,8 +73,13 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
     for (position, statement) in workload.statements.iter().enumerate() {
         match analyze(&statement.query, catalog) {
             Err(skipped) => {
-                slots[position] =
-                    Some(AnalyzedStatement { statement: statement.clone(), skipped: Some(skipped), aggregation: None, key_lookup: false });
+                slots[position] = Some(AnalyzedStatement {
+                    statement: statement.clone(),
+                    skipped: Some(skipped),
+                    aggregation: None,
+                    key_lookup: false,
+                    parameters: 0,
+                });
             }
             Ok(shape) => {
                 let constants = constant_equalities(&shape);
@@ -161,7 +169,13 @@ impl Found {
                 *self.updated.entry(table.clone()).or_default().entry(column.clone()).or_default() += statement.calls;
             }
         }
-        AnalyzedStatement { statement: statement.clone(), skipped: None, aggregation: shape.aggregation, key_lookup: shape.key_lookup }
+        AnalyzedStatement {
+            statement: statement.clone(),
+            skipped: None,
+            aggregation: shape.aggregation,
+            key_lookup: shape.key_lookup,
+            parameters: shape.parameters,
+        }
     }
 }
 

@@ -12,7 +12,6 @@ use crate::error::Exit;
 use crate::pg::whatif::ServerWhatIf;
 use crate::pg::{self, catalog as pg_catalog, settings, statements as pg_statements, ConnectOptions};
 use crate::render::{self, ReportFormat};
-use crate::sql::statements::parse_file;
 use crate::workload::{export, log, queries, Workload, WorkloadStatement};
 use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Write};
@@ -138,13 +137,7 @@ async fn live(
     let analysis = analyze_workload(&workload, &catalog);
     let mut report = base_report(&analysis, &catalog, analysis.workload_ms(), from.join(", "), catalog_from);
 
-    let texts: Vec<(String, usize)> = analysis
-        .statements
-        .iter()
-        .map(|a| {
-            (a.statement.query.clone(), parse_file(&a.statement.query).ok().and_then(|s| s.first().map(|s| s.parameters)).unwrap_or(0))
-        })
-        .collect();
+    let texts: Vec<(String, usize)> = analysis.statements.iter().map(|a| (a.statement.query.clone(), a.parameters)).collect();
     let (oracle, status) = ServerWhatIf::open(client, texts, state.major(), Duration::from_secs(args.timeout)).await?;
     match oracle {
         Some(mut oracle) => {

@@ -140,7 +140,8 @@ pub fn parse_file(text: &str) -> Result<Vec<SqlStatement>> {
     Ok(statements)
 }
 
-fn highest_placeholder(statement: &Statement) -> usize {
+/// The highest `$n` placeholder in a statement, 0 if none.
+pub fn highest_placeholder(statement: &Statement) -> usize {
     let mut highest = 0;
     let _ = sqlparser::ast::visit_expressions(statement, |e| {
         if let Expr::Value(v) = e {
