@@ -15,27 +15,17 @@ const COLUMNS: usize = 10;
 fn catalog() -> Catalog {
     let tables = (0..TABLES)
         .map(|t| Table {
-            schema: "public".into(),
-            name: format!("t{t}"),
-            rows: 1_000_000.0,
             size_bytes: 100 << 20,
-            columns: (0..COLUMNS).map(|c| Column { name: format!("c{c}"), data_type: "integer".into(), not_null: false }).collect(),
+            columns: (0..COLUMNS).map(|c| Column::new(&format!("c{c}"), "integer")).collect(),
             indexes: vec![Index {
-                name: format!("t{t}_pkey"),
-                method: "btree".into(),
-                keys: vec!["c0".into()],
-                include: vec![],
-                predicate: None,
                 unique: true,
                 primary: true,
-                valid: true,
                 size_bytes: 1 << 20,
                 scans: Some(100),
                 constraint: Some("p".into()),
-                definition: String::new(),
+                ..Index::btree(&format!("t{t}_pkey"), &["c0"])
             }],
-            stats: vec![],
-            activity: None,
+            ..Table::new("public", &format!("t{t}"), 1_000_000.0)
         })
         .collect();
     Catalog { tables }

@@ -150,12 +150,54 @@ impl ColumnStats {
 const ASSUMED_ROW_BYTES: f64 = 100.0;
 
 impl Table {
+    /// A table known by name and row count only: no columns, indexes, statistics or
+    /// activity yet. For describing catalogs in tests and benchmarks.
+    pub fn new(schema: &str, name: &str, rows: f64) -> Table {
+        Table {
+            schema: schema.into(),
+            name: name.into(),
+            rows,
+            size_bytes: 0,
+            columns: Vec::new(),
+            indexes: Vec::new(),
+            stats: Vec::new(),
+            activity: None,
+        }
+    }
+
     /// The planner's row count, or, for a table never analyzed, one guessed from its size.
     pub fn estimated_rows(&self) -> f64 {
         if self.rows > 0.0 {
             self.rows
         } else {
             self.size_bytes as f64 / ASSUMED_ROW_BYTES
+        }
+    }
+}
+
+impl Column {
+    pub fn new(name: &str, data_type: &str) -> Column {
+        Column { name: name.into(), data_type: data_type.into(), not_null: false }
+    }
+}
+
+impl Index {
+    /// A valid, plain btree index on `keys`, with nothing else known (size, scans,
+    /// constraint). For describing catalogs in tests and benchmarks.
+    pub fn btree(name: &str, keys: &[&str]) -> Index {
+        Index {
+            name: name.into(),
+            method: "btree".into(),
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            include: Vec::new(),
+            predicate: None,
+            unique: false,
+            primary: false,
+            valid: true,
+            size_bytes: 0,
+            scans: None,
+            constraint: None,
+            definition: String::new(),
         }
     }
 }

@@ -110,33 +110,11 @@ mod tests {
     use super::*;
 
     fn index(name: &str, keys: &[&str], scans: i64) -> Index {
-        Index {
-            name: name.into(),
-            method: "btree".into(),
-            keys: keys.iter().map(|k| k.to_string()).collect(),
-            include: vec![],
-            predicate: None,
-            unique: false,
-            primary: false,
-            valid: true,
-            size_bytes: 8192,
-            scans: Some(scans),
-            constraint: None,
-            definition: String::new(),
-        }
+        Index { size_bytes: 8192, scans: Some(scans), ..Index::btree(name, keys) }
     }
 
     fn check_indexes(indexes: Vec<Index>) -> Vec<(String, Problem)> {
-        let table = Table {
-            schema: "public".into(),
-            name: "t".into(),
-            rows: 1e5,
-            size_bytes: 0,
-            columns: vec![],
-            indexes,
-            stats: vec![],
-            activity: None,
-        };
+        let table = Table { indexes, ..Table::new("public", "t", 1e5) };
         check(&Catalog { tables: vec![table] }).into_iter().map(|a| (a.index, a.problem)).collect()
     }
 

@@ -527,32 +527,10 @@ mod tests {
     fn an_existing_index_with_the_same_leading_keys_serves_a_candidate() {
         let plan = plan(&seq_scan("(lower((email)::text) = 'a@b.c'::text)", ""));
         let candidate = suggest(&scans(&plan), None).remove(0);
-        let index = |keys: &[&str], predicate: Option<&str>| Index {
-            name: "existing".into(),
-            method: "btree".into(),
-            keys: keys.iter().map(|k| k.to_string()).collect(),
-            include: vec![],
-            predicate: predicate.map(str::to_string),
-            unique: false,
-            primary: false,
-            valid: true,
-            size_bytes: 0,
-            scans: None,
-            constraint: None,
-            definition: String::new(),
-        };
-        let catalog = |indexes| Catalog {
-            tables: vec![crate::catalog::Table {
-                schema: "public".into(),
-                name: "orders".into(),
-                rows: 1e5,
-                size_bytes: 0,
-                columns: vec![],
-                indexes,
-                stats: vec![],
-                activity: None,
-            }],
-        };
+        let index =
+            |keys: &[&str], predicate: Option<&str>| Index { predicate: predicate.map(str::to_string), ..Index::btree("existing", keys) };
+        let catalog =
+            |indexes| Catalog { tables: vec![crate::catalog::Table { indexes, ..crate::catalog::Table::new("public", "orders", 1e5) }] };
         assert!(served_by(&candidate, &catalog(vec![index(&["lower(email::text)", "id"], None)])).is_some());
         assert!(served_by(&candidate, &catalog(vec![index(&["email"], None)])).is_none());
         assert!(served_by(&candidate, &catalog(vec![index(&["lower(email::text)"], Some("id > 5"))])).is_none());

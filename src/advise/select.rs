@@ -357,16 +357,7 @@ mod tests {
     #[test]
     fn an_index_on_an_updated_column_pays_for_the_hot_updates_it_ends() {
         use crate::catalog::Table;
-        let table = Table {
-            schema: "public".into(),
-            name: "t".into(),
-            rows: 1e6,
-            size_bytes: 0,
-            columns: vec![],
-            indexes: vec![],
-            stats: vec![],
-            activity: None,
-        };
+        let table = Table::new("public", "t", 1e6);
         let catalog = Catalog { tables: vec![table] };
         let mut updated = UpdatedColumns::new();
         updated.entry(("public".into(), "t".into())).or_default().insert("b".into(), 10_000.0);

@@ -442,16 +442,7 @@ mod tests {
     use crate::sql::predicate::{Operator, Target};
 
     fn table(name: &str, columns: &[&str]) -> Table {
-        Table {
-            schema: "public".into(),
-            name: name.into(),
-            rows: 100_000.0,
-            size_bytes: 0,
-            columns: columns.iter().map(|c| Column { name: c.to_string(), data_type: "integer".into(), not_null: false }).collect(),
-            indexes: vec![],
-            stats: vec![],
-            activity: None,
-        }
+        Table { columns: columns.iter().map(|c| Column::new(c, "integer")).collect(), ..Table::new("public", name, 100_000.0) }
     }
 
     fn catalog() -> Catalog {

@@ -235,32 +235,17 @@ mod tests {
     use crate::catalog::{Column, Index, Table};
 
     fn table(name: &str, rows: f64, columns: &[&str], indexes: Vec<Index>) -> Table {
-        Table {
-            schema: "public".into(),
-            name: name.into(),
-            rows,
-            size_bytes: 0,
-            columns: columns.iter().map(|c| Column { name: c.to_string(), data_type: "integer".into(), not_null: false }).collect(),
-            indexes,
-            stats: vec![],
-            activity: None,
-        }
+        Table { columns: columns.iter().map(|c| Column::new(c, "integer")).collect(), indexes, ..Table::new("public", name, rows) }
     }
 
     fn primary_key(name: &str) -> Index {
         Index {
-            name: format!("{name}_pkey"),
-            method: "btree".into(),
-            keys: vec!["id".into()],
-            include: vec![],
-            predicate: None,
             unique: true,
             primary: true,
-            valid: true,
             size_bytes: 8192,
             scans: Some(10),
             constraint: Some("p".into()),
-            definition: String::new(),
+            ..Index::btree(&format!("{name}_pkey"), &["id"])
         }
     }
 
