@@ -8,6 +8,7 @@ mod common;
 
 use common::{pgadvise, server, stderr, stdout};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// pgadvise's answer per Dexter test: the index (`table (columns)`) or "none",
 /// and whether that agrees with Dexter, and if not, why.
@@ -66,6 +67,17 @@ fn advise_file(url: &str, file: &std::path::Path, case: &str) -> (String, serde_
     (got, report)
 }
 
+/// `advise_file` on one statement, written to a temporary file removed afterwards.
+fn advise_statement(url: &str, statement: &str, case: &str) -> (String, serde_json::Value) {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let file =
+        std::env::temp_dir().join(format!("pgadvise-conformance-{}-{}.sql", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    std::fs::write(&file, format!("{statement};\n")).unwrap();
+    let result = advise_file(url, &file, case);
+    std::fs::remove_file(&file).unwrap();
+    result
+}
+
 /// Creates a database on the shared server and loads `schema` into it; returns its URL.
 fn database(name: &str, schema: &str) -> String {
     let server = server();
@@ -98,21 +110,16 @@ fn dexters_single_statement_cases() {
     let url = database("dexter", &anchor("schema.sql"));
 
     let cases = cases();
-    let dir = std::env::temp_dir().join(format!("pgadvise-dexter-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let mut agree = 0;
     for (test, expected, verdict) in EXPECTED {
         let statement = cases.get(*test).unwrap_or_else(|| panic!("{test} is not in Dexter's table"));
-        let file = dir.join(format!("{test}.sql"));
-        std::fs::write(&file, format!("{statement};\n")).unwrap();
-        let (got, report) = advise_file(&url, &file, test);
+        let (got, report) = advise_statement(&url, statement, test);
         assert_eq!(got, *expected, "{test}: {statement}");
         assert!(report["indexes"].as_array().unwrap().iter().all(|i| i["verified"] == true), "{test}: verified with HypoPG");
         if verdict.starts_with("agrees") {
             agree += 1;
         }
     }
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!((agree, EXPECTED.len()), (29, 32), "agreement with Dexter changed: update docs/conformance.md");
 }
 
@@ -138,15 +145,10 @@ const SUPABASE: &[(&str, &str, &str, &str)] = &[
 #[test]
 fn supabase_index_advisor_cases_with_data() {
     let url = database("supabase", &format!("{}/fixtures/anchors/supabase/schema.sql", env!("CARGO_MANIFEST_DIR")));
-    let dir = std::env::temp_dir().join(format!("pgadvise-supabase-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     for (case, query, expected, _) in SUPABASE {
-        let file = dir.join("case.sql");
-        std::fs::write(&file, format!("{};\n", query.replace("\\n", "\n"))).unwrap();
-        let (got, _) = advise_file(&url, &file, case);
+        let (got, _) = advise_statement(&url, query, case);
         assert_eq!(got, *expected, "{case}: {query}");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// pghero's best_index cases (fixtures/anchors/pghero) on its fixture (random
@@ -211,20 +213,15 @@ fn pghero_best_index_cases() {
             (fields.len() >= 4).then(|| (fields[1], fields[2]))
         })
         .collect();
-    let dir = std::env::temp_dir().join(format!("pgadvise-pghero-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let mut agree = 0;
     for (test, expected, verdict) in PGHERO {
         let statement = statements.get(test).unwrap_or_else(|| panic!("{test} is not in pghero's table"));
-        let file = dir.join("case.sql");
-        std::fs::write(&file, format!("{statement};\n")).unwrap();
-        let (got, _) = advise_file(&url, &file, test);
+        let (got, _) = advise_statement(&url, statement, test);
         assert_eq!(got, *expected, "{test}: {statement}");
         if verdict.starts_with("agrees") {
             agree += 1;
         }
     }
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!((agree, PGHERO.len()), (26, 37), "agreement with pghero changed: update docs/conformance.md");
 }
 
