@@ -139,7 +139,8 @@ pub async fn select<W: WhatIf>(
     };
     let base: Vec<Option<f64>> = oracle.costs(&[], &involved).await?;
     selection.planner_calls += involved.len();
-    let cost_of = |costs: &[Option<f64>], statement: usize| involved.iter().position(|s| *s == statement).and_then(|i| costs[i]);
+    // `involved` is sorted: a statement's costs are found by binary search, not a scan per lookup.
+    let cost_of = |costs: &[Option<f64>], statement: usize| involved.binary_search(&statement).ok().and_then(|i| costs[i]);
     let base_of = |statement: usize| cost_of(&base, statement);
     let mut current: Vec<Option<f64>> = base.clone();
     let workload_ms: f64 = statements.iter().enumerate().map(|(i, s)| weight_ms(s, base_of(i).unwrap_or(0.0))).sum();
@@ -213,7 +214,7 @@ pub async fn select<W: WhatIf>(
         }
         used_bytes += sizes[top];
         for (statement, _, new) in &evaluation.per_statement {
-            if let Some(i) = involved.iter().position(|s| s == statement) {
+            if let Ok(i) = involved.binary_search(statement) {
                 current[i] = Some(*new);
             }
         }
