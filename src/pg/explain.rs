@@ -66,8 +66,8 @@ pub async fn explain(client: &Client, sql: &str, planning: &Planning) -> Result<
     // Always undo, whatever happened; a failed ROLLBACK means the connection is gone.
     let rollback = run(client, "ROLLBACK").await;
     if result.is_err() && uses_prepare(planning) {
-        // PREPARE is not undone by ROLLBACK; a failure may have skipped the DEALLOCATE.
-        let _ = client.simple_query(&format!("DEALLOCATE {PREPARED_NAME}")).await;
+        // The statement's own error is what to report, not a failed clean-up.
+        let _ = discard_prepared(client).await;
     }
     let plan = result?;
     rollback?;
@@ -96,6 +96,20 @@ pub async fn explain_in_transaction(client: &Client, sql: &str, planning: &Plann
     let mut plan = from_value(&value)?;
     plan.query_text.get_or_insert_with(|| sql.to_string());
     Ok(plan)
+}
+
+/// PREPARE is not undone by ROLLBACK (or ROLLBACK TO SAVEPOINT), so a failed
+/// EXPLAIN may leave our prepared statement behind: deallocate it if it is there.
+/// DEALLOCATE of a missing statement would end an open transaction, so look first.
+pub async fn discard_prepared(client: &Client) -> Result<()> {
+    let prepared = client
+        .query_opt("SELECT 1 FROM pg_prepared_statements WHERE name = $1", &[&PREPARED_NAME])
+        .await
+        .map_err(|e| database_error(server_message(&e)))?;
+    if prepared.is_some() {
+        run(client, &format!("DEALLOCATE {PREPARED_NAME}")).await?;
+    }
+    Ok(())
 }
 
 fn uses_prepare(planning: &Planning) -> bool {

@@ -5,7 +5,7 @@
 //! instead of ending the transaction.
 
 use super::connect::server_message;
-use super::explain::{explain_in_transaction, Planning};
+use super::explain::{discard_prepared, explain_in_transaction, Planning};
 use super::hypopg::{self, HypoStatus};
 use crate::advise::index::IndexCandidate;
 use crate::advise::select::WhatIf;
@@ -90,16 +90,7 @@ impl WhatIf for ServerWhatIf<'_> {
                         .simple_query("ROLLBACK TO SAVEPOINT pgadvise_whatif")
                         .await
                         .map_err(|e| database_error(server_message(&e)))?;
-                    // A PREPARE may have survived the failed EXPLAIN (it is not transactional);
-                    // DEALLOCATE of a missing statement would end the transaction, so look first.
-                    let prepared = self
-                        .client
-                        .query_opt("SELECT 1 FROM pg_prepared_statements WHERE name = 'pgadvise_explain'", &[])
-                        .await
-                        .map_err(|e| database_error(server_message(&e)))?;
-                    if prepared.is_some() {
-                        self.client.simple_query("DEALLOCATE pgadvise_explain").await.map_err(|e| database_error(server_message(&e)))?;
-                    }
+                    discard_prepared(self.client).await?;
                     costs.push(None);
                 }
             }
