@@ -30,15 +30,6 @@ pub enum Target {
     },
 }
 
-impl Target {
-    pub fn columns(&self) -> Vec<&ColumnRef> {
-        match self {
-            Target::Column(c) => vec![c],
-            Target::Expression { columns, .. } => columns.iter().collect(),
-        }
-    }
-}
-
 /// How a btree can use the predicate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Operator {
