@@ -5,7 +5,7 @@
 
 use super::index::Access;
 use crate::catalog::{Catalog, Table};
-use crate::sql::predicate::{columns_in, predicates_in, ColumnRef, Operand, SortKey};
+use crate::sql::predicate::{columns_in, folded, predicates_in, ColumnRef, Operand, SortKey};
 use crate::sql::statements::highest_placeholder;
 use serde::Serialize;
 use sqlparser::ast::{
@@ -211,12 +211,7 @@ fn plain_table_of(query: &Query) -> Option<(Option<String>, String)> {
 }
 
 fn table_name(name: &sqlparser::ast::ObjectName) -> Option<(Option<String>, String)> {
-    let parts: Vec<String> = name
-        .0
-        .iter()
-        .filter_map(|p| p.as_ident())
-        .map(|i| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() })
-        .collect();
+    let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(folded).collect();
     match parts.as_slice() {
         [table] => Some((None, table.clone())),
         [.., schema, table] => Some((Some(schema.clone()), table.clone())),

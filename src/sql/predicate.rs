@@ -315,7 +315,7 @@ fn column_ref(expr: &Expr) -> Option<ColumnRef> {
 }
 
 /// PostgreSQL folds unquoted identifiers to lower case.
-fn folded(ident: &sqlparser::ast::Ident) -> String {
+pub fn folded(ident: &sqlparser::ast::Ident) -> String {
     if ident.quote_style.is_some() {
         ident.value.clone()
     } else {
