@@ -75,6 +75,10 @@ fn bad_input_gets_one_line_and_exit_code_2() {
         (&["advise", "--catalog", &path("advise/app_catalog.json"), "--stats", &path("plans/SOURCES.md")], "no query column"),
         (&["advise", "--catalog", &path("advise/app_catalog.json"), "--stats", &csv, "--min-saving", "200"], "--min-saving"),
         (&["snapshot"], "snapshot reads a server: add --db"),
+        (&["advise", "--catalog", &path("advise/app_catalog.json"), "--queries", &path("does-not-exist.sql")], "cannot read"),
+        (&["advise", "--catalog", &path("advise/app_catalog.json"), "--log", &path("does-not-exist.log")], "cannot read the log"),
+        (&["advise", "--catalog", &path("advise/app_catalog.json"), "--queries", &path("explain/empty.json")], "holds no SQL statements"),
+        (&["advise", "--catalog", &path("advise/app_catalog.json"), "--log", &path("plans/SOURCES.md")], "holds no logged statements"),
     ];
     assert_bad_input(cases);
 }

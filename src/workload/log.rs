@@ -5,7 +5,7 @@
 //! never reach pg_stat_statements. stderr, csvlog and jsonlog (15+) formats.
 
 use super::WorkloadStatement;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::path::Path;
 
@@ -29,7 +29,13 @@ pub fn read(paths: &[impl AsRef<Path>]) -> Result<Vec<WorkloadStatement>> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the log {}", path.display()))?;
         let source = path.display().to_string();
-        statements.extend(from_entries(&entries(&text), &source));
+        let found = from_entries(&entries(&text), &source);
+        if found.is_empty() {
+            bail!(
+                "{source} holds no logged statements: log them with log_min_duration_statement (or auto_explain), and pass the server log in stderr, csvlog or jsonlog format"
+            );
+        }
+        statements.extend(found);
     }
     Ok(statements)
 }

@@ -4,7 +4,7 @@
 
 use super::WorkloadStatement;
 use crate::sql::statements::split;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use std::path::Path;
 
 /// Every statement of every file, in order. Parsing is left to the analysis, which
@@ -14,7 +14,11 @@ pub fn read(paths: &[impl AsRef<Path>]) -> Result<Vec<WorkloadStatement>> {
     for path in paths {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        for (line, piece) in split(&text) {
+        let pieces = split(&text);
+        if pieces.is_empty() {
+            bail!("{} holds no SQL statements", path.display());
+        }
+        for (line, piece) in pieces {
             let calls = calls_hint(&piece).unwrap_or(1.0);
             statements.push(WorkloadStatement {
                 query: piece,
