@@ -10,6 +10,7 @@ use crate::sql::{quote_ident, quote_literal};
 use crate::tune::setting::Setting;
 use crate::tune::Change;
 use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -222,32 +223,46 @@ fn validate(state: &ServerState, settings: &[Setting], change: &Change) -> Resul
     Ok(())
 }
 
-/// The statements that put postgresql.auto.conf back as it was: the earlier
-/// ALTER SYSTEM value where there was one, else RESET.
-async fn rollback_script(connection: &Connection, state: &ServerState, changes: &[Change]) -> Result<String> {
-    let client = &connection.client;
+/// The values postgresql.auto.conf holds now for `names`: what an undo writes back.
+/// A setting missing here was never set with ALTER SYSTEM, and an undo RESETs it.
+pub async fn auto_conf_values(client: &tokio_postgres::Client, state: &ServerState, names: &[&str]) -> BTreeMap<String, String> {
     // pg_file_settings shows the file's own text, even when a restart is pending.
     let from_file: Option<Vec<(String, String)>> = client
         .query("SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno", &[])
         .await
         .ok()
         .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect());
+    let mut values = BTreeMap::new();
+    for name in names {
+        let earlier = match &from_file {
+            Some(entries) => entries.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone()),
+            // pg_file_settings is for superusers; pg_settings tells when the value came from the file.
+            None => state
+                .settings
+                .get(*name)
+                .filter(|s| s.sourcefile.as_deref().is_some_and(|f| f.ends_with("postgresql.auto.conf")))
+                .map(|s| s.setting.clone()),
+        };
+        if let Some(value) = earlier {
+            values.insert(name.to_string(), value);
+        }
+    }
+    values
+}
+
+/// The statements that put postgresql.auto.conf back as it was: the earlier
+/// ALTER SYSTEM value where there was one, else RESET.
+async fn rollback_script(connection: &Connection, state: &ServerState, changes: &[Change]) -> Result<String> {
+    let names: Vec<&str> = changes.iter().map(|c| c.name).collect();
+    let earlier = auto_conf_values(&connection.client, state, &names).await;
     let mut out = format!(
         "-- pgadvise tune --apply rollback for {}, written before any change.\n\
          -- Run with psql -f (not --single-transaction: ALTER SYSTEM cannot run in a transaction).\n",
         connection.target
     );
     for change in changes {
-        let earlier = match &from_file {
-            Some(entries) => entries.iter().rev().find(|(name, _)| name == change.name).map(|(_, v)| v.clone()),
-            None => state
-                .settings
-                .get(change.name)
-                .filter(|s| s.sourcefile.as_deref().is_some_and(|f| f.ends_with("postgresql.auto.conf")))
-                .map(|s| s.setting.clone()),
-        };
-        match earlier {
-            Some(value) => out.push_str(&format!("ALTER SYSTEM SET {} = {};\n", quote_ident(change.name), quote_literal(&value))),
+        match earlier.get(change.name) {
+            Some(value) => out.push_str(&format!("ALTER SYSTEM SET {} = {};\n", quote_ident(change.name), quote_literal(value))),
             None => out.push_str(&format!("ALTER SYSTEM RESET {};\n", quote_ident(change.name))),
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::finding::Severity;
 use crate::host::StorageKind;
+use crate::migrate::MigrationFormat;
 use crate::render::{ReportFormat, TuneFormat};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -77,6 +78,8 @@ pub struct TuneArgs {
     /// Where --apply writes the rollback script; default: ./pgadvise-rollback-<UTC time>.sql.
     #[arg(long, value_name = "PATH", requires = "apply")]
     pub rollback_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub migration: MigrationArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -98,9 +101,11 @@ pub struct ExplainArgs {
     /// Output format; default: table on a terminal, json when piped.
     #[arg(long, value_enum)]
     pub format: Option<ReportFormat>,
-    /// Exit with code 1 if any finding is at least this severe (for CI).
+    /// Exit with code 1 if any finding is at least this severe (for CI) [default: pgadvise.toml's fail_on].
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    #[command(flatten)]
+    pub migration: MigrationArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -129,21 +134,41 @@ pub struct AdviseArgs {
     /// entries, and statements cancelled by statement_timeout.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub log: Vec<PathBuf>,
-    /// At most this many new indexes.
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_indexes: u32,
+    /// At most this many new indexes [default: 5].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_indexes: Option<u32>,
     /// At most this much storage for new indexes (e.g. 2GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub budget: Option<u64>,
-    /// An index must save at least this percentage of the workload's time.
-    #[arg(long, value_name = "PERCENT", default_value_t = 1.0)]
-    pub min_saving: f64,
+    /// An index must save at least this percentage of the workload's time [default: 1].
+    #[arg(long, value_name = "PERCENT")]
+    pub min_saving: Option<f64>,
     /// Seconds each EXPLAIN may take (statement_timeout).
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
     /// Output format; default: table on a terminal, json when piped.
     #[arg(long, value_enum)]
     pub format: Option<ReportFormat>,
+    #[command(flatten)]
+    pub migration: MigrationArgs,
+}
+
+/// Migration files for the advice, shared by every command that advises changes.
+/// pgadvise.toml's `[migrations]` supplies what is not given here.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MigrationArgs {
+    /// Write the advice as migration files into DIR [default: pgadvise.toml's migrations.dir].
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
+    pub emit_migration: Option<PathBuf>,
+    /// Compare DIR with the files the advice would write now; print a diff and exit 1 if they differ.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "", conflicts_with = "emit_migration")]
+    pub check: Option<PathBuf>,
+    /// The migration tool's file format [default: plain].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub migration_format: Option<MigrationFormat>,
+    /// The first file's version [default: one more than the highest of DIR's other migrations, else 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub migration_version: Option<u64>,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

@@ -19,6 +19,17 @@ pub enum Problem {
     Unused,
 }
 
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Invalid => f.write_str("invalid"),
+            Problem::Duplicate(of) => write!(f, "duplicate of {of}"),
+            Problem::Redundant(by) => write!(f, "redundant with {by}"),
+            Problem::Unused => f.write_str("unused"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DropAdvice {
     pub schema: String,
@@ -28,6 +39,8 @@ pub struct DropAdvice {
     pub size_bytes: u64,
     pub evidence: String,
     pub sql: String,
+    /// `CREATE INDEX ...` as pg_get_indexdef wrote it: what a down migration rebuilds.
+    pub definition: String,
 }
 
 /// Every index worth dropping, ordered by table, then index name.
@@ -44,6 +57,7 @@ pub fn check(catalog: &Catalog) -> Vec<DropAdvice> {
                     size_bytes: index.size_bytes,
                     evidence,
                     sql: format!("DROP INDEX CONCURRENTLY IF EXISTS {}.{};", quote_ident(&table.schema), quote_ident(&index.name)),
+                    definition: index.definition.clone(),
                 });
             }
         }

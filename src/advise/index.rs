@@ -132,7 +132,7 @@ impl IndexCandidate {
             parts.push(IndexKey::Expression(predicate.clone()).name_part());
         }
         parts.push("idx".into());
-        shorten(&parts.join("_"))
+        shorten_name(&parts.join("_"))
     }
 
     pub fn qualified_table(&self) -> String {
@@ -173,7 +173,9 @@ impl IndexCandidate {
     }
 }
 
-fn shorten(name: &str) -> String {
+/// `name` itself when PostgreSQL keeps it whole, else cut and suffixed with a hash of
+/// the whole name, so that two long names never collide.
+pub fn shorten_name(name: &str) -> String {
     if name.len() <= MAX_NAME_BYTES {
         return name.to_string();
     }
@@ -516,11 +518,11 @@ mod tests {
     #[test]
     fn names_are_stable_and_fit_postgresql() {
         let long = "a".repeat(40);
-        let one = shorten(&format!("{long}_{long}_x_idx"));
-        let two = shorten(&format!("{long}_{long}_y_idx"));
+        let one = shorten_name(&format!("{long}_{long}_x_idx"));
+        let two = shorten_name(&format!("{long}_{long}_y_idx"));
         assert!(one.len() <= 63 && two.len() <= 63);
         assert_ne!(one, two);
-        assert_eq!(one, shorten(&format!("{long}_{long}_x_idx")));
+        assert_eq!(one, shorten_name(&format!("{long}_{long}_x_idx")));
     }
 
     #[test]

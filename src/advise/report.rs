@@ -51,6 +51,9 @@ pub struct IndexAdvice {
     /// HypoPG's estimate (corrected) when verified; offline, a rough one from the row count.
     pub size_bytes: Option<u64>,
     pub verified: bool,
+    /// The index itself, for migrations; `sql` already shows it.
+    #[serde(skip)]
+    pub index: crate::advise::index::IndexCandidate,
 }
 
 /// Offline size estimate: per row, a tuple header and TID (16 bytes) and 8 bytes a column.
@@ -78,10 +81,17 @@ fn estimated_size(index: &crate::advise::index::IndexCandidate, catalog: &Catalo
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MatviewAdvice {
+    pub schema: String,
     pub name: String,
+    /// The aggregation, shortened to one line for tables.
     pub statement: String,
     pub total_ms: f64,
     pub sql: String,
+    /// The whole query the view stores, and its GROUP BY columns (unique in the view).
+    #[serde(skip)]
+    pub query: String,
+    #[serde(skip)]
+    pub keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,6 +139,7 @@ pub fn verified_indexes(selection: &Selection, statements: &[AnalyzedStatement])
                 write_ms: chosen.write_ms,
                 size_bytes: Some(chosen.size_bytes),
                 verified: true,
+                index: chosen.index.clone(),
             }
         })
         .collect()
@@ -153,6 +164,7 @@ pub fn unverified_indexes(analysis: &Analysis, catalog: &Catalog, max: usize) ->
             write_ms: 0.0,
             size_bytes: estimated_size(&candidate.index, catalog),
             verified: false,
+            index: candidate.index.clone(),
         })
         .collect()
 }
@@ -183,7 +195,15 @@ pub fn materialized_views(analysis: &Analysis, catalog: &Catalog, workload_ms: f
             statement.query.trim().trim_end_matches(';'),
             quoted.join(", ")
         );
-        advice.push(MatviewAdvice { name, statement: shorten(&statement.query, 70), total_ms: statement.total_ms, sql });
+        advice.push(MatviewAdvice {
+            schema: aggregation.schema.clone(),
+            name,
+            statement: shorten(&statement.query, 70),
+            total_ms: statement.total_ms,
+            sql,
+            query: statement.query.trim().trim_end_matches(';').to_string(),
+            keys,
+        });
     }
     advice
 }

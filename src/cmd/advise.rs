@@ -8,7 +8,10 @@ use crate::advise::workload::analyze_workload;
 use crate::advise::{hygiene, workload::Analysis};
 use crate::catalog::{Catalog, Snapshot};
 use crate::cli::AdviseArgs;
+use crate::cmd::migration::{Action, Target};
+use crate::config::Config;
 use crate::error::Exit;
+use crate::migrate::{self, Change};
 use crate::pg::whatif::ServerWhatIf;
 use crate::pg::{self, catalog as pg_catalog, settings, statements as pg_statements, ConnectOptions};
 use crate::render::{self, ReportFormat};
@@ -17,13 +20,18 @@ use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-pub fn run(args: &AdviseArgs, out: &mut dyn Write) -> Result<Exit> {
+/// Advice when the flag and pgadvise.toml say nothing.
+const DEFAULT_MAX_INDEXES: u32 = 5;
+const DEFAULT_MIN_SAVING_PERCENT: f64 = 1.0;
+
+pub fn run(args: &AdviseArgs, config: &Config, out: &mut dyn Write) -> Result<Exit> {
+    let migration = Target::resolve(&args.migration, &config.migrations)?;
     let files_given = args.stats.is_some() || !args.queries.is_empty() || !args.log.is_empty();
     if args.db.db.is_none() && (args.catalog.is_none() || !files_given) {
         bail!("advise needs a workload and a catalog: --db URL, or offline --catalog snapshot.json with --stats statements.csv (or --queries / --log FILE...)");
     }
-    if !(0.0..=100.0).contains(&args.min_saving) {
-        bail!("--min-saving is a percentage between 0 and 100, not {}", args.min_saving);
+    if !(0.0..=100.0).contains(&min_saving(args)) {
+        bail!("--min-saving is a percentage between 0 and 100, not {}", min_saving(args));
     }
     let mut statements: Vec<WorkloadStatement> = Vec::new();
     let mut from = Vec::new();
@@ -57,6 +65,11 @@ pub fn run(args: &AdviseArgs, out: &mut dyn Write) -> Result<Exit> {
             runtime.block_on(live(args, url, statements, from, snapshot))?
         }
     };
+    if let Some(target) = &migration {
+        if target.action == Action::Check {
+            return super::migration::run(target, "advise", &changes(&report), out);
+        }
+    }
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { ReportFormat::Table } else { ReportFormat::Json });
     let text = match format {
         ReportFormat::Table => render::advise_table(&report, super::table_width()),
@@ -64,15 +77,36 @@ pub fn run(args: &AdviseArgs, out: &mut dyn Write) -> Result<Exit> {
         ReportFormat::Markdown => render::advise_markdown(&report),
     };
     out.write_all(text.as_bytes())?;
-    Ok(Exit::Success)
+    match &migration {
+        Some(target) => super::migration::run(target, "advise", &changes(&report), out),
+        None => Ok(Exit::Success),
+    }
+}
+
+/// The report's actions in the order to run them: new indexes first (the order the
+/// selection chose them), then materialized views, then drops, so that no table is
+/// ever left without an index it uses.
+fn changes(report: &AdviseReport) -> Vec<Change> {
+    let mut changes: Vec<Change> = report.indexes.iter().map(|i| migrate::from_index_advice(i, report.workload_ms)).collect();
+    changes.extend(report.materialized_views.iter().map(migrate::from_matview_advice));
+    changes.extend(report.drops.iter().map(migrate::from_drop_advice));
+    changes
+}
+
+fn max_indexes(args: &AdviseArgs) -> usize {
+    args.max_indexes.unwrap_or(DEFAULT_MAX_INDEXES) as usize
+}
+
+fn min_saving(args: &AdviseArgs) -> f64 {
+    args.min_saving.unwrap_or(DEFAULT_MIN_SAVING_PERCENT)
 }
 
 fn limits(args: &AdviseArgs) -> Limits {
     let timed_like_table_stats = args.queries.is_empty() && args.log.is_empty();
     Limits {
-        max_indexes: args.max_indexes as usize,
+        max_indexes: max_indexes(args),
         budget_bytes: args.budget,
-        min_saved_share: args.min_saving / 100.0,
+        min_saved_share: min_saving(args) / 100.0,
         count_writes: timed_like_table_stats,
     }
 }
@@ -99,7 +133,7 @@ fn base_report(analysis: &Analysis, catalog: &Catalog, workload_ms: f64, stateme
 fn offline(args: &AdviseArgs, workload: Workload, catalog: &Catalog, statements_from: String, catalog_from: String) -> AdviseReport {
     let analysis = analyze_workload(&workload, catalog);
     let mut report = base_report(&analysis, catalog, analysis.workload_ms(), statements_from, catalog_from);
-    report.indexes = report::unverified_indexes(&analysis, catalog, args.max_indexes as usize);
+    report.indexes = report::unverified_indexes(&analysis, catalog, max_indexes(args));
     report
 }
 
@@ -155,7 +189,7 @@ async fn live(
             report.rejected = selection.rejected;
             report.planner_calls = selection.planner_calls;
         }
-        None => report.indexes = report::unverified_indexes(&analysis, &catalog, args.max_indexes as usize),
+        None => report.indexes = report::unverified_indexes(&analysis, &catalog, max_indexes(args)),
     }
     report.hypopg = Some(status);
     if progress {

@@ -4,7 +4,10 @@
 use crate::advise::index::{self, served_by};
 use crate::catalog::Catalog;
 use crate::cli::ExplainArgs;
+use crate::cmd::migration::{Action, Target};
+use crate::config::Config;
 use crate::error::Exit;
+use crate::migrate::{self, Change};
 use crate::pg::explain::{explain, PlanKind, Planning};
 use crate::pg::hypopg::{self, HypoStatus};
 use crate::pg::{self, catalog, settings, ConnectOptions};
@@ -19,7 +22,8 @@ use std::io::{IsTerminal, Read, Write};
 use std::time::Duration;
 use tokio_postgres::Client;
 
-pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> Result<Exit> {
+pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<Exit> {
+    let migration = Target::resolve(&args.migration, &config.migrations)?;
     let (name, text) = read_input(args)?;
     let input = read(&text).with_context(|| name.clone())?;
     let report = match input {
@@ -41,6 +45,11 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> Result<Exit> {
         }
     };
 
+    if let Some(target) = &migration {
+        if target.action == Action::Check {
+            return super::migration::run(target, "explain", &changes(&report), out);
+        }
+    }
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { ReportFormat::Table } else { ReportFormat::Json });
     let text = match format {
         ReportFormat::Table => render::explain_table(&report, super::table_width()),
@@ -48,8 +57,25 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> Result<Exit> {
         ReportFormat::Markdown => render::explain_markdown(&report),
     };
     out.write_all(text.as_bytes())?;
+    if let Some(target) = &migration {
+        super::migration::run(target, "explain", &changes(&report), out)?;
+    }
     let failing = args.fail_on.is_some_and(|level| report.findings().any(|f| f.severity >= level));
     Ok(if failing { Exit::Findings } else { Exit::Success })
+}
+
+/// Every suggested index once, in the order of the statements and of their suggestions.
+fn changes(report: &ExplainReport) -> Vec<Change> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut changes = Vec::new();
+    for statement in &report.statements {
+        for suggestion in &statement.suggestions {
+            if seen.insert(suggestion.name.clone()) {
+                changes.push(migrate::from_suggestion(suggestion, &statement.label));
+            }
+        }
+    }
+    changes
 }
 
 fn read_input(args: &ExplainArgs) -> Result<(String, String)> {

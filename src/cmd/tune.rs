@@ -2,16 +2,20 @@
 
 use crate::apply;
 use crate::cli::TuneArgs;
+use crate::cmd::migration::{Action, Target};
+use crate::config::Config;
 use crate::error::Exit;
 use crate::host::{HostFacts, HostOverrides};
 use crate::input::{Source, Sourced};
+use crate::migrate::{self, Change};
 use crate::pg::{self, settings, ConnectOptions};
 use crate::profile::Profile;
 use crate::render::{self, TuneFormat};
 use crate::tune::report::{InputRow, LiveComparison, TuneReport};
 use crate::tune::{self, TuneInput};
 use crate::units::format_human_bytes;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,7 +25,11 @@ const DEFAULT_PROFILE: &str = "mixed";
 /// PostgreSQL version assumed when neither a flag, a server nor a local install says.
 const DEFAULT_PG_VERSION: u32 = 17;
 
-pub fn run(args: &TuneArgs, out: &mut dyn Write) -> Result<Exit> {
+pub fn run(args: &TuneArgs, config: &Config, out: &mut dyn Write) -> Result<Exit> {
+    let migration = Target::resolve(&args.migration, &config.migrations)?;
+    if migration.is_some() && args.apply {
+        bail!("--apply changes the server now; --emit-migration and --check write migrations for later: choose one");
+    }
     let profile = Profile::load(args.profile.as_deref().unwrap_or(DEFAULT_PROFILE))?;
     let data_dir = args.data_dir.clone().or_else(default_data_dir);
     let facts = HostFacts::detect(data_dir.as_deref());
@@ -48,8 +56,7 @@ pub fn run(args: &TuneArgs, out: &mut dyn Write) -> Result<Exit> {
     let Some(url) = &args.db.db else {
         let recommendation = tune::recommend(&input)?;
         let report = report(&input, &profile_source, recommendation, None);
-        write_report(out, &report, format)?;
-        return Ok(Exit::Success);
+        return finish(out, &report, format, migration.as_ref(), &BTreeMap::new());
     };
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
@@ -79,6 +86,11 @@ pub fn run(args: &TuneArgs, out: &mut dyn Write) -> Result<Exit> {
             out.write_all(render::apply_table(&outcome, super::table_width()).as_bytes())?;
             return Ok(Exit::Success);
         }
+        if let Some(target) = &migration {
+            let names: Vec<&str> = changes.iter().map(|c| c.name).collect();
+            let earlier = apply::auto_conf_values(&connection.client, &state, &names).await;
+            return finish(out, &report, format, Some(target), &earlier);
+        }
         write_report(out, &report, format)?;
         if args.diff {
             let (before, after) = tune::diff::conf_lines(&changes);
@@ -87,6 +99,39 @@ pub fn run(args: &TuneArgs, out: &mut dyn Write) -> Result<Exit> {
         }
         Ok(Exit::Success)
     })
+}
+
+/// The report, then the migration files when asked; `--check` prints only its diff.
+fn finish(
+    out: &mut dyn Write,
+    report: &TuneReport,
+    format: TuneFormat,
+    migration: Option<&Target>,
+    earlier: &BTreeMap<String, String>,
+) -> Result<Exit> {
+    let Some(target) = migration else {
+        write_report(out, report, format)?;
+        return Ok(Exit::Success);
+    };
+    if target.action == Action::Emit {
+        write_report(out, report, format)?;
+    }
+    super::migration::run(target, "tune", &changes(report, earlier), out)
+}
+
+/// One ALTER SYSTEM per setting (each must run alone, outside a transaction), then the reload.
+fn changes(report: &TuneReport, earlier: &BTreeMap<String, String>) -> Vec<Change> {
+    let proposed = report.proposed();
+    if proposed.is_empty() {
+        return Vec::new();
+    }
+    let mut changes: Vec<Change> = proposed
+        .iter()
+        .map(|s| migrate::alter_system(&s.name, &s.value, s.restart, &s.rationale, earlier.get(&s.name).map(String::as_str)))
+        .collect();
+    let restart: Vec<&str> = proposed.iter().filter(|s| s.restart).map(|s| s.name.as_str()).collect();
+    changes.push(migrate::reload(&restart));
+    changes
 }
 
 fn report(input: &TuneInput, profile_source: &Source, recommendation: tune::Recommendation, live: Option<LiveComparison>) -> TuneReport {

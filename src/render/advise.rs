@@ -1,7 +1,6 @@
 //! `pgadvise advise`'s report: what to create, what to drop, and why.
 
 use super::new_table;
-use crate::advise::hygiene::Problem;
 use crate::advise::report::AdviseReport;
 use crate::pg::hypopg::HypoStatus;
 use crate::units::{format_count, format_human_bytes, format_ms};
@@ -41,15 +40,6 @@ fn size(index: &crate::advise::report::IndexAdvice) -> String {
     }
 }
 
-fn problem(problem: &Problem) -> String {
-    match problem {
-        Problem::Invalid => "invalid".into(),
-        Problem::Duplicate(of) => format!("duplicate of {of}"),
-        Problem::Redundant(by) => format!("redundant with {by}"),
-        Problem::Unused => "unused".into(),
-    }
-}
-
 pub fn advise_table(report: &AdviseReport, width: u16) -> String {
     let mut out = format!("pgadvise advise\n{}\n", summary(report));
     if report.indexes.is_empty() {
@@ -80,7 +70,7 @@ pub fn advise_table(report: &AdviseReport, width: u16) -> String {
             table.add_row(vec![
                 drop.index.clone(),
                 drop.table.clone(),
-                problem(&drop.problem),
+                drop.problem.to_string(),
                 format_human_bytes(drop.size_bytes),
                 drop.evidence.clone(),
             ]);
@@ -141,7 +131,7 @@ pub fn advise_markdown(report: &AdviseReport) -> String {
                 "- `{}` on `{}`: {} ({}), {}\n",
                 drop.index,
                 drop.table,
-                problem(&drop.problem),
+                drop.problem.to_string(),
                 format_human_bytes(drop.size_bytes),
                 drop.evidence
             ));

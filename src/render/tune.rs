@@ -111,15 +111,6 @@ fn budget_rows(b: &MemoryBudget) -> Vec<(String, String)> {
 }
 
 /// The settings (or, when live, the changes) as they would be written.
-fn lines(report: &TuneReport) -> Vec<(String, String, bool, String)> {
-    match &report.live {
-        Some(live) => live.changes.iter().map(|c| (c.name.to_string(), c.proposed.clone(), c.restart, c.rationale.clone())).collect(),
-        None => {
-            report.recommendation.settings.iter().map(|s| (s.name.to_string(), s.value.to_pg(), s.restart, s.rationale.clone())).collect()
-        }
-    }
-}
-
 fn header_comment(report: &TuneReport, comment: &str) -> String {
     let mut out = format!("{comment} {}\n", title(report));
     for row in &report.inputs {
@@ -131,18 +122,18 @@ fn header_comment(report: &TuneReport, comment: &str) -> String {
 pub fn tune_sql(report: &TuneReport) -> String {
     let mut out = header_comment(report, "--");
     out.push_str("-- Run as a superuser with psql, outside a transaction (ALTER SYSTEM cannot run in one).\n");
-    let lines = lines(report);
-    if lines.is_empty() {
+    let proposed = report.proposed();
+    if proposed.is_empty() {
         out.push_str("-- Nothing to change.\n");
         return out;
     }
-    for (name, value, restart, why) in &lines {
-        out.push_str(&format!("\n-- {why}\n"));
-        let applies = if *restart { "  -- takes a restart" } else { "" };
-        out.push_str(&format!("ALTER SYSTEM SET {} = {};{applies}\n", quote_ident(name), quote_literal(value)));
+    for setting in &proposed {
+        out.push_str(&format!("\n-- {}\n", setting.rationale));
+        let applies = if setting.restart { "  -- takes a restart" } else { "" };
+        out.push_str(&format!("ALTER SYSTEM SET {} = {};{applies}\n", quote_ident(&setting.name), quote_literal(&setting.value)));
     }
     out.push_str("\nSELECT pg_reload_conf();\n");
-    let restart: Vec<&str> = lines.iter().filter(|l| l.2).map(|l| l.0.as_str()).collect();
+    let restart: Vec<&str> = proposed.iter().filter(|s| s.restart).map(|s| s.name.as_str()).collect();
     if !restart.is_empty() {
         out.push_str(&format!("-- Restart the server for {} to take effect.\n", restart.join(", ")));
     }
@@ -151,9 +142,9 @@ pub fn tune_sql(report: &TuneReport) -> String {
 
 pub fn tune_conf(report: &TuneReport) -> String {
     let mut out = header_comment(report, "#");
-    for (name, value, restart, why) in lines(report) {
-        out.push_str(&format!("\n# {why}{}\n", if restart { " (restart)" } else { "" }));
-        out.push_str(&format!("{name} = {}\n", quote_literal(&value)));
+    for setting in report.proposed() {
+        out.push_str(&format!("\n# {}{}\n", setting.rationale, if setting.restart { " (restart)" } else { "" }));
+        out.push_str(&format!("{} = {}\n", setting.name, quote_literal(&setting.value)));
     }
     out
 }

@@ -22,6 +22,15 @@ pub struct LiveComparison {
     pub changes: Vec<Change>,
 }
 
+/// A setting to write: every recommendation offline, only those that differ from the server live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProposedSetting {
+    pub name: String,
+    pub value: String,
+    pub restart: bool,
+    pub rationale: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TuneReport {
     pub profile: String,
@@ -29,4 +38,32 @@ pub struct TuneReport {
     pub inputs: Vec<InputRow>,
     pub recommendation: Recommendation,
     pub live: Option<LiveComparison>,
+}
+
+impl TuneReport {
+    pub fn proposed(&self) -> Vec<ProposedSetting> {
+        match &self.live {
+            Some(live) => live
+                .changes
+                .iter()
+                .map(|c| ProposedSetting {
+                    name: c.name.to_string(),
+                    value: c.proposed.clone(),
+                    restart: c.restart,
+                    rationale: c.rationale.clone(),
+                })
+                .collect(),
+            None => self
+                .recommendation
+                .settings
+                .iter()
+                .map(|s| ProposedSetting {
+                    name: s.name.to_string(),
+                    value: s.value.to_pg(),
+                    restart: s.restart,
+                    rationale: s.rationale.clone(),
+                })
+                .collect(),
+        }
+    }
 }

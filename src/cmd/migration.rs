@@ -1,0 +1,125 @@
+//! `--emit-migration DIR` and `--check DIR`, the same for every command that
+//! advises changes: the command builds its [`Change`]s, this writes or checks them.
+
+use crate::cli::MigrationArgs;
+use crate::config::MigrationsConfig;
+use crate::error::Exit;
+use crate::migrate::format::Migration;
+use crate::migrate::{dir, render, Change, MigrationFormat, Timeouts};
+use anyhow::{bail, Result};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Emit,
+    Check,
+}
+
+/// Where and how to write migrations, flags first, then pgadvise.toml.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub action: Action,
+    pub dir: PathBuf,
+    pub format: MigrationFormat,
+    pub version: Option<u64>,
+    pub timeouts: Timeouts,
+}
+
+impl Target {
+    /// `None` unless `--emit-migration` or `--check` was given.
+    pub fn resolve(args: &MigrationArgs, config: &MigrationsConfig) -> Result<Option<Target>> {
+        let (action, flag, given) = match (&args.emit_migration, &args.check) {
+            (Some(dir), _) => (Action::Emit, "--emit-migration", dir),
+            (None, Some(dir)) => (Action::Check, "--check", dir),
+            (None, None) => return Ok(None),
+        };
+        let dir = if given.as_os_str().is_empty() {
+            match &config.dir {
+                Some(dir) => dir.clone(),
+                None => bail!("{flag} needs a directory: {flag} DIR, or migrations.dir in pgadvise.toml"),
+            }
+        } else {
+            given.clone()
+        };
+        let defaults = Timeouts::default();
+        let timeouts = Timeouts {
+            lock: checked_duration("migrations.lock_timeout", config.lock_timeout.as_deref().unwrap_or(&defaults.lock))?,
+            statement: checked_duration(
+                "migrations.statement_timeout",
+                config.statement_timeout.as_deref().unwrap_or(&defaults.statement),
+            )?,
+        };
+        Ok(Some(Target {
+            action,
+            dir,
+            format: args.migration_format.or(config.format).unwrap_or(MigrationFormat::Plain),
+            version: args.migration_version.or(config.version),
+            timeouts,
+        }))
+    }
+}
+
+/// A timeout as PostgreSQL reads it: digits and an optional unit (`0`, `500ms`, `30s`, `1min`, `2h`).
+fn checked_duration(key: &str, value: &str) -> Result<String> {
+    let value = value.trim();
+    let digits = value.trim_end_matches(char::is_alphabetic);
+    let unit = &value[digits.len()..];
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || !["", "ms", "s", "min", "h", "d"].contains(&unit) {
+        bail!("pgadvise.toml: {key} = {value:?} is not a PostgreSQL duration; write it like \"30s\", \"1min\" or \"0\"");
+    }
+    Ok(value.to_string())
+}
+
+/// Writes the files for `changes`, or compares them with the directory (exit 1 on a difference).
+pub fn run(target: &Target, command: &str, changes: &[Change], out: &mut dyn Write) -> Result<Exit> {
+    let existing = dir::scan(&target.dir, command)?;
+    let version = target.version.unwrap_or_else(|| existing.next_version());
+    let migration = Migration { command, changes, version, timeouts: &target.timeouts };
+    let files = render(target.format, &migration);
+    let shown = target.dir.display();
+    match target.action {
+        Action::Emit => {
+            let emitted = dir::emit(&target.dir, &files, &existing)?;
+            let mut said = format!("pgadvise: {} migration files in {shown}", files.len());
+            if files.is_empty() {
+                said = format!("pgadvise: nothing to migrate; no file written in {shown}");
+            }
+            let mut details = vec![format!("{} written", emitted.written.len()), format!("{} unchanged", emitted.unchanged)];
+            if !emitted.removed.is_empty() {
+                details.push(format!("{} stale removed", emitted.removed.len()));
+            }
+            eprintln!("{said} ({})", details.join(", "));
+            Ok(Exit::Success)
+        }
+        Action::Check => {
+            let diffs = dir::check(&target.dir, &files, &existing);
+            if diffs.is_empty() {
+                eprintln!("pgadvise: the migrations in {shown} are up to date ({} files)", files.len());
+                return Ok(Exit::Success);
+            }
+            for diff in &diffs {
+                out.write_all(diff.as_bytes())?;
+            }
+            eprintln!(
+                "pgadvise: {} of the migration files in {shown} differ from the advice; regenerate them with --emit-migration {shown}",
+                diffs.len()
+            );
+            Ok(Exit::Findings)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_must_read_as_durations() {
+        assert_eq!(checked_duration("k", "1min").unwrap(), "1min");
+        assert_eq!(checked_duration("k", "0").unwrap(), "0");
+        assert!(checked_duration("k", "soon").is_err());
+        assert!(checked_duration("k", "5 minutes").is_err());
+        assert!(checked_duration("k", "1min; DROP TABLE t").is_err());
+    }
+}
