@@ -177,12 +177,11 @@ pub fn materialized_views(analysis: &Analysis, catalog: &Catalog, workload_ms: f
         let statement = &analyzed.statement;
         let big = catalog.table(Some(&aggregation.schema), &aggregation.table).is_some_and(|t| t.estimated_rows() >= MATVIEW_MIN_ROWS);
         let heavy = workload_ms > 0.0 && statement.total_ms / workload_ms >= MATVIEW_MIN_SHARE;
-        let plain_keys = aggregation.group_by.iter().all(|k| k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.'));
-        if !big || !heavy || statement.query.contains('$') || !plain_keys {
+        let Some(keys) = aggregation.key_columns.clone() else { continue };
+        if !big || !heavy || statement.query.contains('$') {
             continue;
         }
-        let keys: Vec<String> = aggregation.group_by.iter().map(|k| k.rsplit('.').next().unwrap_or(k).to_string()).collect();
-        let name = format!("{}_by_{}_mv", aggregation.table, keys.join("_"));
+        let name = crate::advise::index::shorten_name(&format!("{}_by_{}_mv", aggregation.table, keys.join("_")));
         let quoted: Vec<String> = keys.iter().map(|k| quote_ident(k)).collect();
         let view = format!("{}.{}", quote_ident(&aggregation.schema), quote_ident(&name));
         let sql = format!(

@@ -47,7 +47,9 @@ pub struct StatementShape {
 pub struct Aggregation {
     pub schema: String,
     pub table: String,
-    pub group_by: Vec<String>,
+    /// The GROUP BY keys as column names when every key is a column (so that they are
+    /// unique in the result, and a materialized view can have them as its unique key).
+    pub key_columns: Option<Vec<String>>,
 }
 
 /// Reads `query` against `catalog`.
@@ -158,7 +160,14 @@ fn read_select(
         shape.aggregation = Some(Aggregation {
             schema: relation.table.schema.clone(),
             table: relation.table.name.clone(),
-            group_by: group_by.iter().map(|e| e.to_string()).collect(),
+            key_columns: group_by
+                .iter()
+                .map(|e| match e {
+                    Expr::Identifier(ident) => Some(folded(ident)),
+                    Expr::CompoundIdentifier(parts) => parts.last().map(folded),
+                    _ => None,
+                })
+                .collect(),
         });
     }
     Ok(())
@@ -493,7 +502,7 @@ mod tests {
     #[test]
     fn finds_aggregations_and_reads_updates_and_deletes() {
         let shape = analyze("SELECT status, count(*), sum(total) FROM orders GROUP BY status", &catalog()).unwrap();
-        assert_eq!(shape.aggregation.unwrap().group_by, vec!["status"]);
+        assert_eq!(shape.aggregation.unwrap().key_columns, Some(vec!["status".to_string()]));
         let update = analyze("UPDATE orders SET total = 0 WHERE account_id = 5", &catalog()).unwrap();
         assert_eq!(column_names(&update.reads[0]), vec![("account_id".into(), Operator::Equality)]);
         assert_eq!(update.updated, Some((("public".to_string(), "orders".to_string()), vec!["total".to_string()])));

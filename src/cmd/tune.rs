@@ -119,18 +119,21 @@ fn finish(
     super::migration::run(target, "tune", &changes(report, earlier), out)
 }
 
-/// One ALTER SYSTEM per setting (each must run alone, outside a transaction), then the reload.
+/// One ALTER SYSTEM per setting (each must run alone, outside a transaction), between reloads.
 fn changes(report: &TuneReport, earlier: &BTreeMap<String, String>) -> Vec<Change> {
     let proposed = report.proposed();
     if proposed.is_empty() {
         return Vec::new();
     }
-    let mut changes: Vec<Change> = proposed
-        .iter()
-        .map(|s| migrate::alter_system(&s.name, &s.value, s.restart, &s.rationale, earlier.get(&s.name).map(String::as_str)))
-        .collect();
     let restart: Vec<&str> = proposed.iter().filter(|s| s.restart).map(|s| s.name.as_str()).collect();
-    changes.push(migrate::reload(&restart));
+    let [reload_after_down, reload] = migrate::reloads(&restart);
+    let mut changes = vec![reload_after_down];
+    changes.extend(
+        proposed
+            .iter()
+            .map(|s| migrate::alter_system(&s.name, &s.value, s.restart, &s.rationale, earlier.get(&s.name).map(String::as_str))),
+    );
+    changes.push(reload);
     changes
 }
 

@@ -246,11 +246,13 @@ fn plain(migration: &Migration) -> Vec<MigrationFile> {
         if timed {
             out.push_str(&set_timeouts(migration.timeouts, false));
         }
-        let mut changes: Vec<&Change> = migration.changes.iter().collect();
+        // One file runs in order either way: a single reload at the end is enough.
+        let mut changes: Vec<&Change> = migration.changes.iter().filter(|c| c.run != Run::Reload).collect();
         if direction == Direction::Down {
             changes.reverse();
-            changes.sort_by_key(|c| c.run == Run::Reload);
         }
+        let reload = migration.changes.iter().rev().find(|c| c.run == Run::Reload);
+        changes.extend(reload);
         for change in changes {
             out.push('\n');
             out.push_str(&describe(change, direction));

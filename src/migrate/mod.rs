@@ -258,20 +258,31 @@ pub fn alter_system(name: &str, value: &str, restart: bool, rationale: &str, ear
     }
 }
 
-/// The reload after `ALTER SYSTEM`, naming the settings that wait for a restart.
-pub fn reload(restart: &[&str]) -> Change {
-    let mut why = vec!["ALTER SYSTEM only writes postgresql.auto.conf; the reload makes the server read it.".into()];
+/// The reloads around `ALTER SYSTEM` changes: the first runs last when migrating down,
+/// after the undos, and the second last when migrating up. Both reload in both
+/// directions, which costs nothing, so that either direction ends with the server
+/// reading what was written. `restart` names the settings that also need a restart.
+pub fn reloads(restart: &[&str]) -> [Change; 2] {
+    let mut why = vec!["ALTER SYSTEM only writes postgresql.auto.conf; a reload makes the server read it.".to_string()];
     if !restart.is_empty() {
         why.push(format!("Then restart the server for {}.", restart.join(", ")));
     }
-    Change {
-        slug: "reload_configuration".into(),
-        title: "Reload the server's configuration.".into(),
-        why,
+    let reload = |slug: &str, title: &str, first_line: &str| Change {
+        slug: slug.into(),
+        title: title.into(),
+        why: [vec![first_line.to_string()], why.clone()].concat(),
         up: vec!["SELECT pg_reload_conf();".into()],
         down: vec!["SELECT pg_reload_conf();".into()],
         run: Run::Reload,
-    }
+    };
+    [
+        reload(
+            "reload_configuration_after_down",
+            "Reload the server's configuration after migrating down.",
+            "Migrating down runs this file last, after the settings below are undone.",
+        ),
+        reload("reload_configuration", "Reload the server's configuration.", "Migrating up runs this file last, after the settings above."),
+    ]
 }
 
 #[cfg(test)]
