@@ -158,11 +158,11 @@ pub struct AdviseArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct MigrationArgs {
     /// Write the advice as migration files into DIR [default: pgadvise.toml's migrations.dir].
-    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
-    pub emit_migration: Option<PathBuf>,
+    #[arg(long, value_name = "DIR")]
+    pub emit_migration: Option<Option<PathBuf>>,
     /// Compare DIR with the files the advice would write now; print a diff and exit 1 if they differ.
-    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "", conflicts_with = "emit_migration")]
-    pub check: Option<PathBuf>,
+    #[arg(long, value_name = "DIR", conflicts_with = "emit_migration")]
+    pub check: Option<Option<PathBuf>>,
     /// The migration tool's file format [default: plain].
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub migration_format: Option<MigrationFormat>,

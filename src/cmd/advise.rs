@@ -8,7 +8,7 @@ use crate::advise::workload::analyze_workload;
 use crate::advise::{hygiene, workload::Analysis};
 use crate::catalog::{Catalog, Snapshot};
 use crate::cli::AdviseArgs;
-use crate::cmd::migration::{Action, Target};
+use crate::cmd::migration::{prepare, Action, Target};
 use crate::config::Config;
 use crate::error::Exit;
 use crate::migrate::{self, Change};
@@ -65,10 +65,9 @@ pub fn run(args: &AdviseArgs, config: &Config, out: &mut dyn Write) -> Result<Ex
             runtime.block_on(live(args, url, statements, from, snapshot))?
         }
     };
-    if let Some(target) = &migration {
-        if target.action == Action::Check {
-            return super::migration::run(target, "advise", &changes(&report), out);
-        }
+    let migration = migration.map(|target| prepare(&target, "advise", &changes(&report))).transpose()?;
+    if let Some(prepared) = migration.as_ref().filter(|p| p.action() == Action::Check) {
+        return prepared.finish(out);
     }
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { ReportFormat::Table } else { ReportFormat::Json });
     let text = match format {
@@ -78,7 +77,7 @@ pub fn run(args: &AdviseArgs, config: &Config, out: &mut dyn Write) -> Result<Ex
     };
     out.write_all(text.as_bytes())?;
     match &migration {
-        Some(target) => super::migration::run(target, "advise", &changes(&report), out),
+        Some(prepared) => prepared.finish(out),
         None => Ok(Exit::Success),
     }
 }

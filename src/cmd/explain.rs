@@ -4,7 +4,7 @@
 use crate::advise::index::{self, served_by};
 use crate::catalog::Catalog;
 use crate::cli::ExplainArgs;
-use crate::cmd::migration::{Action, Target};
+use crate::cmd::migration::{prepare, Action, Target};
 use crate::config::Config;
 use crate::error::Exit;
 use crate::migrate::{self, Change};
@@ -45,10 +45,9 @@ pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<E
         }
     };
 
-    if let Some(target) = &migration {
-        if target.action == Action::Check {
-            return super::migration::run(target, "explain", &changes(&report), out);
-        }
+    let migration = migration.map(|target| prepare(&target, "explain", &changes(&report))).transpose()?;
+    if let Some(prepared) = migration.as_ref().filter(|p| p.action() == Action::Check) {
+        return prepared.finish(out);
     }
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { ReportFormat::Table } else { ReportFormat::Json });
     let text = match format {
@@ -57,8 +56,8 @@ pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<E
         ReportFormat::Markdown => render::explain_markdown(&report),
     };
     out.write_all(text.as_bytes())?;
-    if let Some(target) = &migration {
-        super::migration::run(target, "explain", &changes(&report), out)?;
+    if let Some(prepared) = &migration {
+        prepared.finish(out)?;
     }
     let failing = args.fail_on.is_some_and(|level| report.findings().any(|f| f.severity >= level));
     Ok(if failing { Exit::Findings } else { Exit::Success })

@@ -5,7 +5,7 @@ use crate::cli::MigrationArgs;
 use crate::config::MigrationsConfig;
 use crate::error::Exit;
 use crate::migrate::format::Migration;
-use crate::migrate::{dir, render, Change, MigrationFormat, Timeouts};
+use crate::migrate::{dir, render, Change, MigrationFile, MigrationFormat, Timeouts};
 use anyhow::{bail, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -34,13 +34,9 @@ impl Target {
             (None, Some(dir)) => (Action::Check, "--check", dir),
             (None, None) => return Ok(None),
         };
-        let dir = if given.as_os_str().is_empty() {
-            match &config.dir {
-                Some(dir) => dir.clone(),
-                None => bail!("{flag} needs a directory: {flag} DIR, or migrations.dir in pgadvise.toml"),
-            }
-        } else {
-            given.clone()
+        let dir = match (given, &config.dir) {
+            (Some(dir), _) | (None, Some(dir)) => dir.clone(),
+            (None, None) => bail!("{flag} needs a directory: {flag} DIR, or migrations.dir in pgadvise.toml"),
         };
         let defaults = Timeouts::default();
         let timeouts = Timeouts {
@@ -71,43 +67,68 @@ fn checked_duration(key: &str, value: &str) -> Result<String> {
     Ok(value.to_string())
 }
 
-/// Writes the files for `changes`, or compares them with the directory (exit 1 on a difference).
-pub fn run(target: &Target, command: &str, changes: &[Change], out: &mut dyn Write) -> Result<Exit> {
+/// The files for one run's changes, rendered and checked against the directory,
+/// before anything is printed or written.
+#[derive(Debug)]
+pub struct Prepared {
+    target: Target,
+    existing: dir::Existing,
+    files: Vec<MigrationFile>,
+}
+
+impl Prepared {
+    pub fn action(&self) -> Action {
+        self.target.action
+    }
+
+    /// Writes the files (`--emit-migration`), or prints how the directory differs
+    /// from them (`--check`, exit 1 on a difference).
+    pub fn finish(&self, out: &mut dyn Write) -> Result<Exit> {
+        let shown = self.target.dir.display();
+        match self.target.action {
+            Action::Emit => {
+                let emitted = dir::emit(&self.target.dir, &self.files, &self.existing)?;
+                let mut details = vec![format!("{} written", emitted.written.len()), format!("{} unchanged", emitted.unchanged)];
+                if !emitted.removed.is_empty() {
+                    details.push(format!("{} stale removed", emitted.removed.len()));
+                }
+                if self.files.is_empty() {
+                    eprintln!("pgadvise: nothing to migrate; no migration files in {shown} ({})", details.join(", "));
+                } else {
+                    eprintln!("pgadvise: {} migration files in {shown} ({})", self.files.len(), details.join(", "));
+                }
+                Ok(Exit::Success)
+            }
+            Action::Check => {
+                let diffs = dir::check(&self.target.dir, &self.files, &self.existing);
+                if diffs.is_empty() {
+                    eprintln!("pgadvise: the migrations in {shown} are up to date ({} files)", self.files.len());
+                    return Ok(Exit::Success);
+                }
+                for diff in &diffs {
+                    out.write_all(diff.as_bytes())?;
+                }
+                eprintln!(
+                    "pgadvise: {} of the migration files in {shown} differ from the advice; regenerate them with --emit-migration {shown}",
+                    diffs.len()
+                );
+                Ok(Exit::Findings)
+            }
+        }
+    }
+}
+
+/// Renders `changes` for `target`; fails, before anything is written, when a file
+/// would replace one of the team's own.
+pub fn prepare(target: &Target, command: &str, changes: &[Change]) -> Result<Prepared> {
     let existing = dir::scan(&target.dir, command)?;
     let version = target.version.unwrap_or_else(|| existing.next_version());
     let migration = Migration { command, changes, version, timeouts: &target.timeouts };
     let files = render(target.format, &migration);
-    let shown = target.dir.display();
-    match target.action {
-        Action::Emit => {
-            let emitted = dir::emit(&target.dir, &files, &existing)?;
-            let mut said = format!("pgadvise: {} migration files in {shown}", files.len());
-            if files.is_empty() {
-                said = format!("pgadvise: nothing to migrate; no file written in {shown}");
-            }
-            let mut details = vec![format!("{} written", emitted.written.len()), format!("{} unchanged", emitted.unchanged)];
-            if !emitted.removed.is_empty() {
-                details.push(format!("{} stale removed", emitted.removed.len()));
-            }
-            eprintln!("{said} ({})", details.join(", "));
-            Ok(Exit::Success)
-        }
-        Action::Check => {
-            let diffs = dir::check(&target.dir, &files, &existing);
-            if diffs.is_empty() {
-                eprintln!("pgadvise: the migrations in {shown} are up to date ({} files)", files.len());
-                return Ok(Exit::Success);
-            }
-            for diff in &diffs {
-                out.write_all(diff.as_bytes())?;
-            }
-            eprintln!(
-                "pgadvise: {} of the migration files in {shown} differ from the advice; regenerate them with --emit-migration {shown}",
-                diffs.len()
-            );
-            Ok(Exit::Findings)
-        }
+    if target.action == Action::Emit {
+        dir::refuse_clashes(&target.dir, &files, &existing)?;
     }
+    Ok(Prepared { target: target.clone(), existing, files })
 }
 
 #[cfg(test)]

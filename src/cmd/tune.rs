@@ -2,7 +2,7 @@
 
 use crate::apply;
 use crate::cli::TuneArgs;
-use crate::cmd::migration::{Action, Target};
+use crate::cmd::migration::{prepare, Action, Target};
 use crate::config::Config;
 use crate::error::Exit;
 use crate::host::{HostFacts, HostOverrides};
@@ -113,10 +113,11 @@ fn finish(
         write_report(out, report, format)?;
         return Ok(Exit::Success);
     };
-    if target.action == Action::Emit {
+    let prepared = prepare(target, "tune", &changes(report, earlier))?;
+    if prepared.action() == Action::Emit {
         write_report(out, report, format)?;
     }
-    super::migration::run(target, "tune", &changes(report, earlier), out)
+    prepared.finish(out)
 }
 
 /// One ALTER SYSTEM per setting (each must run alone, outside a transaction), between reloads.

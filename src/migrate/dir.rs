@@ -60,6 +60,17 @@ pub fn scan(dir: &Path, command: &str) -> Result<Existing> {
     Ok(existing)
 }
 
+/// Fails when a new file would replace one of the team's own.
+pub fn refuse_clashes(dir: &Path, files: &[MigrationFile], existing: &Existing) -> Result<()> {
+    match files.iter().find(|f| existing.others.contains_key(&f.name)) {
+        Some(clash) => bail!(
+            "{} already exists and was not written by pgadvise; nothing was written: choose another --migration-version",
+            dir.join(&clash.name).display()
+        ),
+        None => Ok(()),
+    }
+}
+
 /// What `emit` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Emitted {
@@ -72,12 +83,7 @@ pub struct Emitted {
 /// earlier files it no longer writes. Nothing is written if a new file's name is
 /// taken by one of the team's files.
 pub fn emit(dir: &Path, files: &[MigrationFile], existing: &Existing) -> Result<Emitted> {
-    if let Some(clash) = files.iter().find(|f| existing.others.contains_key(&f.name)) {
-        bail!(
-            "{} already exists and was not written by pgadvise; nothing was written: choose another --migration-version",
-            dir.join(&clash.name).display()
-        );
-    }
+    refuse_clashes(dir, files, existing)?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the migrations directory {}", dir.display()))?;
     let mut emitted = Emitted::default();
     for file in files {

@@ -238,6 +238,11 @@ pub fn from_matview_advice(advice: &MatviewAdvice) -> Change {
     }
 }
 
+/// squawk takes ALTER SYSTEM for slow DDL that needs timeouts; it only edits
+/// postgresql.auto.conf, under a file lock, so the exception is stated where it is made.
+const LOCKS_NO_TABLE: &str = "-- ALTER SYSTEM locks no table: squawk's timeout rules do not apply.\n\
+                              -- squawk-ignore require-lock-timeout, require-statement-timeout\n";
+
 /// One setting for `ALTER SYSTEM`. `earlier` is the value postgresql.auto.conf held
 /// before, which the down migration writes back; without one it RESETs the setting.
 pub fn alter_system(name: &str, value: &str, restart: bool, rationale: &str, earlier: Option<&str>) -> Change {
@@ -249,10 +254,10 @@ pub fn alter_system(name: &str, value: &str, restart: bool, rationale: &str, ear
         slug: slug(&format!("set_{name}")),
         title: format!("Set {name} = {value}."),
         why,
-        up: vec![format!("ALTER SYSTEM SET {} = {};", quote_ident(name), quote_literal(value))],
+        up: vec![format!("{LOCKS_NO_TABLE}ALTER SYSTEM SET {} = {};", quote_ident(name), quote_literal(value))],
         down: vec![match earlier {
-            Some(earlier) => format!("ALTER SYSTEM SET {} = {};", quote_ident(name), quote_literal(earlier)),
-            None => format!("ALTER SYSTEM RESET {};", quote_ident(name)),
+            Some(earlier) => format!("{LOCKS_NO_TABLE}ALTER SYSTEM SET {} = {};", quote_ident(name), quote_literal(earlier)),
+            None => format!("{LOCKS_NO_TABLE}ALTER SYSTEM RESET {};", quote_ident(name)),
         }],
         run: Run::AlterSystem,
     }
@@ -311,8 +316,8 @@ mod tests {
     #[test]
     fn settings_undo_to_the_earlier_value_or_reset() {
         let change = alter_system("work_mem", "64MB", false, "why", Some("4MB"));
-        assert_eq!(change.up, ["ALTER SYSTEM SET work_mem = '64MB';"]);
-        assert_eq!(change.down, ["ALTER SYSTEM SET work_mem = '4MB';"]);
-        assert_eq!(alter_system("work_mem", "64MB", false, "why", None).down, ["ALTER SYSTEM RESET work_mem;"]);
+        assert!(change.up[0].ends_with("\nALTER SYSTEM SET work_mem = '64MB';"));
+        assert!(change.down[0].ends_with("\nALTER SYSTEM SET work_mem = '4MB';"));
+        assert!(alter_system("work_mem", "64MB", false, "why", None).down[0].ends_with("\nALTER SYSTEM RESET work_mem;"));
     }
 }
