@@ -214,9 +214,8 @@ fn per_change(format: MigrationFormat, migration: &Migration, change: &Change, v
             ];
             if outside {
                 let conf = format!(
-                    "{}# {} cannot run inside a transaction.\nexecuteInTransaction=false\n",
+                    "{}# CONCURRENTLY and ALTER SYSTEM refuse to run inside a transaction.\nexecuteInTransaction=false\n",
                     marker_line(migration.command, "#"),
-                    change.up[0].split_whitespace().take(3).collect::<Vec<_>>().join(" ")
                 );
                 for prefix in ["V", "U"] {
                     files.push(MigrationFile { name: format!("{prefix}{version}__{slug}.sql.conf"), contents: conf.clone() });

@@ -131,7 +131,7 @@ pub fn advise_markdown(report: &AdviseReport) -> String {
                 "- `{}` on `{}`: {} ({}), {}\n",
                 drop.index,
                 drop.table,
-                drop.problem.to_string(),
+                drop.problem,
                 format_human_bytes(drop.size_bytes),
                 drop.evidence
             ));
