@@ -236,3 +236,16 @@ fn bad_migration_requests_are_one_line_errors() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "nothing was written beside the team's file");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// pgadvise.toml's fail_on makes explain exit 1 on findings, as --fail-on would.
+#[test]
+fn pgadvise_toml_sets_the_failing_severity() {
+    let root = temp_dir("fail-on");
+    let plan = fixture("explain/auto_explain.json");
+    let explain =
+        || Command::new(env!("CARGO_BIN_EXE_pgadvise")).args(["explain", &plan, "--format", "json"]).current_dir(&root).output().unwrap();
+    assert_eq!(explain().status.code(), Some(0), "no config, no --fail-on");
+    std::fs::write(root.join("pgadvise.toml"), "fail_on = \"warning\"\n").unwrap();
+    assert_eq!(explain().status.code(), Some(1), "the plan has warnings");
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -233,3 +233,28 @@ fn tune_migrations_apply_and_undo_with_every_tool() {
     psql_ok(&["-c", "ALTER SYSTEM RESET work_mem"]);
     psql_ok(&["-c", "SELECT pg_reload_conf()"]);
 }
+
+/// pgadvise.toml names the variable that holds the URL; `--db` alone then reads it.
+#[test]
+fn pgadvise_toml_names_the_database_url_variable() {
+    let dir = database().dir.join("config-project");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("pgadvise.toml"), "database_url_env = \"APP_DATABASE_URL\"\n").unwrap();
+    let run = |url: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pgadvise"));
+        command.args(["tune", "--db", "--format", "json"]).current_dir(dir.join("src")).env_remove("PGHOST").env_remove("PGPORT");
+        match url {
+            Some(url) => command.env("APP_DATABASE_URL", url),
+            None => command.env_remove("APP_DATABASE_URL"),
+        };
+        command.output().unwrap()
+    };
+    let output = run(Some(&url()));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(report["live"]["target"].as_str().unwrap().ends_with(&format!(":{}/{DATABASE}", database().port)), "{report}");
+
+    let unset = run(None);
+    assert_eq!(unset.status.code(), Some(2));
+    assert!(stderr(&unset).contains("$APP_DATABASE_URL, which is not set"), "{}", stderr(&unset));
+}
