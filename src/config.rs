@@ -61,7 +61,7 @@ impl Config {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut config: Config = toml::from_str(&text).map_err(|e| {
             let message = e.message().to_string();
-            let line = e.span().map(|span| text[..span.start].matches('\n').count() + 1);
+            let line = toml_error_line(&text, &e);
             anyhow::anyhow!("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())
         })?;
         config.path = Some(path.to_path_buf());
@@ -86,6 +86,11 @@ impl Config {
             ),
         }
     }
+}
+
+/// The 1-based line a TOML error points at, for messages (profiles and this file).
+pub fn toml_error_line(text: &str, error: &toml::de::Error) -> Option<usize> {
+    error.span().map(|span| text[..span.start].matches('\n').count() + 1)
 }
 
 #[cfg(test)]

@@ -90,7 +90,7 @@ impl Profile {
     /// Parses and validates a profile; `origin` names it in error messages.
     pub fn parse(text: &str, origin: &str) -> Result<Profile> {
         let profile: Profile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|span| text[..span.start].matches('\n').count() + 1);
+            let line = crate::config::toml_error_line(text, &e);
             match line {
                 Some(line) => anyhow::anyhow!("profile {origin}, line {line}: {}", e.message().trim()),
                 None => anyhow::anyhow!("profile {origin}: {}", e.message().trim()),
