@@ -1,0 +1,126 @@
+//! pgadvise's benchmark harness (`bench/run`): what the advice does to a real
+//! workload, what the tuning does to pgbench, and how fast the tool itself is.
+//! It starts its own throwaway PostgreSQL 15, prints tables of figures, and is
+//! not part of CI (about 12 minutes on a 2-core machine).
+
+#![recursion_limit = "256"]
+
+#[path = "../../tests/common/server.rs"]
+mod server;
+
+mod app;
+mod quality;
+mod report;
+mod speed;
+mod stats;
+mod tuning;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(about = "pgadvise's benchmark harness: advice quality, tuning with pgbench, the tool's own speed")]
+struct Args {
+    /// The pgadvise binary to measure (bench/run builds target/release/pgadvise).
+    #[arg(long, env = "PGADVISE_BIN")]
+    pgadvise: PathBuf,
+    /// Multiplies the application database's size (1: 1.6 GB, slowest query about 0.8 s here).
+    #[arg(long, default_value_t = 1)]
+    scale: u64,
+    /// Runs of each measurement; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Seconds per pgbench run.
+    #[arg(long, default_value_t = 10)]
+    pgbench_seconds: u32,
+    /// Which parts to run.
+    #[arg(long, value_delimiter = ',', default_values_t = [Part::Quality, Part::Tuning, Part::Speed])]
+    only: Vec<Part>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum, Debug)]
+enum Part {
+    Quality,
+    Tuning,
+    Speed,
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Part::Quality => "quality",
+            Part::Tuning => "tuning",
+            Part::Speed => "speed",
+        })
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(error) = run(&args) {
+        eprintln!("bench: {error:#}");
+        std::process::exit(2);
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    if !args.pgadvise.is_file() {
+        bail!("no pgadvise binary at {} (bench/run builds it)", args.pgadvise.display());
+    }
+    let started = Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    let progress = |text: &str| {
+        let elapsed = started.elapsed().as_secs();
+        if terminal {
+            eprint!("\r[{:>2}:{:02}] {text}…\x1b[K", elapsed / 60, elapsed % 60);
+        } else {
+            eprintln!("[{:>2}:{:02}] {text}", elapsed / 60, elapsed % 60);
+        }
+    };
+    let work_dir = std::env::temp_dir().join(format!("pgadvise-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work_dir)?;
+    let result = run_parts(args, &work_dir, &progress);
+    if terminal {
+        eprint!("\r\x1b[K");
+    }
+    std::fs::remove_dir_all(&work_dir).ok();
+    let text = result?;
+    println!("{text}");
+    println!("{} parts in {:.1} min", args.only.len(), started.elapsed().as_secs_f64() / 60.0);
+    Ok(())
+}
+
+fn run_parts(args: &Args, work_dir: &std::path::Path, progress: &dyn Fn(&str)) -> Result<String> {
+    let mut out = String::new();
+    let needs_server = args.only.iter().any(|p| *p != Part::Speed);
+    let server = needs_server.then(|| {
+        progress("starting PostgreSQL 15");
+        // Nothing on the command line but what the harness needs: ALTER SYSTEM must win.
+        server::TestServer::start("")
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    let result = (|| -> Result<()> {
+        if args.only.contains(&Part::Quality) {
+            let options = quality::Options { scale: args.scale, runs: args.runs, pgadvise: &args.pgadvise, work_dir };
+            let quality = runtime.block_on(quality::run(server.as_ref().expect("started"), &options, progress))?;
+            out.push_str(&report::quality(&quality, args.scale, args.runs));
+        }
+        if args.only.contains(&Part::Tuning) {
+            let options = tuning::Options { runs: args.runs, seconds: args.pgbench_seconds, pgadvise: &args.pgadvise, work_dir };
+            let tuning = tuning::run(server.as_ref().expect("started"), &options, progress)?;
+            out.push_str(&report::tuning(&tuning, args.runs, args.pgbench_seconds));
+        }
+        if args.only.contains(&Part::Speed) {
+            let speed = speed::run(&args.pgadvise, work_dir, args.runs, progress)?;
+            out.push_str(&report::speed(&speed, args.runs));
+        }
+        Ok(())
+    })();
+    if let Some(server) = server {
+        server.stop();
+    }
+    result.map(|()| out)
+}

@@ -1,0 +1,203 @@
+//! Advice quality: the application's workload with primary keys only, then with
+//! pgadvise's advice applied as its migration, an expert's index set and the
+//! naive one, each measured the same way on the same data.
+
+use crate::app::{Template, EXPERT_INDEXES, NAIVE_INDEXES, TEMPLATES};
+use crate::server::TestServer;
+use crate::stats::median;
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+use tokio_postgres::{Client, NoTls};
+
+pub const DATABASE: &str = "app";
+
+/// One index configuration, measured.
+pub struct Outcome {
+    pub name: String,
+    /// Per template (in `TEMPLATES` order): the median over runs of the time its calls took.
+    pub template_ms: Vec<f64>,
+    /// The median over runs of the whole workload's time.
+    pub total_ms: f64,
+    /// Per template: the planner's total cost summed over its calls.
+    pub template_cost: Vec<f64>,
+    pub indexes: usize,
+    pub index_bytes: u64,
+    /// Time to build the configuration's indexes (and views).
+    pub build_s: f64,
+}
+
+impl Outcome {
+    pub fn total_cost(&self) -> f64 {
+        self.template_cost.iter().sum()
+    }
+}
+
+/// What pgadvise said, beside what its advice did.
+pub struct Advice {
+    pub indexes: Vec<String>,
+    pub materialized_views: usize,
+    pub drops: usize,
+    pub planner_calls: u64,
+    pub advise_s: f64,
+}
+
+pub struct Quality {
+    pub load_s: f64,
+    pub database_bytes: u64,
+    pub outcomes: Vec<Outcome>,
+    pub advice: Advice,
+}
+
+pub struct Options<'a> {
+    pub scale: u64,
+    pub runs: usize,
+    pub pgadvise: &'a Path,
+    pub work_dir: &'a Path,
+}
+
+pub async fn run(server: &TestServer, options: &Options<'_>, progress: &dyn Fn(&str)) -> Result<Quality> {
+    server.psql(&format!("CREATE DATABASE {DATABASE}"));
+    let url = server.url_to("postgres", DATABASE);
+    progress("loading the application database (about a minute)");
+    let started = Instant::now();
+    let sql = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/app.sql");
+    let output = server.psql_command(&url).arg("-v").arg(format!("scale={}", options.scale)).arg("-f").arg(&sql).output()?;
+    if !output.status.success() {
+        bail!("loading {} failed: {}", sql.display(), String::from_utf8_lossy(&output.stderr));
+    }
+    let load_s = started.elapsed().as_secs_f64();
+    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.context("cannot connect to the benchmark server")?;
+    tokio::spawn(connection);
+    client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg").await?;
+    let database_bytes = client.query_one("SELECT pg_database_size(current_database())", &[]).await?.get::<_, i64>(0) as u64;
+    let workload = Workload::new(options.scale);
+
+    progress("running the workload with primary keys only");
+    client.execute("SELECT pg_stat_statements_reset()", &[]).await?;
+    let mut outcomes = vec![workload.measure(&client, "primary keys only", 0.0, options.runs).await?];
+
+    progress("asking pgadvise (HypoPG what-if over pg_stat_statements)");
+    let migrations = options.work_dir.join("migrations");
+    let started = Instant::now();
+    let output = Command::new(options.pgadvise)
+        .args(["advise", "--db", &url, "--format", "json", "--migration-format", "plain", "--emit-migration"])
+        .arg(&migrations)
+        .output()
+        .context("cannot run pgadvise")?;
+    let advise_s = started.elapsed().as_secs_f64();
+    if !output.status.success() {
+        bail!("pgadvise advise failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).context("pgadvise advise --format json")?;
+    let advice = Advice {
+        indexes: report["indexes"].as_array().into_iter().flatten().filter_map(|i| i["sql"].as_str().map(str::to_string)).collect(),
+        materialized_views: report["materialized_views"].as_array().map_or(0, Vec::len),
+        drops: report["drops"].as_array().map_or(0, Vec::len),
+        planner_calls: report["planner_calls"].as_u64().unwrap_or(0),
+        advise_s,
+    };
+
+    progress("applying pgadvise's migration");
+    let (up, down) = migration_files(&migrations)?;
+    let started = Instant::now();
+    psql_file(server, &url, &up)?;
+    let build_s = started.elapsed().as_secs_f64();
+    progress("running the workload with pgadvise's advice");
+    outcomes.push(workload.measure(&client, "pgadvise", build_s, options.runs).await?);
+    psql_file(server, &url, &down)?;
+
+    for (name, indexes) in [("expert", EXPERT_INDEXES), ("every filtered column", NAIVE_INDEXES)] {
+        progress(&format!("building the {name} indexes"));
+        let started = Instant::now();
+        for sql in indexes {
+            client.batch_execute(sql).await.with_context(|| sql.to_string())?;
+        }
+        let build_s = started.elapsed().as_secs_f64();
+        progress(&format!("running the workload with the {name} indexes"));
+        outcomes.push(workload.measure(&client, name, build_s, options.runs).await?);
+        for sql in indexes {
+            let name = sql.split_whitespace().nth(2).expect("CREATE INDEX name ON ...");
+            client.batch_execute(&format!("DROP INDEX {name}")).await?;
+        }
+    }
+    drop(client);
+    // The tuning part must see only its own data: pgadvise tune reads database sizes.
+    server.psql(&format!("DROP DATABASE {DATABASE} WITH (FORCE)"));
+    Ok(Quality { load_s, database_bytes, outcomes, advice })
+}
+
+/// The plain format's up and down files (`<v>_pgadvise_advise.sql`, `.down.sql`).
+fn migration_files(dir: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
+    names.sort();
+    let down = names.iter().find(|p| p.to_string_lossy().ends_with(".down.sql")).context("no down migration written")?.clone();
+    let up = names.iter().find(|p| *p != &down).context("no up migration written")?.clone();
+    Ok((up, down))
+}
+
+fn psql_file(server: &TestServer, url: &str, path: &Path) -> Result<()> {
+    let output = server.psql_command(url).arg("-f").arg(path).output()?;
+    if !output.status.success() {
+        bail!("psql -f {} failed: {}", path.display(), String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(())
+}
+
+/// The templates with their parameter sets, drawn once.
+struct Workload {
+    calls: Vec<(&'static Template, Vec<Vec<crate::app::Param>>)>,
+}
+
+impl Workload {
+    fn new(scale: u64) -> Workload {
+        Workload { calls: TEMPLATES.iter().enumerate().map(|(i, t)| (t, t.parameter_sets(i, scale))).collect() }
+    }
+
+    /// Runs the workload `runs` times and the planner once over every call.
+    async fn measure(&self, client: &Client, name: &str, build_s: f64, runs: usize) -> Result<Outcome> {
+        let mut per_run: Vec<Vec<f64>> = Vec::new();
+        for _ in 0..runs {
+            let mut times = Vec::new();
+            for (template, sets) in &self.calls {
+                let started = Instant::now();
+                for params in sets {
+                    let values: Vec<_> = params.iter().map(|p| p.as_sql()).collect();
+                    client.query(template.sql, &values).await.with_context(|| template.name)?;
+                }
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            per_run.push(times);
+        }
+        let template_ms = (0..self.calls.len()).map(|t| median(per_run.iter().map(|run| run[t]).collect())).collect();
+        let total_ms = median(per_run.iter().map(|run| run.iter().sum()).collect());
+        let mut template_cost = Vec::new();
+        for (template, sets) in &self.calls {
+            let mut cost = 0.0;
+            for params in sets {
+                let values: Vec<_> = params.iter().map(|p| p.as_sql()).collect();
+                let row = client.query_one(&format!("EXPLAIN (FORMAT JSON) {}", template.sql), &values).await?;
+                let plan: serde_json::Value = row.get(0);
+                cost += plan[0]["Plan"]["Total Cost"].as_f64().context("EXPLAIN without a Total Cost")?;
+            }
+            template_cost.push(cost);
+        }
+        let row = client
+            .query_one(
+                "SELECT count(*), coalesce(sum(pg_relation_size(c.oid)), 0)::int8 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND NOT i.indisprimary",
+                &[],
+            )
+            .await?;
+        Ok(Outcome {
+            name: name.to_string(),
+            template_ms,
+            total_ms,
+            template_cost,
+            indexes: row.get::<_, i64>(0) as usize,
+            index_bytes: row.get::<_, i64>(1) as u64,
+            build_s,
+        })
+    }
+}

@@ -1,0 +1,155 @@
+//! The harness's tables. Figures only; everything was measured before.
+
+use crate::app::TEMPLATES;
+use crate::quality::Quality;
+use crate::speed::Speed;
+use crate::tuning::{Config, Script, Tuning, PGTUNE_INPUTS};
+use comfy_table::presets::ASCII_MARKDOWN;
+use comfy_table::{CellAlignment, Table};
+
+/// A query counts as slower when it takes this much longer than with primary
+/// keys only, and at least REGRESSION_MIN_MS more: timings of a few
+/// milliseconds move by more than a quarter from run to run.
+const REGRESSION_RATIO: f64 = 1.25;
+const REGRESSION_MIN_MS: f64 = 5.0;
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(ASCII_MARKDOWN).set_header(header.to_vec());
+    for column in 1..header.len() {
+        if let Some(column) = table.column_mut(column) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    table
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1 << 20) as f64)
+}
+
+fn ms(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0} ms")
+    } else if value >= 10.0 {
+        format!("{value:.1} ms")
+    } else {
+        format!("{value:.2} ms")
+    }
+}
+
+fn is_regression(before: f64, after: f64) -> bool {
+    after > before * REGRESSION_RATIO && after - before >= REGRESSION_MIN_MS
+}
+
+pub fn quality(quality: &Quality, scale: u64, runs: usize) -> String {
+    let baseline = &quality.outcomes[0];
+    let mut out = format!(
+        "## Advice quality\n\nApplication database at scale {scale}: {} ({:.0} s to generate); {} query templates, \
+         {} calls per workload run; median of {runs} runs.\n\n",
+        mib(quality.database_bytes),
+        quality.load_s,
+        TEMPLATES.len(),
+        TEMPLATES.iter().map(|t| t.calls).sum::<usize>(),
+    );
+    let mut summary = table(&[
+        "indexes",
+        "workload time",
+        "speed-up",
+        "planner cost (Σ cost × calls)",
+        "cost ratio",
+        "indexes added",
+        "index storage",
+        "build time",
+        "queries slower",
+    ]);
+    for outcome in &quality.outcomes {
+        let slower = (0..TEMPLATES.len()).filter(|&t| is_regression(baseline.template_ms[t], outcome.template_ms[t])).count();
+        summary.add_row(vec![
+            outcome.name.clone(),
+            ms(outcome.total_ms),
+            format!("{:.1}×", baseline.total_ms / outcome.total_ms),
+            format!("{:.0}", outcome.total_cost()),
+            format!("{:.1}×", baseline.total_cost() / outcome.total_cost()),
+            (outcome.indexes - baseline.indexes).to_string(),
+            mib(outcome.index_bytes - baseline.index_bytes),
+            format!("{:.1} s", outcome.build_s),
+            slower.to_string(),
+        ]);
+    }
+    out.push_str(&format!("{summary}\n\n"));
+    let advice = &quality.advice;
+    out.push_str(&format!(
+        "pgadvise advise --db took {:.1} s and made {} what-if planner calls (HypoPG); it chose {} indexes, \
+         {} materialized views and {} drops:\n",
+        advice.advise_s,
+        advice.planner_calls,
+        advice.indexes.len(),
+        advice.materialized_views,
+        advice.drops
+    ));
+    for sql in &advice.indexes {
+        out.push_str(&format!("    {sql}\n"));
+    }
+    let mut header = vec!["query".to_string(), "calls".to_string()];
+    header.extend(quality.outcomes.iter().map(|o| o.name.clone()));
+    let mut per_query = table(&header.iter().map(String::as_str).collect::<Vec<_>>());
+    for (t, template) in TEMPLATES.iter().enumerate() {
+        let mut row = vec![template.name.to_string(), template.calls.to_string(), ms(baseline.template_ms[t])];
+        for outcome in &quality.outcomes[1..] {
+            let (before, after) = (baseline.template_ms[t], outcome.template_ms[t]);
+            let flag = if is_regression(before, after) { " SLOWER" } else { "" };
+            row.push(format!("{} ({:.0}×){flag}", ms(after), before / after));
+        }
+        per_query.add_row(row);
+    }
+    out.push_str(&format!(
+        "\nPer query (time of its calls in one run; the factor is the speed-up over primary keys only; \
+         SLOWER: over {REGRESSION_RATIO}× and {REGRESSION_MIN_MS} ms slower):\n\n{per_query}\n\n"
+    ));
+    out
+}
+
+pub fn tuning(tuning: &Tuning, runs: usize, seconds: u32) -> String {
+    let mut out = format!(
+        "## Tuning\n\npgbench scale {} ({}, {:.0} s to initialize), 4 clients, 2 threads, {seconds} s per run, \
+         median of {runs} runs, configurations taking turns, each after a restart and a 5 s warm-up. \
+         PGTune's inputs: {PGTUNE_INPUTS}.\n\n",
+        crate::tuning::PGBENCH_SCALE,
+        mib(tuning.database_bytes),
+        tuning.init_s
+    );
+    let mut header = vec!["configuration"];
+    header.extend(Script::ALL.iter().map(|s| s.name()));
+    let mut tps_table = table(&header);
+    let defaults: Vec<f64> = Script::ALL.iter().map(|&s| median_tps(tuning, Config::Defaults, s)).collect();
+    for config in Config::ALL {
+        let mut row = vec![config.name().to_string()];
+        for (i, &script) in Script::ALL.iter().enumerate() {
+            let tps = median_tps(tuning, config, script);
+            row.push(format!("{tps:.0} TPS ({:.2}×)", tps / defaults[i]));
+        }
+        tps_table.add_row(row);
+    }
+    out.push_str(&format!("{tps_table}\n\nEvery run's TPS:\n"));
+    for (config, script, _, all) in &tuning.tps {
+        let all: Vec<String> = all.iter().map(|t| format!("{t:.0}")).collect();
+        out.push_str(&format!("    {:<22} {:<21} {}\n", config.name(), script.name(), all.join(", ")));
+    }
+    out.push_str(&format!("\npgadvise tune --apply set: {}\n\n", tuning.pgadvise_settings.join(", ")));
+    out
+}
+
+fn median_tps(tuning: &Tuning, config: Config, script: Script) -> f64 {
+    tuning.tps.iter().find(|r| r.0 == config && r.1 == script).map_or(f64::NAN, |r| r.2)
+}
+
+pub fn speed(speed: &Speed, runs: usize) -> String {
+    let mut out = format!("## The tool's own speed\n\nThe release binary end to end, median of {runs} runs; peak resident memory.\n\n");
+    let mut rows = table(&["input", "wall time", "per item", "peak memory"]);
+    for (name, items, wall_s, peak) in &speed.rows {
+        rows.add_row(vec![name.clone(), format!("{:.0} ms", wall_s * 1000.0), format!("{:.1} µs", wall_s * 1e6 / *items as f64), mib(*peak)]);
+    }
+    out.push_str(&format!("{rows}\n\n"));
+    out
+}
