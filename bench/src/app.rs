@@ -206,7 +206,9 @@ pub const TEMPLATES: &[Template] = &[
         name: "track an event",
         sql: "INSERT INTO events (customer_id, kind, created_at) VALUES ($1, $2, $3)",
         calls: 20,
-        params: |rng, scale| vec![Param::Bigint(customer(rng, scale)), Param::Text(rng.pick(&["page_view", "click"]).into()), days_before_now(0)],
+        params: |rng, scale| {
+            vec![Param::Bigint(customer(rng, scale)), Param::Text(rng.pick(&["page_view", "click"]).into()), days_before_now(0)]
+        },
     },
 ];
 

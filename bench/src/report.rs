@@ -78,18 +78,20 @@ pub fn quality(quality: &Quality, scale: u64, runs: usize) -> String {
         ]);
     }
     out.push_str(&format!("{summary}\n\n"));
-    let advice = &quality.advice;
-    out.push_str(&format!(
-        "pgadvise advise --db took {:.1} s and made {} what-if planner calls (HypoPG); it chose {} indexes, \
-         {} materialized views and {} drops:\n",
-        advice.advise_s,
-        advice.planner_calls,
-        advice.indexes.len(),
-        advice.materialized_views,
-        advice.drops
-    ));
-    for sql in &advice.indexes {
-        out.push_str(&format!("    {sql}\n"));
+    for advice in &quality.advice {
+        out.push_str(&format!(
+            "{} (advise --db) took {:.1} s and made {} what-if planner calls (HypoPG); it chose {} indexes, \
+             {} materialized views and {} drops:\n",
+            advice.name,
+            advice.advise_s,
+            advice.planner_calls,
+            advice.indexes.len(),
+            advice.materialized_views,
+            advice.drops
+        ));
+        for sql in &advice.indexes {
+            out.push_str(&format!("    {sql}\n"));
+        }
     }
     let mut header = vec!["query".to_string(), "calls".to_string()];
     header.extend(quality.outcomes.iter().map(|o| o.name.clone()));
@@ -148,7 +150,12 @@ pub fn speed(speed: &Speed, runs: usize) -> String {
     let mut out = format!("## The tool's own speed\n\nThe release binary end to end, median of {runs} runs; peak resident memory.\n\n");
     let mut rows = table(&["input", "wall time", "per item", "peak memory"]);
     for (name, items, wall_s, peak) in &speed.rows {
-        rows.add_row(vec![name.clone(), format!("{:.0} ms", wall_s * 1000.0), format!("{:.1} µs", wall_s * 1e6 / *items as f64), mib(*peak)]);
+        rows.add_row(vec![
+            name.clone(),
+            format!("{:.0} ms", wall_s * 1000.0),
+            format!("{:.1} µs", wall_s * 1e6 / *items as f64),
+            mib(*peak),
+        ]);
     }
     out.push_str(&format!("{rows}\n\n"));
     out

@@ -125,7 +125,8 @@ pub fn run(server: &TestServer, options: &Options<'_>, progress: &dyn Fn(&str)) 
             pgbench(server, &url, &["-S", "-c", &CLIENTS.to_string(), "-j", &THREADS.to_string(), "-T", &WARM_UP_SECONDS.to_string()])?;
             for script in Script::ALL {
                 server.psql("CHECKPOINT");
-                let mut args = vec!["-c".to_string(), CLIENTS.to_string(), "-j".into(), THREADS.to_string(), "-T".into(), options.seconds.to_string()];
+                let mut args =
+                    vec!["-c".to_string(), CLIENTS.to_string(), "-j".into(), THREADS.to_string(), "-T".into(), options.seconds.to_string()];
                 if script == Script::SelectOnly {
                     args.push("-S".into());
                 }

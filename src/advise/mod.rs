@@ -7,3 +7,4 @@ pub mod report;
 pub mod select;
 pub mod statement;
 pub mod workload;
+pub mod writes;

@@ -312,6 +312,7 @@ mod tests {
             aggregation: None,
             key_lookup: false,
             parameters: 0,
+            written: None,
         }
     }
 

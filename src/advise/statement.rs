@@ -41,6 +41,16 @@ pub struct StatementShape {
     /// For an UPDATE: (schema, table) and the columns it sets. An index on one of
     /// them ends HOT updates there.
     pub updated: Option<((String, String), Vec<String>)>,
+    /// For an INSERT, UPDATE or DELETE: what it does to which (schema, table).
+    pub written: Option<(Write, (String, String))>,
+}
+
+/// What a writing statement does to its table's rows, to count index maintenance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    Insert,
+    Update,
+    Delete,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,15 +90,22 @@ pub fn analyze(query: &str, catalog: &Catalog) -> Result<StatementShape, Skipped
                     })
                     .filter_map(|name| table_name(name).map(|(_, column)| column))
                     .collect();
-                shape.updated = Some(((relation.table.schema.clone(), relation.table.name.clone()), columns));
+                let table = (relation.table.schema.clone(), relation.table.name.clone());
+                shape.updated = Some((table.clone(), columns));
+                shape.written = Some((Write::Update, table));
             }
         }
         Statement::Delete(delete) => {
             let (sqlparser::ast::FromTable::WithFromKeyword(from) | sqlparser::ast::FromTable::WithoutKeyword(from)) = &delete.from;
             let scope = Scope::new(from, catalog, &[])?;
             scope.add_reads(delete.selection.as_ref(), &[], None, &mut shape);
+            shape.written = scope.relations.first().map(|r| (Write::Delete, (r.table.schema.clone(), r.table.name.clone())));
         }
         Statement::Insert(insert) => {
+            if let sqlparser::ast::TableObject::TableName(name) = &insert.table {
+                let target = table_name(name).and_then(|(schema, table)| catalog.table(schema.as_deref(), &table));
+                shape.written = target.map(|t| (Write::Insert, (t.schema.clone(), t.name.clone())));
+            }
             if let Some(source) = &insert.source {
                 read_query(source, catalog, &[], &mut shape)?;
             }

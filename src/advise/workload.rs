@@ -3,7 +3,7 @@
 //! verdict comes later, from `select`.
 
 use super::index::{self, served_by, Access, IndexCandidate};
-use super::statement::{analyze, Aggregation, Skipped, StatementShape};
+use super::statement::{analyze, Aggregation, Skipped, StatementShape, Write};
 use crate::catalog::Catalog;
 use crate::sql::predicate::{Operand, Operator};
 use crate::workload::{Workload, WorkloadStatement};
@@ -26,6 +26,9 @@ pub struct AnalyzedStatement {
     /// The highest `$n` placeholder, for planning it as a generic plan.
     #[serde(skip)]
     pub parameters: usize,
+    /// The table an INSERT, UPDATE or DELETE writes, and how.
+    #[serde(skip)]
+    pub written: Option<(Write, (String, String))>,
 }
 
 /// An index candidate and the statements (indexes into the analyzed list) it could help.
@@ -79,6 +82,7 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
                     aggregation: None,
                     key_lookup: false,
                     parameters: 0,
+                    written: None,
                 });
             }
             Ok(shape) => {
@@ -175,6 +179,7 @@ impl Found {
             aggregation: shape.aggregation,
             key_lookup: shape.key_lookup,
             parameters: shape.parameters,
+            written: shape.written,
         }
     }
 }

@@ -5,7 +5,7 @@
 use crate::advise::report::{self, AdviseReport};
 use crate::advise::select::{select, Limits};
 use crate::advise::workload::analyze_workload;
-use crate::advise::{hygiene, workload::Analysis};
+use crate::advise::{hygiene, workload::Analysis, writes};
 use crate::catalog::{Catalog, Snapshot};
 use crate::cli::AdviseArgs;
 use crate::cmd::migration::{prepare, Action, Target};
@@ -153,12 +153,13 @@ async fn live(
             eprint!("\rpgadvise: {text}…\x1b[K");
         }
     };
-    if args.stats.is_none() && args.queries.is_empty() && args.log.is_empty() {
+    let live_statements = args.stats.is_none() && args.queries.is_empty() && args.log.is_empty();
+    if live_statements {
         say("reading pg_stat_statements");
         statements = pg_statements::read(client, state.major()).await?;
         from.push(format!("pg_stat_statements on {}", connection.target));
     }
-    let (catalog, catalog_from) = match snapshot {
+    let (mut catalog, catalog_from) = match snapshot {
         Some(snapshot) => (snapshot.catalog, format!("snapshot of {} ({})", snapshot.database, snapshot.server_version)),
         None => {
             say("reading the catalog");
@@ -168,6 +169,10 @@ async fn live(
     let workload = Workload::new(statements);
     say(&format!("analyzing {} statements", workload.statements.len()));
     let analysis = analyze_workload(&workload, &catalog);
+    if live_statements {
+        // Write costs must cover the statements' period, not the table statistics' longer one.
+        writes::align(&mut catalog, &analysis.statements, pg_statements::periods(client, state.major()).await?);
+    }
     let mut report = base_report(&analysis, &catalog, analysis.workload_ms(), from.join(", "), catalog_from);
 
     let texts: Vec<(String, usize)> = analysis.statements.iter().map(|a| (a.statement.query.clone(), a.parameters)).collect();

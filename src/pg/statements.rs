@@ -1,6 +1,7 @@
 //! Reading pg_stat_statements from a live server, for the current database.
 
 use super::connect::server_message;
+use crate::advise::writes::StatsPeriods;
 use crate::error::database_error;
 use crate::workload::WorkloadStatement;
 use anyhow::Result;
@@ -57,4 +58,26 @@ pub async fn read(client: &Client, server_major: u32) -> Result<Vec<WorkloadStat
             source: "pg_stat_statements".into(),
         })
         .collect())
+}
+
+/// How long pg_stat_statements and the database's table statistics have each been
+/// counting, so that write counts can be brought to the statements' period.
+pub async fn periods(client: &Client, server_major: u32) -> Result<StatsPeriods> {
+    let seconds_since = |reset: &str| format!("SELECT extract(epoch FROM now() - ({reset}))::float8");
+    let tables_s = client
+        .query_one(&seconds_since("SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()"), &[])
+        .await
+        .map_err(|e| database_error(format!("cannot read pg_stat_database: {}", server_message(&e))))?
+        .get::<_, Option<f64>>(0);
+    // pg_stat_statements_info (and its reset time) is new in PostgreSQL 14.
+    let statements_s = if server_major >= 14 {
+        client
+            .query_one(&seconds_since("SELECT stats_reset FROM pg_stat_statements_info"), &[])
+            .await
+            .map_err(|e| database_error(format!("cannot read pg_stat_statements_info: {}", server_message(&e))))?
+            .get::<_, Option<f64>>(0)
+    } else {
+        None
+    };
+    Ok(StatsPeriods { statements_s, tables_s })
 }
