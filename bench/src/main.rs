@@ -87,14 +87,17 @@ fn run(args: &Args) -> Result<()> {
         eprint!("\r\x1b[K");
     }
     std::fs::remove_dir_all(&work_dir).ok();
-    let text = result?;
-    println!("{text}");
+    result?;
     println!("{} parts in {:.1} min", args.only.len(), started.elapsed().as_secs_f64() / 60.0);
     Ok(())
 }
 
-fn run_parts(args: &Args, work_dir: &std::path::Path, progress: &dyn Fn(&str)) -> Result<String> {
-    let mut out = String::new();
+/// Prints a part's figures as soon as it is done, so that a later failure loses nothing.
+fn emit(text: String) {
+    print!("{text}");
+}
+
+fn run_parts(args: &Args, work_dir: &std::path::Path, progress: &dyn Fn(&str)) -> Result<()> {
     let needs_server = args.only.iter().any(|p| *p != Part::Speed);
     let server = needs_server.then(|| {
         progress("starting PostgreSQL 15");
@@ -106,21 +109,21 @@ fn run_parts(args: &Args, work_dir: &std::path::Path, progress: &dyn Fn(&str)) -
         if args.only.contains(&Part::Quality) {
             let options = quality::Options { scale: args.scale, runs: args.runs, pgadvise: &args.pgadvise, work_dir };
             let quality = runtime.block_on(quality::run(server.as_ref().expect("started"), &options, progress))?;
-            out.push_str(&report::quality(&quality, args.scale, args.runs));
+            emit(report::quality(&quality, args.scale, args.runs));
         }
         if args.only.contains(&Part::Tuning) {
             let options = tuning::Options { runs: args.runs, seconds: args.pgbench_seconds, pgadvise: &args.pgadvise, work_dir };
             let tuning = tuning::run(server.as_ref().expect("started"), &options, progress)?;
-            out.push_str(&report::tuning(&tuning, args.runs, args.pgbench_seconds));
+            emit(report::tuning(&tuning, args.runs, args.pgbench_seconds));
         }
         if args.only.contains(&Part::Speed) {
             let speed = speed::run(&args.pgadvise, work_dir, args.runs, progress)?;
-            out.push_str(&report::speed(&speed, args.runs));
+            emit(report::speed(&speed, args.runs));
         }
         Ok(())
     })();
     if let Some(server) = server {
         server.stop();
     }
-    result.map(|()| out)
+    result
 }

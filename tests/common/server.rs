@@ -103,7 +103,9 @@ impl TestServer {
     /// Restarts the server, for settings that need it.
     pub fn restart(&self) {
         let data = self.dir.join("data");
-        self.run_checked("pg_ctl", &["-D", data.to_str().unwrap(), "-w", "-t", "60", "-m", "fast", "restart"]);
+        // With -l the server logs to the file; without, it would hold our stdout pipe open and output() would never return.
+        let log = self.dir.join("server.log");
+        self.run_checked("pg_ctl", &["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "-t", "60", "-m", "fast", "restart"]);
     }
 
     /// Stops the server and removes its directory.
