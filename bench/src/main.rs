@@ -36,6 +36,9 @@ struct Args {
     /// Seconds per pgbench run.
     #[arg(long, default_value_t = 10)]
     pgbench_seconds: u32,
+    /// Keep the generated inputs (exports, catalog, plan, migrations) for profiling; prints where.
+    #[arg(long)]
+    keep_inputs: bool,
     /// Which parts to run.
     #[arg(long, value_delimiter = ',', default_values_t = [Part::Quality, Part::Tuning, Part::Speed])]
     only: Vec<Part>,
@@ -86,7 +89,11 @@ fn run(args: &Args) -> Result<()> {
     if terminal {
         eprint!("\r\x1b[K");
     }
-    std::fs::remove_dir_all(&work_dir).ok();
+    if args.keep_inputs {
+        eprintln!("bench: inputs kept in {}", work_dir.display());
+    } else {
+        std::fs::remove_dir_all(&work_dir).ok();
+    }
     result?;
     println!("{} parts in {:.1} min", args.only.len(), started.elapsed().as_secs_f64() / 60.0);
     Ok(())

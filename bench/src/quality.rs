@@ -22,6 +22,9 @@ pub struct Outcome {
     pub total_ms: f64,
     /// Per template: the planner's total cost summed over its calls.
     pub template_cost: Vec<f64>,
+    /// Per template: the plans of its calls (node types and index names), to tell
+    /// a plan the planner switched to from a run that was merely slower.
+    pub template_plans: Vec<String>,
     pub indexes: usize,
     pub index_bytes: u64,
     /// Time to build the configuration's indexes (and views).
@@ -81,7 +84,8 @@ pub async fn run(server: &TestServer, options: &Options<'_>, progress: &dyn Fn(&
 
     // pgadvise as a user runs it, and allowed as many indexes as the expert chose.
     let expert_count = EXPERT_INDEXES.len().to_string();
-    let variants = [("pgadvise".to_string(), vec![]), (format!("pgadvise --max-indexes {expert_count}"), vec!["--max-indexes", &expert_count])];
+    let variants =
+        [("pgadvise".to_string(), vec![]), (format!("pgadvise --max-indexes {expert_count}"), vec!["--max-indexes", &expert_count])];
     let mut advice = Vec::new();
     for (name, extra) in &variants {
         progress(&format!("asking {name} (HypoPG what-if over pg_stat_statements)"));
@@ -184,15 +188,19 @@ impl Workload {
         let template_ms = (0..self.calls.len()).map(|t| median(per_run.iter().map(|run| run[t]).collect())).collect();
         let total_ms = median(per_run.iter().map(|run| run.iter().sum()).collect());
         let mut template_cost = Vec::new();
+        let mut template_plans = Vec::new();
         for (template, sets) in &self.calls {
             let mut cost = 0.0;
+            let mut plans = Vec::new();
             for params in sets {
                 let values: Vec<_> = params.iter().map(|p| p.as_sql()).collect();
                 let row = client.query_one(&format!("EXPLAIN (FORMAT JSON) {}", template.sql), &values).await?;
                 let plan: serde_json::Value = row.get(0);
                 cost += plan[0]["Plan"]["Total Cost"].as_f64().context("EXPLAIN without a Total Cost")?;
+                plans.push(plan_shape(&plan[0]["Plan"]));
             }
             template_cost.push(cost);
+            template_plans.push(plans.join("; "));
         }
         let row = client
             .query_one(
@@ -206,9 +214,36 @@ impl Workload {
             template_ms,
             total_ms,
             template_cost,
+            template_plans,
             indexes: row.get::<_, i64>(0) as usize,
             index_bytes: row.get::<_, i64>(1) as u64,
             build_s,
         })
+    }
+}
+
+/// A plan's node types and index names, depth first: equal when the planner chose the same plan.
+fn plan_shape(node: &serde_json::Value) -> String {
+    let mut shape = node["Node Type"].as_str().unwrap_or("?").to_string();
+    if let Some(index) = node["Index Name"].as_str() {
+        shape.push_str(&format!(" using {index}"));
+    }
+    let children: Vec<String> = node["Plans"].as_array().into_iter().flatten().map(plan_shape).collect();
+    if !children.is_empty() {
+        shape.push_str(&format!("({})", children.join(", ")));
+    }
+    shape
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_shape;
+    use serde_json::json;
+
+    #[test]
+    fn plan_shapes_tell_plans_apart_by_nodes_and_indexes() {
+        let scan = |index: &str| json!({"Node Type": "Limit", "Plans": [{"Node Type": "Index Scan", "Index Name": index}]});
+        assert_eq!(plan_shape(&scan("a_idx")), "Limit(Index Scan using a_idx)");
+        assert_ne!(plan_shape(&scan("a_idx")), plan_shape(&scan("b_idx")));
     }
 }

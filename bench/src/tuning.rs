@@ -161,7 +161,9 @@ fn configure(server: &TestServer, config: Config, options: &Options<'_>) -> Resu
         }
         Config::Pgadvise => {
             // The inputs are what pgadvise detects here, and what PGTUNE_INPUTS says.
+            // pgadvise never overwrites a rollback script; the last run's is stale after RESET ALL.
             let rollback = options.work_dir.join("rollback.sql");
+            std::fs::remove_file(&rollback).ok();
             let output = Command::new(options.pgadvise)
                 .args(["tune", "--db", &server.url(), "--profile", "oltp", "--apply", "--format", "sql", "--rollback-file"])
                 .arg(&rollback)

@@ -201,28 +201,35 @@ fn constant_equalities(shape: &StatementShape) -> BTreeSet<(String, String, Stri
 /// with the same predicate (or the other has none), is served by the other: its
 /// statements move there, and one index does the work of two.
 fn merge_prefixes(candidates: &mut Vec<WorkloadCandidate>) {
+    // Only candidates on the same table can absorb one another: compare within each
+    // table, not every pair of the workload (which was quadratic in the candidates).
+    let mut by_table: BTreeMap<(Option<&str>, &str), Vec<usize>> = BTreeMap::new();
+    for (i, candidate) in candidates.iter().enumerate() {
+        by_table.entry((candidate.index.schema.as_deref(), candidate.index.table.as_str())).or_default().push(i);
+    }
+    let groups: Vec<Vec<usize>> = by_table.into_values().collect();
     let mut absorbed = vec![false; candidates.len()];
-    for i in 0..candidates.len() {
-        for j in 0..candidates.len() {
-            if i == j || absorbed[j] {
-                continue;
-            }
-            let (short, long) = (&candidates[i].index, &candidates[j].index);
-            // A full index serves a partial one's statements too (with the same keys or more).
-            let predicate_served = short.predicate == long.predicate || (long.predicate.is_none() && short.predicate.is_some());
-            let longer = short.keys.len() < long.keys.len()
-                || (short.keys.len() == long.keys.len() && short.predicate.is_some() && long.predicate.is_none());
-            let prefix = short.table == long.table
-                && short.schema == long.schema
-                && predicate_served
-                && longer
-                && long.keys[..short.keys.len()] == short.keys[..]
-                && short.include.iter().all(|c| long.keys.iter().any(|k| k.column() == Some(c)) || long.include.contains(c));
-            if prefix {
-                let statements = candidates[i].statements.clone();
-                candidates[j].statements.extend(statements);
-                absorbed[i] = true;
-                break;
+    for group in &groups {
+        for &i in group {
+            for &j in group {
+                if i == j || absorbed[j] {
+                    continue;
+                }
+                let (short, long) = (&candidates[i].index, &candidates[j].index);
+                // A full index serves a partial one's statements too (with the same keys or more).
+                let predicate_served = short.predicate == long.predicate || (long.predicate.is_none() && short.predicate.is_some());
+                let longer = short.keys.len() < long.keys.len()
+                    || (short.keys.len() == long.keys.len() && short.predicate.is_some() && long.predicate.is_none());
+                let prefix = predicate_served
+                    && longer
+                    && long.keys[..short.keys.len()] == short.keys[..]
+                    && short.include.iter().all(|c| long.keys.iter().any(|k| k.column() == Some(c)) || long.include.contains(c));
+                if prefix {
+                    let statements = candidates[i].statements.clone();
+                    candidates[j].statements.extend(statements);
+                    absorbed[i] = true;
+                    break;
+                }
             }
         }
     }

@@ -7,7 +7,7 @@ pub mod log;
 pub mod queries;
 
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// One normalized statement and what it cost.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,10 +42,11 @@ impl Workload {
     /// Merges statements with the same text (pg_stat_statements keeps one row per
     /// user and database), heaviest first, then by text, so output is stable.
     pub fn new(statements: Vec<WorkloadStatement>) -> Workload {
-        let mut merged: BTreeMap<String, WorkloadStatement> = BTreeMap::new();
+        // Hashed, not ordered: texts share long prefixes, and the sort below fixes the order.
+        let mut merged: HashMap<String, WorkloadStatement> = HashMap::with_capacity(statements.len());
         for statement in statements {
-            let key = statement.query.trim().to_string();
-            match merged.get_mut(&key) {
+            let key = statement.query.trim();
+            match merged.get_mut(key) {
                 Some(existing) => {
                     existing.calls += statement.calls;
                     existing.total_ms += statement.total_ms;
@@ -54,7 +55,7 @@ impl Workload {
                     existing.shared_read += statement.shared_read;
                 }
                 None => {
-                    merged.insert(key, statement);
+                    merged.insert(key.to_string(), statement);
                 }
             }
         }
