@@ -39,6 +39,15 @@ fn ms(value: f64) -> String {
     }
 }
 
+/// A speed-up factor: whole above 10, else with a decimal, so that 0.5× (twice as slow) shows.
+fn factor(value: f64) -> String {
+    if value >= 10.0 {
+        format!("{value:.0}×")
+    } else {
+        format!("{value:.1}×")
+    }
+}
+
 fn is_regression(baseline: &Outcome, outcome: &Outcome, template: usize) -> bool {
     let (before, after) = (baseline.template_ms[template], outcome.template_ms[template]);
     baseline.template_plans[template] != outcome.template_plans[template]
@@ -93,9 +102,7 @@ pub fn quality(quality: &Quality, scale: u64, runs: usize) -> String {
             advice.materialized_views,
             advice.drops
         ));
-        for sql in &advice.indexes {
-            out.push_str(&format!("    {sql}\n"));
-        }
+        out.push_str(&format!("```\n{}```\n", advice.indexes.iter().map(|sql| format!("{sql}\n")).collect::<String>()));
     }
     let mut header = vec!["query".to_string(), "calls".to_string()];
     header.extend(quality.outcomes.iter().map(|o| o.name.clone()));
@@ -105,7 +112,7 @@ pub fn quality(quality: &Quality, scale: u64, runs: usize) -> String {
         for outcome in &quality.outcomes[1..] {
             let (before, after) = (baseline.template_ms[t], outcome.template_ms[t]);
             let flag = if is_regression(baseline, outcome, t) { " SLOWER" } else { "" };
-            row.push(format!("{} ({:.0}×){flag}", ms(after), before / after));
+            row.push(format!("{} ({}){flag}", ms(after), factor(before / after)));
         }
         per_query.add_row(row);
     }
@@ -133,15 +140,18 @@ pub fn tuning(tuning: &Tuning, runs: usize, seconds: u32) -> String {
         let mut row = vec![config.name().to_string()];
         for (i, &script) in Script::ALL.iter().enumerate() {
             let tps = median_tps(tuning, config, script);
-            row.push(format!("{tps:.0} TPS ({:.2}×)", tps / defaults[i]));
+            let all = &tuning.tps.iter().find(|r| r.0 == config && r.1 == script).expect("measured").3;
+            let (low, high) = (all.iter().copied().fold(f64::INFINITY, f64::min), all.iter().copied().fold(0.0, f64::max));
+            row.push(format!("{tps:.0} TPS ({:.2}×; runs {low:.0}–{high:.0})", tps / defaults[i]));
         }
         tps_table.add_row(row);
     }
-    out.push_str(&format!("{tps_table}\n\nEvery run's TPS:\n"));
+    out.push_str(&format!("{tps_table}\n\nEvery run's TPS:\n```\n"));
     for (config, script, _, all) in &tuning.tps {
         let all: Vec<String> = all.iter().map(|t| format!("{t:.0}")).collect();
-        out.push_str(&format!("    {:<22} {:<21} {}\n", config.name(), script.name(), all.join(", ")));
+        out.push_str(&format!("{:<22} {:<21} {}\n", config.name(), script.name(), all.join(", ")));
     }
+    out.push_str("```\n");
     out.push_str(&format!("\npgadvise tune --apply set: {}\n\n", tuning.pgadvise_settings.join(", ")));
     out
 }
@@ -163,4 +173,61 @@ pub fn speed(speed: &Speed, runs: usize) -> String {
     }
     out.push_str(&format!("{rows}\n\n"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quality::Advice;
+
+    fn outcome(name: &str, ms: f64, plan: &str) -> Outcome {
+        let n = TEMPLATES.len();
+        Outcome {
+            name: name.into(),
+            template_ms: vec![ms; n],
+            total_ms: ms * n as f64,
+            template_cost: vec![ms; n],
+            template_plans: vec![plan.into(); n],
+            indexes: 0,
+            index_bytes: 0,
+            build_s: 0.0,
+        }
+    }
+
+    #[test]
+    fn slower_counts_only_with_a_new_plan() {
+        let baseline = outcome("primary keys only", 100.0, "Seq Scan");
+        assert!(!is_regression(&baseline, &outcome("same plan", 300.0, "Seq Scan"), 0), "same plan: noise");
+        assert!(is_regression(&baseline, &outcome("new plan", 300.0, "Index Scan using x"), 0));
+        assert!(!is_regression(&baseline, &outcome("new plan, faster", 50.0, "Index Scan using x"), 0));
+        assert!(!is_regression(&baseline, &outcome("a few ms", 103.0, "Index Scan using x"), 0), "under 5 ms");
+    }
+
+    #[test]
+    fn the_quality_report_flags_regressions_and_fences_the_advice() {
+        let advice = Advice {
+            name: "pgadvise".into(),
+            indexes: vec!["CREATE INDEX CONCURRENTLY a ON t (a);".into()],
+            materialized_views: 0,
+            drops: 0,
+            planner_calls: 7,
+            advise_s: 0.1,
+        };
+        let quality = Quality {
+            load_s: 1.0,
+            database_bytes: 1 << 30,
+            outcomes: vec![outcome("primary keys only", 100.0, "Seq Scan"), outcome("pgadvise", 300.0, "Index Scan using a")],
+            advice: vec![advice],
+        };
+        let text = quality_report(&quality);
+        assert!(text.contains("made 7 what-if planner calls"), "{text}");
+        assert!(text.contains("```\nCREATE INDEX CONCURRENTLY a ON t (a);\n```"), "{text}");
+        assert!(text.contains("300 ms (0.3×) SLOWER"), "{text}");
+        let summary = text.lines().find(|l| l.starts_with("| pgadvise")).expect("a summary row");
+        assert!(summary.trim_end().ends_with(&format!(" {} |", TEMPLATES.len())), "every query slower: {summary}");
+    }
+
+    fn quality_report(quality: &Quality) -> String {
+        super::quality(quality, 1, 3)
+    }
 }
