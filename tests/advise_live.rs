@@ -197,3 +197,37 @@ fn a_workload_exported_elsewhere_is_advised_against_this_servers_planner() {
     assert_eq!(names(&report["indexes"]), names(&live_report()["indexes"]));
     assert!(report["indexes"].as_array().unwrap().iter().all(|i| i["verified"] == true));
 }
+
+/// A bulk load made before pg_stat_statements was reset is not the workload's
+/// write traffic: charged as such (200,000 inserts against ten lookups) it would
+/// outweigh the index the lookups need. The database is new, so its table
+/// statistics were never reset and the workload's own writes (none) count.
+#[test]
+fn a_bulk_load_before_the_statistics_reset_does_not_cost_the_index() {
+    let server = server();
+    server.psql("CREATE DATABASE loaded");
+    let url = server.url_to("postgres", "loaded");
+    let mut steps = vec![
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements".to_string(),
+        "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, note text)".into(),
+        "INSERT INTO accounts SELECT i, 'user' || i || '@example.com', repeat('x', 200) FROM generate_series(1, 200000) AS i".into(),
+        "VACUUM ANALYZE accounts".into(),
+        "SELECT pg_stat_statements_reset()".into(),
+    ];
+    steps.extend((1..=10).map(|i| format!("SELECT id FROM accounts WHERE email = 'user{}@example.com'", i * 7919)));
+    let mut psql = server.psql_command(&url);
+    for step in &steps {
+        psql.args(["-c", step]);
+    }
+    let output = psql.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let inserts =
+        server.psql_command(&url).args(["-c", "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'accounts'"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&inserts.stdout).trim(), "200000", "the table statistics count the load");
+
+    let output = pgadvise(&["advise", "--db", &url, "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(names(&report["indexes"]), vec!["accounts_email_idx"], "{:#}", report["rejected"]);
+    assert_eq!(report["indexes"][0]["write_ms"].as_f64(), Some(0.0), "no write of the workload's own");
+}
