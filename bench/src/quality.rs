@@ -6,6 +6,8 @@ use crate::app::{Template, EXPERT_INDEXES, NAIVE_INDEXES, TEMPLATES};
 use crate::server::TestServer;
 use crate::stats::median;
 use anyhow::{bail, Context, Result};
+use pgadvise::plan::parse::from_value;
+use pgadvise::plan::PlanNode;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -195,9 +197,9 @@ impl Workload {
             for params in sets {
                 let values: Vec<_> = params.iter().map(|p| p.as_sql()).collect();
                 let row = client.query_one(&format!("EXPLAIN (FORMAT JSON) {}", template.sql), &values).await?;
-                let plan: serde_json::Value = row.get(0);
-                cost += plan[0]["Plan"]["Total Cost"].as_f64().context("EXPLAIN without a Total Cost")?;
-                plans.push(plan_shape(&plan[0]["Plan"]));
+                let plan = from_value(&row.get::<_, serde_json::Value>(0))?;
+                cost += plan.root.total_cost.context("EXPLAIN without a Total Cost")?;
+                plans.push(plan_shape(&plan.root));
             }
             template_cost.push(cost);
             template_plans.push(plans.join("; "));
@@ -223,12 +225,12 @@ impl Workload {
 }
 
 /// A plan's node types and index names, depth first: equal when the planner chose the same plan.
-fn plan_shape(node: &serde_json::Value) -> String {
-    let mut shape = node["Node Type"].as_str().unwrap_or("?").to_string();
-    if let Some(index) = node["Index Name"].as_str() {
+fn plan_shape(node: &PlanNode) -> String {
+    let mut shape = node.node_type.clone();
+    if let Some(index) = &node.index_name {
         shape.push_str(&format!(" using {index}"));
     }
-    let children: Vec<String> = node["Plans"].as_array().into_iter().flatten().map(plan_shape).collect();
+    let children: Vec<String> = node.children.iter().map(plan_shape).collect();
     if !children.is_empty() {
         shape.push_str(&format!("({})", children.join(", ")));
     }
@@ -238,11 +240,15 @@ fn plan_shape(node: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::plan_shape;
+    use pgadvise::plan::parse::from_value;
     use serde_json::json;
 
     #[test]
     fn plan_shapes_tell_plans_apart_by_nodes_and_indexes() {
-        let scan = |index: &str| json!({"Node Type": "Limit", "Plans": [{"Node Type": "Index Scan", "Index Name": index}]});
+        let scan = |index: &str| {
+            let plan = json!([{"Plan": {"Node Type": "Limit", "Plans": [{"Node Type": "Index Scan", "Index Name": index}]}}]);
+            from_value(&plan).unwrap().root
+        };
         assert_eq!(plan_shape(&scan("a_idx")), "Limit(Index Scan using a_idx)");
         assert_ne!(plan_shape(&scan("a_idx")), plan_shape(&scan("b_idx")));
     }

@@ -3,7 +3,8 @@
 use crate::app::TEMPLATES;
 use crate::quality::{Outcome, Quality};
 use crate::speed::Speed;
-use crate::tuning::{Config, Script, Tuning, PGTUNE_INPUTS};
+use crate::stats::median;
+use crate::tuning::{Config, Script, Tuning, CLIENTS, PGBENCH_SCALE, PGTUNE_INPUTS, THREADS, WARM_UP_SECONDS};
 use comfy_table::presets::ASCII_MARKDOWN;
 use comfy_table::{CellAlignment, Table};
 
@@ -125,39 +126,36 @@ pub fn quality(quality: &Quality, scale: u64, runs: usize) -> String {
 
 pub fn tuning(tuning: &Tuning, runs: usize, seconds: u32) -> String {
     let mut out = format!(
-        "## Tuning\n\npgbench scale {} ({}, {:.0} s to initialize), 4 clients, 2 threads, {seconds} s per run, \
-         median of {runs} runs, configurations taking turns, each after a restart and a 5 s warm-up. \
+        "## Tuning\n\npgbench scale {} ({}, {:.0} s to initialize), {CLIENTS} clients, {THREADS} threads, {seconds} s per run, \
+         median of {runs} runs, configurations taking turns, each after a restart and a {WARM_UP_SECONDS} s warm-up. \
          PGTune's inputs: {PGTUNE_INPUTS}.\n\n",
-        crate::tuning::PGBENCH_SCALE,
+        PGBENCH_SCALE,
         mib(tuning.database_bytes),
         tuning.init_s
     );
     let mut header = vec!["configuration"];
     header.extend(Script::ALL.iter().map(|s| s.name()));
     let mut tps_table = table(&header);
-    let defaults: Vec<f64> = Script::ALL.iter().map(|&s| median_tps(tuning, Config::Defaults, s)).collect();
+    let median_tps = |config, script| median(tuning.runs_of(config, script).to_vec());
+    let defaults: Vec<f64> = Script::ALL.iter().map(|&s| median_tps(Config::Defaults, s)).collect();
     for config in Config::ALL {
         let mut row = vec![config.name().to_string()];
         for (i, &script) in Script::ALL.iter().enumerate() {
-            let tps = median_tps(tuning, config, script);
-            let all = &tuning.tps.iter().find(|r| r.0 == config && r.1 == script).expect("measured").3;
+            let tps = median_tps(config, script);
+            let all = tuning.runs_of(config, script);
             let (low, high) = (all.iter().copied().fold(f64::INFINITY, f64::min), all.iter().copied().fold(0.0, f64::max));
             row.push(format!("{tps:.0} TPS ({:.2}×; runs {low:.0}–{high:.0})", tps / defaults[i]));
         }
         tps_table.add_row(row);
     }
     out.push_str(&format!("{tps_table}\n\nEvery run's TPS:\n```\n"));
-    for (config, script, _, all) in &tuning.tps {
+    for (config, script, all) in &tuning.tps {
         let all: Vec<String> = all.iter().map(|t| format!("{t:.0}")).collect();
         out.push_str(&format!("{:<22} {:<21} {}\n", config.name(), script.name(), all.join(", ")));
     }
     out.push_str("```\n");
     out.push_str(&format!("\npgadvise tune --apply set: {}\n\n", tuning.pgadvise_settings.join(", ")));
     out
-}
-
-fn median_tps(tuning: &Tuning, config: Config, script: Script) -> f64 {
-    tuning.tps.iter().find(|r| r.0 == config && r.1 == script).map_or(f64::NAN, |r| r.2)
 }
 
 pub fn speed(speed: &Speed, runs: usize) -> String {
@@ -225,6 +223,24 @@ mod tests {
         assert!(text.contains("300 ms (0.3×) SLOWER"), "{text}");
         let summary = text.lines().find(|l| l.starts_with("| pgadvise")).expect("a summary row");
         assert!(summary.trim_end().ends_with(&format!(" {} |", TEMPLATES.len())), "every query slower: {summary}");
+    }
+
+    #[test]
+    fn the_tuning_report_gives_medians_against_the_defaults_and_the_spread() {
+        let mut tps = Vec::new();
+        for (k, config) in Config::ALL.into_iter().enumerate() {
+            for script in Script::ALL {
+                let base = 1000.0 * (k + 1) as f64;
+                tps.push((config, script, vec![base * 1.5, base, base * 0.5]));
+            }
+        }
+        let measured = Tuning { init_s: 1.0, database_bytes: 300 << 20, tps, pgadvise_settings: vec!["shared_buffers = 1GB".into()] };
+        let text = tuning(&measured, 3, 10);
+        let row = |name: &str| text.lines().find(|l| l.starts_with(&format!("| {name} "))).unwrap_or_default().to_string();
+        assert!(row("PostgreSQL defaults").contains(" 1000 TPS (1.00×; runs 500–1500) |"), "{text}");
+        assert!(row("PGTune").contains(" 3000 TPS (3.00×; runs 1500–4500) |"), "{text}");
+        assert!(text.contains("4 clients, 2 threads, 10 s per run"), "{text}");
+        assert!(text.contains("pgadvise tune --apply set: shared_buffers = 1GB"), "{text}");
     }
 
     fn quality_report(quality: &Quality) -> String {

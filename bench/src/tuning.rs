@@ -5,7 +5,6 @@
 //! fall on all three alike.
 
 use crate::server::TestServer;
-use crate::stats::median;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::Command;
@@ -14,9 +13,9 @@ use std::process::Command;
 /// shared_buffers (128 MB) and well inside this machine's RAM.
 pub const PGBENCH_SCALE: u32 = 20;
 /// Clients and threads: twice the CPUs, as a small application pool would.
-const CLIENTS: u32 = 4;
-const THREADS: u32 = 2;
-const WARM_UP_SECONDS: u32 = 5;
+pub const CLIENTS: u32 = 4;
+pub const THREADS: u32 = 2;
+pub const WARM_UP_SECONDS: u32 = 5;
 
 /// The inputs pgadvise detects on this machine, given to PGTune as they would
 /// be typed into its form: PostgreSQL 15, Linux, "Online transaction processing
@@ -91,10 +90,17 @@ impl Script {
 pub struct Tuning {
     pub init_s: f64,
     pub database_bytes: u64,
-    /// (config, script, median TPS, every run's TPS).
-    pub tps: Vec<(Config, Script, f64, Vec<f64>)>,
+    /// (config, script, every run's TPS), in `Config::ALL` × `Script::ALL` order.
+    pub tps: Vec<(Config, Script, Vec<f64>)>,
     /// What `pgadvise tune --apply` changed, as `name = value`.
     pub pgadvise_settings: Vec<String>,
+}
+
+impl Tuning {
+    /// Every run's TPS for one configuration and script.
+    pub fn runs_of(&self, config: Config, script: Script) -> &[f64] {
+        self.tps.iter().find(|r| r.0 == config && r.1 == script).map_or(&[], |r| &r.2)
+    }
 }
 
 pub struct Options<'a> {
@@ -109,7 +115,7 @@ pub fn run(server: &TestServer, options: &Options<'_>, progress: &dyn Fn(&str)) 
     let url = server.url_to("postgres", "pgbench");
     progress(&format!("pgbench -i -s {PGBENCH_SCALE}"));
     let started = std::time::Instant::now();
-    pgbench(server, &url, &["-i", "-q", "-s", &PGBENCH_SCALE.to_string()])?;
+    pgbench(server, &url, &["-i".into(), "-q".into(), "-s".into(), PGBENCH_SCALE.to_string()])?;
     let init_s = started.elapsed().as_secs_f64();
     let database_bytes: u64 = server.psql("SELECT pg_database_size('pgbench')").parse().context("pg_database_size")?;
 
@@ -122,15 +128,10 @@ pub fn run(server: &TestServer, options: &Options<'_>, progress: &dyn Fn(&str)) 
             if config == Config::Pgadvise {
                 pgadvise_settings = applied;
             }
-            pgbench(server, &url, &["-S", "-c", &CLIENTS.to_string(), "-j", &THREADS.to_string(), "-T", &WARM_UP_SECONDS.to_string()])?;
+            pgbench(server, &url, &load(Script::SelectOnly, WARM_UP_SECONDS))?;
             for script in Script::ALL {
                 server.psql("CHECKPOINT");
-                let mut args =
-                    vec!["-c".to_string(), CLIENTS.to_string(), "-j".into(), THREADS.to_string(), "-T".into(), options.seconds.to_string()];
-                if script == Script::SelectOnly {
-                    args.push("-S".into());
-                }
-                let output = pgbench(server, &url, &args.iter().map(String::as_str).collect::<Vec<_>>())?;
+                let output = pgbench(server, &url, &load(script, options.seconds))?;
                 runs.push((config, script, tps(&output).with_context(|| format!("no TPS in pgbench's output: {output}"))?));
             }
         }
@@ -140,8 +141,7 @@ pub fn run(server: &TestServer, options: &Options<'_>, progress: &dyn Fn(&str)) 
     let mut tps = Vec::new();
     for config in Config::ALL {
         for script in Script::ALL {
-            let all: Vec<f64> = runs.iter().filter(|r| r.0 == config && r.1 == script).map(|r| r.2).collect();
-            tps.push((config, script, median(all.clone()), all));
+            tps.push((config, script, runs.iter().filter(|r| r.0 == config && r.1 == script).map(|r| r.2).collect()));
         }
     }
     Ok(Tuning { init_s, database_bytes, tps, pgadvise_settings })
@@ -183,7 +183,16 @@ fn configure(server: &TestServer, config: Config, options: &Options<'_>) -> Resu
     Ok(applied)
 }
 
-fn pgbench(server: &TestServer, url: &str, args: &[&str]) -> Result<String> {
+/// pgbench's arguments for `seconds` of the script with the harness's clients.
+fn load(script: Script, seconds: u32) -> Vec<String> {
+    let mut args = vec!["-c".to_string(), CLIENTS.to_string(), "-j".into(), THREADS.to_string(), "-T".into(), seconds.to_string()];
+    if script == Script::SelectOnly {
+        args.push("-S".into());
+    }
+    args
+}
+
+fn pgbench(server: &TestServer, url: &str, args: &[String]) -> Result<String> {
     let output = Command::new(server.program("pgbench")).args(args).arg(url).output().context("cannot run pgbench")?;
     if !output.status.success() {
         bail!("pgbench {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
