@@ -38,18 +38,16 @@ pub struct StatementShape {
     pub aggregation: Option<Aggregation>,
     /// A lookup by key returning about one row (for N+1 detection with the call counts).
     pub key_lookup: bool,
-    /// For an UPDATE: (schema, table) and the columns it sets. An index on one of
-    /// them ends HOT updates there.
-    pub updated: Option<((String, String), Vec<String>)>,
     /// For an INSERT, UPDATE or DELETE: what it does to which (schema, table).
     pub written: Option<(Write, (String, String))>,
 }
 
 /// What a writing statement does to its table's rows, to count index maintenance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
     Insert,
-    Update,
+    /// With the columns it sets: an index on one of them ends HOT updates there.
+    Update(Vec<String>),
     Delete,
 }
 
@@ -90,9 +88,7 @@ pub fn analyze(query: &str, catalog: &Catalog) -> Result<StatementShape, Skipped
                     })
                     .filter_map(|name| table_name(name).map(|(_, column)| column))
                     .collect();
-                let table = (relation.table.schema.clone(), relation.table.name.clone());
-                shape.updated = Some((table.clone(), columns));
-                shape.written = Some((Write::Update, table));
+                shape.written = Some((Write::Update(columns), (relation.table.schema.clone(), relation.table.name.clone())));
             }
         }
         Statement::Delete(delete) => {
@@ -522,7 +518,7 @@ mod tests {
         assert_eq!(shape.aggregation.unwrap().key_columns, Some(vec!["status".to_string()]));
         let update = analyze("UPDATE orders SET total = 0 WHERE account_id = 5", &catalog()).unwrap();
         assert_eq!(column_names(&update.reads[0]), vec![("account_id".into(), Operator::Equality)]);
-        assert_eq!(update.updated, Some((("public".to_string(), "orders".to_string()), vec!["total".to_string()])));
+        assert_eq!(update.written, Some((Write::Update(vec!["total".to_string()]), ("public".to_string(), "orders".to_string()))));
         let delete = analyze("DELETE FROM orders WHERE status IS NULL", &catalog()).unwrap();
         assert_eq!(column_names(&delete.reads[0]), vec![("status".into(), Operator::IsNull)]);
     }

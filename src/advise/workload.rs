@@ -168,7 +168,7 @@ impl Found {
                 .statements
                 .push(position);
         }
-        if let Some((table, columns)) = &shape.updated {
+        if let Some((Write::Update(columns), table)) = &shape.written {
             for column in columns {
                 *self.updated.entry(table.clone()).or_default().entry(column.clone()).or_default() += statement.calls;
             }

@@ -15,14 +15,14 @@ use std::collections::BTreeMap;
 /// How long each source has been counting, in seconds, where the server says.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StatsPeriods {
-    /// Since pg_stat_statements was reset (pg_stat_statements_info, PostgreSQL 14+).
+    /// Since pg_stat_statements was reset (pg_stat_statements_info: PostgreSQL 14+, extension 1.9+).
     pub statements_s: Option<f64>,
     /// Since the database's statistics were reset (pg_stat_database.stats_reset);
     /// `None` when never reset, so that the counts may go back to the database's creation.
     pub tables_s: Option<f64>,
 }
 
-/// Where the write counts came from, for the report.
+/// Where the write counts came from (the caller may say so; the tests check it).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum WriteCounts {
     /// pg_stat_user_tables as read: the periods match, or cannot be compared.
@@ -56,7 +56,7 @@ pub fn align(catalog: &mut Catalog, statements: &[AnalyzedStatement], periods: S
                 if let Some((write, (schema, table))) = &statement.written {
                     let slot = match write {
                         Write::Insert => 0,
-                        Write::Update => 1,
+                        Write::Update(_) => 1,
                         Write::Delete => 2,
                     };
                     rows.entry((schema.as_str(), table.as_str())).or_default()[slot] += statement.statement.rows;

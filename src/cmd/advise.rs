@@ -171,7 +171,7 @@ async fn live(
     let analysis = analyze_workload(&workload, &catalog);
     if live_statements {
         // Write costs must cover the statements' period, not the table statistics' longer one.
-        writes::align(&mut catalog, &analysis.statements, pg_statements::periods(client, state.major()).await?);
+        writes::align(&mut catalog, &analysis.statements, pg_statements::periods(client).await?);
     }
     let mut report = base_report(&analysis, &catalog, analysis.workload_ms(), from.join(", "), catalog_from);
 

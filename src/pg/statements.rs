@@ -62,22 +62,26 @@ pub async fn read(client: &Client, server_major: u32) -> Result<Vec<WorkloadStat
 
 /// How long pg_stat_statements and the database's table statistics have each been
 /// counting, so that write counts can be brought to the statements' period.
-pub async fn periods(client: &Client, server_major: u32) -> Result<StatsPeriods> {
-    let seconds_since = |reset: &str| format!("SELECT extract(epoch FROM now() - ({reset}))::float8");
-    let tables_s = client
-        .query_one(&seconds_since("SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()"), &[])
+pub async fn periods(client: &Client) -> Result<StatsPeriods> {
+    let failed = |e: tokio_postgres::Error| database_error(format!("cannot read the statistics' reset times: {}", server_message(&e)));
+    let row = client
+        .query_one(
+            "SELECT extract(epoch FROM now() - (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()))::float8,
+                    to_regclass('pg_stat_statements_info') IS NOT NULL",
+            &[],
+        )
         .await
-        .map_err(|e| database_error(format!("cannot read pg_stat_database: {}", server_message(&e))))?
-        .get::<_, Option<f64>>(0);
-    // pg_stat_statements_info (and its reset time) is new in PostgreSQL 14.
-    let statements_s = if server_major >= 14 {
+        .map_err(failed)?;
+    // pg_stat_statements_info (and its reset time) came with PostgreSQL 14 and the
+    // extension's version 1.9: an older server, or an extension never updated, has none.
+    let statements_s = if row.get::<_, bool>(1) {
         client
-            .query_one(&seconds_since("SELECT stats_reset FROM pg_stat_statements_info"), &[])
+            .query_one("SELECT extract(epoch FROM now() - stats_reset)::float8 FROM pg_stat_statements_info", &[])
             .await
-            .map_err(|e| database_error(format!("cannot read pg_stat_statements_info: {}", server_message(&e))))?
+            .map_err(failed)?
             .get::<_, Option<f64>>(0)
     } else {
         None
     };
-    Ok(StatsPeriods { statements_s, tables_s })
+    Ok(StatsPeriods { statements_s, tables_s: row.get(0) })
 }
