@@ -18,7 +18,7 @@ mod tuning;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -99,12 +99,23 @@ fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// What every part needs to know: the binary, where to write, and how much to run.
+pub struct Settings<'a> {
+    pub pgadvise: &'a Path,
+    pub work_dir: &'a Path,
+    pub scale: u64,
+    pub runs: usize,
+    pub pgbench_seconds: u32,
+}
+
 /// Prints a part's figures as soon as it is done, so that a later failure loses nothing.
 fn emit(text: String) {
     print!("{text}");
 }
 
-fn run_parts(args: &Args, work_dir: &std::path::Path, progress: &dyn Fn(&str)) -> Result<()> {
+fn run_parts(args: &Args, work_dir: &Path, progress: &dyn Fn(&str)) -> Result<()> {
+    let settings =
+        Settings { pgadvise: &args.pgadvise, work_dir, scale: args.scale, runs: args.runs, pgbench_seconds: args.pgbench_seconds };
     let needs_server = args.only.iter().any(|p| *p != Part::Speed);
     let server = needs_server.then(|| {
         progress("starting PostgreSQL 15");
@@ -114,17 +125,15 @@ fn run_parts(args: &Args, work_dir: &std::path::Path, progress: &dyn Fn(&str)) -
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     let result = (|| -> Result<()> {
         if args.only.contains(&Part::Quality) {
-            let options = quality::Options { scale: args.scale, runs: args.runs, pgadvise: &args.pgadvise, work_dir };
-            let quality = runtime.block_on(quality::run(server.as_ref().expect("started"), &options, progress))?;
+            let quality = runtime.block_on(quality::run(server.as_ref().expect("started"), &settings, progress))?;
             emit(report::quality(&quality, args.scale, args.runs));
         }
         if args.only.contains(&Part::Tuning) {
-            let options = tuning::Options { runs: args.runs, seconds: args.pgbench_seconds, pgadvise: &args.pgadvise, work_dir };
-            let tuning = tuning::run(server.as_ref().expect("started"), &options, progress)?;
+            let tuning = tuning::run(server.as_ref().expect("started"), &settings, progress)?;
             emit(report::tuning(&tuning, args.runs, args.pgbench_seconds));
         }
         if args.only.contains(&Part::Speed) {
-            let speed = speed::run(&args.pgadvise, work_dir, args.runs, progress)?;
+            let speed = speed::run(&settings, progress)?;
             emit(report::speed(&speed, args.runs));
         }
         Ok(())

@@ -5,6 +5,7 @@
 use crate::app::{Template, EXPERT_INDEXES, NAIVE_INDEXES, TEMPLATES};
 use crate::server::TestServer;
 use crate::stats::median;
+use crate::Settings;
 use anyhow::{bail, Context, Result};
 use pgadvise::plan::parse::from_value;
 use pgadvise::plan::PlanNode;
@@ -56,14 +57,7 @@ pub struct Quality {
     pub advice: Vec<Advice>,
 }
 
-pub struct Options<'a> {
-    pub scale: u64,
-    pub runs: usize,
-    pub pgadvise: &'a Path,
-    pub work_dir: &'a Path,
-}
-
-pub async fn run(server: &TestServer, options: &Options<'_>, progress: &dyn Fn(&str)) -> Result<Quality> {
+pub async fn run(server: &TestServer, options: &Settings<'_>, progress: &dyn Fn(&str)) -> Result<Quality> {
     server.psql(&format!("CREATE DATABASE {DATABASE}"));
     let url = server.url_to("postgres", DATABASE);
     progress("loading the application database (about a minute)");

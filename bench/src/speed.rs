@@ -4,10 +4,10 @@
 //! Wall time is the median of the runs; peak memory is the kernel's ru_maxrss.
 
 use crate::stats::{measure, median, Usage};
+use crate::Settings;
 use anyhow::Result;
 use pgadvise::catalog::{Catalog, Column, Index, Snapshot, Table};
 use serde_json::json;
-use std::path::Path;
 use std::process::Command;
 
 pub const STATEMENTS: [usize; 3] = [1_000, 10_000, 100_000];
@@ -20,7 +20,8 @@ pub struct Speed {
     pub rows: Vec<(String, usize, f64, u64)>,
 }
 
-pub fn run(pgadvise: &Path, work_dir: &Path, runs: usize, progress: &dyn Fn(&str)) -> Result<Speed> {
+pub fn run(settings: &Settings<'_>, progress: &dyn Fn(&str)) -> Result<Speed> {
+    let (pgadvise, work_dir, runs) = (settings.pgadvise, settings.work_dir, settings.runs);
     let catalog = work_dir.join("catalog.json");
     std::fs::write(&catalog, serde_json::to_string(&snapshot())?)?;
     let mut rows = Vec::new();

@@ -5,8 +5,8 @@
 //! fall on all three alike.
 
 use crate::server::TestServer;
+use crate::Settings;
 use anyhow::{bail, Context, Result};
-use std::path::Path;
 use std::process::Command;
 
 /// pgbench's scale: 20 × 100,000 accounts, about 300 MB, over twice the default
@@ -103,14 +103,7 @@ impl Tuning {
     }
 }
 
-pub struct Options<'a> {
-    pub runs: usize,
-    pub seconds: u32,
-    pub pgadvise: &'a Path,
-    pub work_dir: &'a Path,
-}
-
-pub fn run(server: &TestServer, options: &Options<'_>, progress: &dyn Fn(&str)) -> Result<Tuning> {
+pub fn run(server: &TestServer, options: &Settings<'_>, progress: &dyn Fn(&str)) -> Result<Tuning> {
     server.psql("CREATE DATABASE pgbench");
     let url = server.url_to("postgres", "pgbench");
     progress(&format!("pgbench -i -s {PGBENCH_SCALE}"));
@@ -131,7 +124,7 @@ pub fn run(server: &TestServer, options: &Options<'_>, progress: &dyn Fn(&str)) 
             pgbench(server, &url, &load(Script::SelectOnly, WARM_UP_SECONDS))?;
             for script in Script::ALL {
                 server.psql("CHECKPOINT");
-                let output = pgbench(server, &url, &load(script, options.seconds))?;
+                let output = pgbench(server, &url, &load(script, options.pgbench_seconds))?;
                 runs.push((config, script, tps(&output).with_context(|| format!("no TPS in pgbench's output: {output}"))?));
             }
         }
@@ -149,7 +142,7 @@ pub fn run(server: &TestServer, options: &Options<'_>, progress: &dyn Fn(&str)) 
 
 /// Resets every ALTER SYSTEM setting, applies the configuration and restarts.
 /// Returns the settings pgadvise applied.
-fn configure(server: &TestServer, config: Config, options: &Options<'_>) -> Result<Vec<String>> {
+fn configure(server: &TestServer, config: Config, options: &Settings<'_>) -> Result<Vec<String>> {
     server.psql("ALTER SYSTEM RESET ALL");
     let mut applied = Vec::new();
     match config {
