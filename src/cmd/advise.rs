@@ -2,6 +2,7 @@
 //! catalog (live or a snapshot) → the indexes that save the most time (chosen
 //! with HypoPG when a server has it), indexes to drop, materialized views, N+1.
 
+use super::{report_format, Progress};
 use crate::advise::report::{self, AdviseReport};
 use crate::advise::select::{select, Limits};
 use crate::advise::workload::analyze_workload;
@@ -17,7 +18,7 @@ use crate::pg::{self, catalog as pg_catalog, settings, statements as pg_statemen
 use crate::render::{self, ReportFormat};
 use crate::workload::{export, log, queries, Workload, WorkloadStatement};
 use anyhow::{bail, Context, Result};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 /// Advice when the flag and pgadvise.toml say nothing.
@@ -69,7 +70,7 @@ pub fn run(args: &AdviseArgs, config: &Config, out: &mut dyn Write) -> Result<Ex
     if let Some(prepared) = migration.as_ref().filter(|p| p.action() == Action::Check) {
         return prepared.finish(out);
     }
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { ReportFormat::Table } else { ReportFormat::Json });
+    let format = report_format(args.format);
     let text = match format {
         ReportFormat::Table => render::advise_table(&report, super::table_width()),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
@@ -147,12 +148,8 @@ async fn live(
     let connection = pg::connect(&options).await?;
     let client = &connection.client;
     let state = settings::read_state(client).await?;
-    let progress = std::io::stderr().is_terminal();
-    let say = |text: &str| {
-        if progress {
-            eprint!("\rpgadvise: {text}…\x1b[K");
-        }
-    };
+    let progress = Progress::new();
+    let say = |text: &str| progress.say(text);
     let live_statements = args.stats.is_none() && args.queries.is_empty() && args.log.is_empty();
     if live_statements {
         say("reading pg_stat_statements");
@@ -196,8 +193,6 @@ async fn live(
         None => report.indexes = report::unverified_indexes(&analysis, &catalog, max_indexes(args)),
     }
     report.hypopg = Some(status);
-    if progress {
-        eprint!("\r\x1b[K");
-    }
+    progress.done();
     Ok(report)
 }

@@ -1,6 +1,7 @@
 //! `pgadvise explain`: a plan file, or a SQL file run against --db → findings and
 //! index suggestions (verified with HypoPG when the server has it) → table, JSON or Markdown.
 
+use super::{report_format, Progress};
 use crate::advise::index::{self, served_by};
 use crate::catalog::Catalog;
 use crate::cli::ExplainArgs;
@@ -18,7 +19,7 @@ use crate::plan::{conditions, Plan};
 use crate::render::{self, ReportFormat};
 use crate::sql::statements::{parse_file, SqlStatement};
 use anyhow::{bail, Context, Result};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::time::Duration;
 use tokio_postgres::Client;
 
@@ -49,7 +50,7 @@ pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<E
     if let Some(prepared) = migration.as_ref().filter(|p| p.action() == Action::Check) {
         return prepared.finish(out);
     }
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { ReportFormat::Table } else { ReportFormat::Json });
+    let format = report_format(args.format);
     let text = match format {
         ReportFormat::Table => render::explain_table(&report, super::table_width()),
         ReportFormat::Json => render::explain_json(&report)?,
@@ -198,16 +199,14 @@ async fn live_sql(args: &ExplainArgs, url: &str, name: &str, statements: &[SqlSt
     let mut reports = Vec::new();
     let mut notes = Vec::new();
     let mut hypopg_status = None;
-    let progress = std::io::stderr().is_terminal();
+    let progress = Progress::new();
     for (i, statement) in statements.iter().enumerate() {
         let label = format!("{name}:{}", statement.line);
         if !statement.is_explainable() {
             notes.push(format!("{label}: skipped, EXPLAIN takes only SELECT, INSERT, UPDATE, DELETE and MERGE"));
             continue;
         }
-        if progress {
-            eprint!("\rpgadvise: explaining statement {} of {} ({label})…\x1b[K", i + 1, statements.len());
-        }
+        progress.say(&format!("explaining statement {} of {} ({label})", i + 1, statements.len()));
         let planning = planning(args, &server, statement.parameters);
         let plan = explain(&server.client, &statement.text, &planning).await.with_context(|| label.clone())?;
         if planning.kind() == PlanKind::Generic {
@@ -220,9 +219,7 @@ async fn live_sql(args: &ExplainArgs, url: &str, name: &str, statements: &[SqlSt
         hypopg_status = Some(status);
         reports.push(report);
     }
-    if progress {
-        eprint!("\r\x1b[K");
-    }
+    progress.done();
     Ok(ExplainReport { statements: reports, hypopg: hypopg_status, notes })
 }
 

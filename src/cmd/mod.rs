@@ -9,8 +9,9 @@ pub mod tune;
 use crate::cli::{Cli, Command, DbArgs};
 use crate::config::Config;
 use crate::error::Exit;
+use crate::render::ReportFormat;
 use anyhow::{Context, Result};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 /// Runs one command with pgadvise.toml's values under the flags.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
@@ -63,4 +64,33 @@ pub fn table_width() -> u16 {
         return 140;
     }
     140
+}
+
+/// The report format asked for, else a table for a person at a terminal and JSON for a pipe.
+fn report_format(chosen: Option<ReportFormat>) -> ReportFormat {
+    chosen.unwrap_or(if std::io::stdout().is_terminal() { ReportFormat::Table } else { ReportFormat::Json })
+}
+
+/// A one-line note on stderr of what a long command is doing, shown only on a
+/// terminal and cleared when done, so that piped output and logs stay clean.
+struct Progress {
+    shown: bool,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress { shown: std::io::stderr().is_terminal() }
+    }
+
+    fn say(&self, text: &str) {
+        if self.shown {
+            eprint!("\rpgadvise: {text}…\x1b[K");
+        }
+    }
+
+    fn done(&self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+        }
+    }
 }
