@@ -258,7 +258,7 @@ async fn rollback_script(connection: &Connection, state: &ServerState, changes: 
     let mut out = format!(
         "-- pgadvise tune --apply rollback for {}, written before any change.\n\
          -- Run with psql -f (not --single-transaction: ALTER SYSTEM cannot run in a transaction).\n",
-        connection.target
+        crate::sql::comment_text(&connection.target)
     );
     for change in changes {
         match earlier.get(change.name) {

@@ -159,11 +159,12 @@ async fn open(args: &ExplainArgs, url: &str) -> Result<Server> {
     Ok(Server { client: connection.client, major: state.major() })
 }
 
-fn planning(args: &ExplainArgs, server: &Server, placeholders: usize) -> Planning {
+fn planning(args: &ExplainArgs, server: &Server, statement: &SqlStatement) -> Planning {
     Planning {
         analyze: !args.no_analyze,
         params: args.params.clone(),
-        placeholders,
+        placeholders: statement.parameters,
+        modifies_data: statement.modifies_data(),
         timeout: Duration::from_secs(args.timeout),
         server_major: server.major,
     }
@@ -180,7 +181,7 @@ async fn live_plan(args: &ExplainArgs, url: &str, name: &str, plan: Plan) -> Res
     // Verification plans the statement again: only possible for exactly one.
     let hypopg = match queries.as_slice() {
         [query] => {
-            let planning = Planning { analyze: false, ..planning(args, &server, query.parameters) };
+            let planning = Planning { analyze: false, ..planning(args, &server, query) };
             Some(verify(&server.client, &query.text, &planning, &mut statement).await?)
         }
         _ => {
@@ -207,7 +208,7 @@ async fn live_sql(args: &ExplainArgs, url: &str, name: &str, statements: &[SqlSt
             continue;
         }
         progress.say(&format!("explaining statement {} of {} ({label})", i + 1, statements.len()));
-        let planning = planning(args, &server, statement.parameters);
+        let planning = planning(args, &server, statement);
         let plan = explain(&server.client, &statement.text, &planning).await.with_context(|| label.clone())?;
         if planning.kind() == PlanKind::Generic {
             notes.push(format!("{label}: has $1… and no --param values, so this is a generic plan (estimates only, not executed)"));

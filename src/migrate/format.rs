@@ -15,6 +15,7 @@
 //! one at a time, so there the file sets the timeouts itself.
 
 use super::{Change, Run, Timeouts};
+use crate::sql::comment_text;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
@@ -105,12 +106,12 @@ fn describe(change: &Change, direction: Direction) -> String {
     let mut out = String::new();
     match direction {
         Direction::Up => {
-            out.push_str(&format!("-- {}\n", change.title));
+            out.push_str(&format!("-- {}\n", comment_text(&change.title)));
             for line in &change.why {
-                out.push_str(&format!("-- {line}\n"));
+                out.push_str(&format!("-- {}\n", comment_text(line)));
             }
         }
-        Direction::Down => out.push_str(&format!("-- Undoes: {}\n", change.title)),
+        Direction::Down => out.push_str(&format!("-- Undoes: {}\n", comment_text(&change.title))),
     }
     out
 }

@@ -1,6 +1,14 @@
 //! Connecting: a URL or key=value string from `--db`, filled in from the
 //! standard PG* environment variables the way libpq does, with a timeout so an
 //! unreachable server fails in seconds, and never a password in a message.
+//!
+//! Every session pgadvise opens is made safe to point at a busy primary before
+//! its first query, through the startup packet's `options` (so nothing depends on
+//! a SET having run first, and nothing leaks to another client through a pooler):
+//! [`SESSION_SETTINGS`] bound every query's run time, every lock wait and every
+//! idle transaction on the server's side, and fix `standard_conforming_strings`,
+//! so that the SQL splitter and the server read quotes the same way. TCP
+//! keepalives and a TCP user timeout bound a round trip to a server that vanished.
 
 use crate::error::database_error;
 use anyhow::{anyhow, Context, Result};
@@ -8,6 +16,29 @@ use std::str::FromStr;
 use std::time::Duration;
 use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, NoTls};
+
+/// Settings every pgadvise session starts with (`-c name=value` in the startup
+/// options). A statement that needs longer (EXPLAIN ANALYZE under `--timeout`) sets
+/// its own `statement_timeout` locally in its transaction.
+pub const SESSION_SETTINGS: &[(&str, &str)] = &[
+    // A backslash in a string is a plain character, as the splitter assumes; on a
+    // database set to `off`, `'\''` would otherwise end a literal the splitter
+    // thinks is still open.
+    ("standard_conforming_strings", "on"),
+    // Catalog, statistics and settings queries finish in well under a second on
+    // any sane catalog; a minute is a fence, not a budget.
+    ("statement_timeout", "60s"),
+    // Waiting for a lock puts every later lock request on that table in the queue
+    // behind ours: give up quickly instead (the statement is then reported as not
+    // planned, with the server's reason).
+    ("lock_timeout", "2s"),
+    // A pgadvise that is killed or stalls never keeps a transaction (and its locks) open.
+    ("idle_in_transaction_session_timeout", "60s"),
+];
+
+/// How long a dead peer may leave a round trip unanswered before the kernel gives up.
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(90);
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
@@ -72,6 +103,15 @@ pub fn config(options: &ConnectOptions, env: impl Fn(&str) -> Option<String>) ->
         config.application_name("pgadvise");
     }
     config.connect_timeout(options.timeout);
+    config.keepalives(true).keepalives_idle(KEEPALIVE_IDLE).tcp_user_timeout(TCP_USER_TIMEOUT);
+    let ours = SESSION_SETTINGS.iter().map(|(name, value)| format!("-c {name}={value}")).collect::<Vec<_>>().join(" ");
+    // The user's own options (PGOPTIONS, `options=` in --db) come first; ours, later, win.
+    let theirs = config.get_options().map(str::to_string).or_else(|| env("PGOPTIONS"));
+    let startup = match theirs {
+        Some(theirs) if !theirs.trim().is_empty() => format!("{theirs} {ours}"),
+        _ => ours,
+    };
+    config.options(startup);
     Ok(config)
 }
 
@@ -166,6 +206,19 @@ mod tests {
         let config = super::config(&options(""), env).unwrap();
         assert_eq!(describe(&config), "env_user@db.example:6543/env_db");
         assert_eq!(config.get_password(), Some(&b"s3cret"[..]));
+    }
+
+    #[test]
+    fn every_session_starts_with_timeouts_and_standard_strings() {
+        let config = config(&options("postgresql://u@h/db?options=-c%20search_path%3Dapp"), |_| None).unwrap();
+        let startup = config.get_options().unwrap();
+        assert!(startup.starts_with("-c search_path=app "), "{startup}");
+        for needed in
+            ["-c standard_conforming_strings=on", "-c statement_timeout=", "-c lock_timeout=", "-c idle_in_transaction_session_timeout="]
+        {
+            assert!(startup.contains(needed), "{needed} missing from {startup}");
+        }
+        assert_eq!(config.get_tcp_user_timeout(), Some(&TCP_USER_TIMEOUT));
     }
 
     #[test]

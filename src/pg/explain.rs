@@ -5,16 +5,23 @@
 //! or DELETE changes nothing (sequences still advance; that PostgreSQL cannot undo).
 //! Statements with `$n` placeholders are run with `--param` values, or planned as
 //! a generic plan without running.
+//!
+//! The user's text always goes out with the extended query protocol, where the
+//! server takes exactly one statement: text that hides a second statement (a
+//! `COMMIT; DELETE ...` after a quote the splitter read differently) is refused,
+//! never run. A statement that only reads, and every plan-only EXPLAIN, runs in a
+//! `READ ONLY` transaction, so a function it calls cannot write either.
 
 use super::connect::server_message;
 use crate::error::database_error;
-use crate::plan::parse::from_value;
+use crate::plan::parse::read_plan;
 use crate::plan::Plan;
 use crate::sql::quote_literal;
 use anyhow::{anyhow, bail, Result};
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::types::Type;
+use tokio_postgres::Client;
 
 /// How a statement is to be planned.
 #[derive(Debug, Clone)]
@@ -28,6 +35,9 @@ pub struct Planning {
     pub timeout: Duration,
     /// server_version_num / 10000.
     pub server_major: u32,
+    /// The statement writes (DML, or a data-modifying WITH): EXPLAIN ANALYZE of it
+    /// needs a read-write transaction (still rolled back).
+    pub modifies_data: bool,
 }
 
 /// What kind of plan came back, for the report.
@@ -61,7 +71,8 @@ pub async fn explain(client: &Client, sql: &str, planning: &Planning) -> Result<
     if !planning.params.is_empty() && planning.params.len() != planning.placeholders {
         bail!("the statement has {} parameter(s) ($1...) but {} --param value(s) were given", planning.placeholders, planning.params.len());
     }
-    run(client, "BEGIN").await?;
+    let begin = if planning.analyze && planning.modifies_data { "BEGIN" } else { "BEGIN READ ONLY" };
+    run(client, begin).await?;
     let result = explain_in_transaction(client, sql, planning).await;
     // Always undo, whatever happened; a failed ROLLBACK means the connection is gone.
     let rollback = run(client, "ROLLBACK").await;
@@ -92,8 +103,7 @@ pub async fn explain_in_transaction(client: &Client, sql: &str, planning: &Plann
     } else {
         run_statement(client, &format!("EXPLAIN ({options}) {sql}"), planning).await?
     };
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow!("the server's EXPLAIN output is not JSON: {e}"))?;
-    let mut plan = from_value(&value)?;
+    let mut plan = read_plan(&text).map_err(|e| anyhow!("the server's EXPLAIN output is not a plan: {e}"))?;
     plan.query_text.get_or_insert_with(|| sql.to_string());
     Ok(plan)
 }
@@ -136,18 +146,27 @@ async fn run(client: &Client, sql: &str) -> Result<()> {
     Ok(())
 }
 
-/// Runs the user's statement (or EXPLAIN of it) and returns the first column of the
-/// first row. The statement's own errors are bad input (2), except privileges and a
-/// lost connection, which are the database's (3).
+/// Runs the user's statement (or EXPLAIN of it) as exactly one statement (extended
+/// protocol) and returns the first column of the first row. The statement's own
+/// errors are bad input (2), except privileges and a lost connection, which are
+/// the database's (3).
 async fn run_statement(client: &Client, sql: &str, planning: &Planning) -> Result<String> {
-    let messages = client.simple_query(sql).await.map_err(|e| statement_error(&e, planning))?;
-    messages
-        .iter()
-        .find_map(|m| match m {
-            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
-            _ => None,
-        })
-        .map_or_else(|| Ok(String::new()), Ok)
+    let rows = client.query(sql, &[]).await.map_err(|e| statement_error(&e, planning))?;
+    Ok(rows.first().and_then(|row| row.try_get::<_, Text>(0).ok()).map(|t| t.0).unwrap_or_default())
+}
+
+/// A text-like column as sent: EXPLAIN's JSON output is of type `json`, whose
+/// binary form is its text, which tokio-postgres's `String` does not accept.
+struct Text(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Text {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Text(std::str::from_utf8(raw)?.to_string()))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::JSON | Type::TEXT | Type::VARCHAR)
+    }
 }
 
 fn statement_error(error: &tokio_postgres::Error, planning: &Planning) -> anyhow::Error {

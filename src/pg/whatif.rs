@@ -78,6 +78,7 @@ impl WhatIf for ServerWhatIf<'_> {
                 placeholders: *placeholders,
                 timeout: self.timeout,
                 server_major: self.server_major,
+                modifies_data: false,
             };
             self.client.simple_query("SAVEPOINT pgadvise_whatif").await.map_err(|e| database_error(server_message(&e)))?;
             match explain_in_transaction(self.client, sql, &planning).await {

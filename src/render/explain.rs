@@ -10,6 +10,7 @@ use crate::plan::report::{ExplainReport, StatementReport, Suggestion};
 use crate::plan::rules::thresholds::HIGHLIGHT_TIME_SHARE;
 use crate::plan::rules::time_share;
 use crate::plan::{Plan, PlanNode};
+use crate::sql::comment_text;
 use crate::units::{format_count, format_human_bytes, format_ms};
 use comfy_table::{Cell, CellAlignment, Color, Table};
 
@@ -271,8 +272,8 @@ fn suggestions_sql(statement: &StatementReport, hypopg: Option<&HypoStatus>) -> 
     }
     let mut out = String::from("Suggested indexes\n");
     for suggestion in &statement.suggestions {
-        out.push_str(&format!("-- {} index for {}\n", suggestion.kind, suggestion.reason));
-        out.push_str(&format!("-- {}\n", verdict(suggestion, hypopg)));
+        out.push_str(&format!("-- {} index for {}\n", suggestion.kind, comment_text(&suggestion.reason)));
+        out.push_str(&format!("-- {}\n", comment_text(&verdict(suggestion, hypopg))));
         out.push_str(&suggestion.sql);
         out.push_str("\n\n");
     }
@@ -281,7 +282,7 @@ fn suggestions_sql(statement: &StatementReport, hypopg: Option<&HypoStatus>) -> 
 }
 
 fn dropped(statement: &StatementReport) -> String {
-    statement.dropped.iter().map(|d| format!("-- dropped {}: {}\n", d.name, d.why)).collect()
+    statement.dropped.iter().map(|d| format!("-- dropped {}: {}\n", comment_text(&d.name), comment_text(&d.why))).collect()
 }
 
 fn verdict(suggestion: &Suggestion, hypopg: Option<&HypoStatus>) -> String {

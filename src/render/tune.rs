@@ -2,7 +2,7 @@
 
 use super::new_table;
 use crate::apply::{ApplyOutcome, ApplyStatus};
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::{comment_text, quote_ident, quote_literal};
 use crate::tune::report::TuneReport;
 use crate::tune::MemoryBudget;
 use crate::units::{format_human_bytes, format_pg_bytes};
@@ -112,9 +112,9 @@ fn budget_rows(b: &MemoryBudget) -> Vec<(String, String)> {
 
 /// The settings (or, when live, the changes) as they would be written.
 fn header_comment(report: &TuneReport, comment: &str) -> String {
-    let mut out = format!("{comment} {}\n", title(report));
+    let mut out = format!("{comment} {}\n", comment_text(&title(report)));
     for row in &report.inputs {
-        out.push_str(&format!("{comment}   {}: {}, {}\n", row.name, row.value, row.source));
+        out.push_str(&format!("{comment}   {}\n", comment_text(&format!("{}: {}, {}", row.name, row.value, row.source))));
     }
     out
 }
@@ -128,7 +128,7 @@ pub fn tune_sql(report: &TuneReport) -> String {
         return out;
     }
     for setting in &proposed {
-        out.push_str(&format!("\n-- {}\n", setting.rationale));
+        out.push_str(&format!("\n-- {}\n", comment_text(&setting.rationale)));
         let applies = if setting.restart { "  -- takes a restart" } else { "" };
         out.push_str(&format!("ALTER SYSTEM SET {} = {};{applies}\n", quote_ident(&setting.name), quote_literal(&setting.value)));
     }
@@ -143,7 +143,7 @@ pub fn tune_sql(report: &TuneReport) -> String {
 pub fn tune_conf(report: &TuneReport) -> String {
     let mut out = header_comment(report, "#");
     for setting in report.proposed() {
-        out.push_str(&format!("\n# {}{}\n", setting.rationale, if setting.restart { " (restart)" } else { "" }));
+        out.push_str(&format!("\n# {}{}\n", comment_text(&setting.rationale), if setting.restart { " (restart)" } else { "" }));
         out.push_str(&format!("{} = {}\n", setting.name, quote_literal(&setting.value)));
     }
     out

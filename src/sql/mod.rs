@@ -5,4 +5,4 @@ pub mod predicate;
 pub mod quote;
 pub mod statements;
 
-pub use quote::{quote_ident, quote_literal};
+pub use quote::{comment_text, quote_ident, quote_literal};

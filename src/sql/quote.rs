@@ -120,9 +120,33 @@ pub fn quote_ident(name: &str) -> String {
     }
 }
 
-/// Quotes a string literal, doubling single quotes.
+/// Quotes a string literal as PostgreSQL's own `quote_literal` does: single quotes
+/// doubled, and, when the value holds a backslash, backslashes doubled inside an
+/// `E'...'` literal. That reads the same whether `standard_conforming_strings` is
+/// on or off, so a value can never end the literal early on a legacy database.
 pub fn quote_literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
+    let quoted = value.replace('\'', "''");
+    if value.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
+}
+
+/// Text made safe to follow `-- ` in generated SQL (or `# ` in a conf file): a
+/// line break would end the comment and let the rest of the text (an identifier
+/// named `"t<newline>DROP TABLE x;--"`, say) run as SQL, so every control
+/// character, and the Unicode line and paragraph separators, is written as a
+/// visible escape instead.
+pub fn comment_text(text: &str) -> String {
+    if !text.chars().any(needs_escape_in_comment) {
+        return text.to_string();
+    }
+    text.chars().map(|c| if needs_escape_in_comment(c) { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+fn needs_escape_in_comment(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}')
 }
 
 #[cfg(test)]
@@ -144,5 +168,22 @@ mod tests {
     fn quotes_literals() {
         assert_eq!(quote_literal("16GB"), "'16GB'");
         assert_eq!(quote_literal("it's"), "'it''s'");
+        // As PostgreSQL's quote_literal: E'' and doubled backslashes, safe under
+        // standard_conforming_strings = off, where '\'' would end the literal early.
+        assert_eq!(quote_literal("\\'; DROP TABLE t; --"), "E'\\\\''; DROP TABLE t; --'");
+        assert_eq!(quote_literal("C:\\dir"), "E'C:\\\\dir'");
+    }
+
+    #[test]
+    fn comment_text_cannot_end_the_comment() {
+        assert_eq!(comment_text("orders_status_idx"), "orders_status_idx");
+        let hostile = "ev\nCREATE TABLE pwned1();--";
+        assert_eq!(comment_text(hostile), "ev\\nCREATE TABLE pwned1();--");
+        for c in ['\r', '\n', '\u{b}', '\u{c}', '\u{85}', '\u{2028}', '\u{2029}', '\0'] {
+            let text = comment_text(&format!("a{c}b"));
+            assert!(!text.contains(c), "{c:?} survived in {text:?}");
+            assert_eq!(text.lines().count(), 1);
+        }
+        assert_eq!(comment_text("città ✓"), "città ✓");
     }
 }

@@ -29,9 +29,15 @@ impl SqlStatement {
         )
     }
 
-    /// Whether it changes data, so that running it for real would matter.
+    /// Whether it changes data, so that running it for real would matter: anything
+    /// but a query, and a query whose WITH holds an INSERT, UPDATE, DELETE or MERGE.
     pub fn modifies_data(&self) -> bool {
-        !matches!(self.parsed, Statement::Query(_))
+        let Statement::Query(query) = &self.parsed else { return true };
+        query.with.as_ref().is_some_and(|with| {
+            with.cte_tables.iter().any(|cte| {
+                matches!(cte.query.body.as_ref(), SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_))
+            })
+        })
     }
 
     /// The constant OFFSET of a query, when it has one.
@@ -272,6 +278,11 @@ mod tests {
         assert!(!statements[0].modifies_data());
         assert!(statements[1].is_explainable() && statements[1].modifies_data());
         assert!(!statements[2].is_explainable());
+        // A data-modifying WITH writes although the statement is a query: it must not run READ ONLY-less by mistake.
+        let with = parse_file("with gone as (delete from t where a = 1 returning *) select count(*) from gone").unwrap();
+        assert!(with[0].modifies_data());
+        let with = parse_file("with recent as (select * from t where a > 1) select count(*) from recent").unwrap();
+        assert!(!with[0].modifies_data());
     }
 
     #[test]

@@ -1,0 +1,127 @@
+//! Pointed at a production primary, pgadvise must never run SQL it did not mean to,
+//! never let a hostile name run as SQL from a generated file, and never hold locks
+//! between statements. Each test here is one of issue 12's findings, against a
+//! real PostgreSQL 15.
+
+mod common;
+
+use common::{pgadvise, server, stderr, stdout, TestServer};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// A database set to `standard_conforming_strings = off`, as some legacy
+/// applications still run, with a table to attack.
+const LEGACY: &str = "legacy";
+
+fn legacy() -> &'static TestServer {
+    static READY: OnceLock<()> = OnceLock::new();
+    let server = server();
+    READY.get_or_init(|| {
+        server.psql(&format!("CREATE DATABASE {LEGACY}"));
+        server.psql(&format!("ALTER DATABASE {LEGACY} SET standard_conforming_strings = off"));
+        let output = server
+            .psql_command(&server.url_to("postgres", LEGACY))
+            .args(["-c", "CREATE TABLE victim (id int PRIMARY KEY, v text); INSERT INTO victim SELECT i, 'v' || i FROM generate_series(1, 100) i; ANALYZE victim"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+    });
+    server
+}
+
+fn victims() -> String {
+    let server = legacy();
+    let output = server.psql_command(&server.url_to("postgres", LEGACY)).args(["-c", "SELECT count(*) FROM victim"]).output().unwrap();
+    stdout(&output).trim().to_string()
+}
+
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pgadvise-safety-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// On a database where a backslash escapes a quote, the splitter sees one
+/// statement here and the simple query protocol would run three.
+const SMUGGLED: &str = "select * from victim where v = '\\''; COMMIT; DELETE FROM victim; --';\n";
+
+#[test]
+fn hidden_statements_never_run_with_standard_conforming_strings_off() {
+    let url = legacy().url_to("postgres", LEGACY);
+    let file = temp_file("smuggled.sql", SMUGGLED);
+    let file = file.to_str().unwrap();
+    let export = temp_file(
+        "smuggled.csv",
+        &format!("query,calls,total_exec_time,rows\n\"{}\",100,5000,100\n", SMUGGLED.trim().trim_end_matches(';').replace('"', "\"\"")),
+    );
+    let parameterized = temp_file("param.sql", "select * from victim where v = $1;\n");
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["explain", file, "--db", &url, "--no-analyze"],
+        vec!["explain", file, "--db", &url],
+        vec!["explain", parameterized.to_str().unwrap(), "--db", &url, "--param", "\\'; DELETE FROM victim; --"],
+        vec!["advise", "--db", &url, "--queries", file],
+        vec!["advise", "--db", &url, "--stats", export.to_str().unwrap()],
+    ];
+    for args in runs {
+        let output = pgadvise(&args);
+        assert!(!stderr(&output).contains("panicked"), "{args:?}: {}", stderr(&output));
+        assert_eq!(victims(), "100", "{args:?} deleted rows: {}{}", stdout(&output), stderr(&output));
+    }
+}
+
+#[test]
+fn a_read_only_statement_cannot_write_through_a_function() {
+    let server = legacy();
+    let url = server.url_to("postgres", LEGACY);
+    let output = server
+        .psql_command(&url)
+        .args([
+            "-c",
+            "CREATE OR REPLACE FUNCTION sneaky() RETURNS int LANGUAGE sql AS 'INSERT INTO victim VALUES (1000, ''x'') RETURNING 1'",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let file = temp_file("sneaky.sql", "select sneaky();\n");
+    let output = pgadvise(&["explain", file.to_str().unwrap(), "--db", &url]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("read-only transaction"), "{}", stderr(&output));
+}
+
+/// A table, a column and indexes whose names hold a line break and SQL after it.
+const HOSTILE: &str = "hostile";
+
+#[test]
+fn names_with_line_breaks_never_run_as_sql_from_a_migration() {
+    let server = server();
+    server.psql(&format!("CREATE DATABASE {HOSTILE}"));
+    let url = server.url_to("postgres", HOSTILE);
+    let schema = temp_file(
+        "hostile.sql",
+        "CREATE EXTENSION pg_stat_statements;\n\
+         CREATE TABLE \"ev\nCREATE TABLE pwned1();--\" (id int PRIMARY KEY, \"c\nCREATE TABLE pwned2();--\" int);\n\
+         INSERT INTO \"ev\nCREATE TABLE pwned1();--\" SELECT i, i % 100 FROM generate_series(1, 20000) i;\n\
+         CREATE INDEX \"a\nCREATE TABLE pwned3();--\" ON \"ev\nCREATE TABLE pwned1();--\" (\"c\nCREATE TABLE pwned2();--\");\n\
+         CREATE INDEX \"b\nCREATE TABLE pwned4();--\" ON \"ev\nCREATE TABLE pwned1();--\" (\"c\nCREATE TABLE pwned2();--\");\n\
+         ANALYZE;\n",
+    );
+    let output = server.psql_command(&url).args(["-f", schema.to_str().unwrap()]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let dir = std::env::temp_dir().join(format!("pgadvise-hostile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = pgadvise(&["advise", "--db", &url, "--emit-migration", dir.to_str().unwrap(), "--migration-format", "plain"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort_by_key(|p| p.to_str().unwrap().ends_with(".down.sql"));
+    assert_eq!(files.len(), 2, "an up and a down file: {files:?}");
+    let up = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(up.contains("DROP INDEX"), "the duplicate is dropped, naming the hostile index:\n{up}");
+    for file in &files {
+        let output = server.psql_command(&url).args(["-f", file.to_str().unwrap()]).output().unwrap();
+        assert!(output.status.success(), "{}: {}", file.display(), stderr(&output));
+    }
+    let output = server.psql_command(&url).args(["-c", "SELECT count(*) FROM pg_class WHERE relname LIKE 'pwned%'"]).output().unwrap();
+    assert_eq!(stdout(&output).trim(), "0", "a name ran as SQL:\n{up}");
+}
