@@ -51,6 +51,11 @@ impl Snapshot {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Catalog {
     pub tables: Vec<Table>,
+    /// Seconds the scan counts cover: since the database's statistics were last
+    /// reset (or, never reset, at least since the server started). Unused-index
+    /// advice needs counts old enough to mean something; `None` when unknown.
+    #[serde(default)]
+    pub stats_age_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,6 +117,9 @@ pub struct Index {
     /// `CREATE INDEX ...` as pg_get_indexdef writes it.
     #[serde(default)]
     pub definition: String,
+    /// The table's REPLICA IDENTITY USING INDEX: logical replication needs it.
+    #[serde(default)]
+    pub replica_identity: bool,
 }
 
 /// A column's row of pg_stats.
@@ -198,6 +206,7 @@ impl Index {
             scans: None,
             constraint: None,
             definition: String::new(),
+            replica_identity: false,
         }
     }
 }

@@ -146,6 +146,9 @@ pub struct AdviseArgs {
     /// Seconds each EXPLAIN may take (statement_timeout).
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
+    /// Advise dropping an unused index only when the scan counts are at least this old (e.g. 7d, 12h).
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_duration)]
+    pub min_stats_age: u64,
     /// Output format; default: table on a terminal, json when piped.
     #[arg(long, value_enum)]
     pub format: Option<ReportFormat>,
@@ -169,6 +172,10 @@ pub struct MigrationArgs {
     /// The first file's version [default: one more than the highest of DIR's other migrations, else 1].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub migration_version: Option<u64>,
+}
+
+fn parse_duration(text: &str) -> Result<u64, String> {
+    crate::units::parse_seconds(text).map_err(|e| e.to_string())
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

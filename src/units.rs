@@ -69,7 +69,11 @@ pub fn parse_seconds(text: &str) -> Result<u64> {
         "d" => 86400,
         _ => bail!("'{text}' is not a duration: use a number with a unit such as 30s, 15min or 1h"),
     };
-    Ok(number * multiplier)
+    // PostgreSQL's time settings are 32-bit counts; anything longer is a typo, not a setting.
+    match number.checked_mul(multiplier) {
+        Some(seconds) if seconds <= i32::MAX as u64 => Ok(seconds),
+        _ => bail!("'{text}' is out of range for a duration (at most {}d)", i32::MAX as u64 / 86400),
+    }
 }
 
 /// Formats seconds in the largest unit PostgreSQL accepts that divides them exactly.
@@ -168,6 +172,11 @@ mod tests {
         assert_eq!(format_pg_seconds(90), "90s");
         assert_eq!(format_pg_seconds(3600), "1h");
         assert!(parse_seconds("soon").is_err());
+        // Used to wrap silently into a small number.
+        let err = parse_seconds("99999999999999999d").unwrap_err().to_string();
+        assert!(err.contains("out of range"), "{err}");
+        assert!(parse_seconds("24856d").is_err());
+        assert_eq!(parse_seconds("24855d").unwrap(), 24855 * 86400);
     }
 
     #[test]

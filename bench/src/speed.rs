@@ -70,7 +70,7 @@ fn snapshot() -> Snapshot {
             ..Table::new("public", &format!("t{t}"), 1_000_000.0)
         })
         .collect();
-    Snapshot::new("15.0".into(), 150_000, "bench".into(), Catalog { tables })
+    Snapshot::new("15.0".into(), 150_000, "bench".into(), Catalog { tables, ..Catalog::default() })
 }
 
 /// A pg_stat_statements CSV export with `n` distinct statements of four shapes.

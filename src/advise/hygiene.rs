@@ -43,13 +43,44 @@ pub struct DropAdvice {
     pub definition: String,
 }
 
-/// Every index worth dropping, ordered by table, then index name.
-pub fn check(catalog: &Catalog) -> Vec<DropAdvice> {
-    let mut advice = Vec::new();
+/// An index that looks droppable but whose evidence cannot bear a DROP: reported,
+/// never put into a migration.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptIndex {
+    pub schema: String,
+    pub table: String,
+    pub index: String,
+    pub why: String,
+}
+
+/// What the catalog says about existing indexes: what to drop, and what only looks droppable.
+#[derive(Debug, Clone, Default)]
+pub struct Hygiene {
+    pub drops: Vec<DropAdvice>,
+    pub kept: Vec<KeptIndex>,
+}
+
+/// Statistics younger than this do not prove an index unused: a monthly report or a
+/// failover runbook may not have run since the reset.
+pub const DEFAULT_MIN_STATS_AGE_SECONDS: u64 = 7 * 86400;
+
+/// The drops, judged as a set per table, ordered by table, then index name: of
+/// identical indexes one stays (the one that enforces something, else the most
+/// scanned); a prefix is dropped only for a wider index that stays; an index that
+/// another drop relies on is never dropped as unused; an unused index is dropped
+/// only when the statistics are at least `min_stats_age_seconds` old. Indexes that
+/// back a constraint or the replica identity are never dropped.
+pub fn check(catalog: &Catalog, min_stats_age_seconds: u64) -> Hygiene {
+    let mut hygiene = Hygiene::default();
     for table in &catalog.tables {
-        for index in &table.indexes {
-            if let Some((problem, evidence)) = problem(table, index) {
-                advice.push(DropAdvice {
+        let decisions = table_decisions(table, catalog.stats_age_seconds, min_stats_age_seconds);
+        for (index, decision) in table.indexes.iter().zip(decisions) {
+            match decision {
+                Decision::Keep => {}
+                Decision::Note(why) => {
+                    hygiene.kept.push(KeptIndex { schema: table.schema.clone(), table: table.name.clone(), index: index.name.clone(), why })
+                }
+                Decision::Drop(problem, evidence) => hygiene.drops.push(DropAdvice {
                     schema: table.schema.clone(),
                     table: table.name.clone(),
                     index: index.name.clone(),
@@ -58,65 +89,132 @@ pub fn check(catalog: &Catalog) -> Vec<DropAdvice> {
                     evidence,
                     sql: format!("DROP INDEX CONCURRENTLY IF EXISTS {}.{};", quote_ident(&table.schema), quote_ident(&index.name)),
                     definition: index.definition.clone(),
-                });
+                }),
             }
         }
     }
-    advice.sort_by(|a, b| (&a.schema, &a.table, &a.index).cmp(&(&b.schema, &b.table, &b.index)));
-    advice
+    hygiene.drops.sort_by(|a, b| (&a.schema, &a.table, &a.index).cmp(&(&b.schema, &b.table, &b.index)));
+    hygiene.kept.sort_by(|a, b| (&a.schema, &a.table, &a.index).cmp(&(&b.schema, &b.table, &b.index)));
+    hygiene
 }
 
-/// Whether dropping the index could break something: it enforces a constraint.
-fn enforces_something(index: &Index) -> bool {
-    index.primary || index.unique || index.constraint.is_some()
+enum Decision {
+    Keep,
+    Note(String),
+    Drop(Problem, String),
+}
+
+/// Whether dropping the index could break something: it enforces a constraint, or
+/// logical replication identifies rows by it.
+fn protected(index: &Index) -> bool {
+    index.primary || index.unique || index.constraint.is_some() || index.replica_identity
 }
 
 fn same_definition(a: &Index, b: &Index) -> bool {
     a.method == b.method && a.keys == b.keys && a.include == b.include && a.predicate == b.predicate
 }
 
-fn problem(table: &Table, index: &Index) -> Option<(Problem, String)> {
-    if !index.valid {
-        return Some((
-            Problem::Invalid,
-            "marked invalid: a CREATE INDEX CONCURRENTLY failed; it is still maintained on every write".into(),
-        ));
+/// `wider` serves every scan `index` can: a btree with the same predicate whose keys
+/// start with all of `index`'s, and which carries its INCLUDE columns.
+fn covers(wider: &Index, index: &Index) -> bool {
+    wider.method == index.method
+        && index.method == "btree"
+        && wider.predicate == index.predicate
+        && index.keys.len() < wider.keys.len()
+        && wider.keys[..index.keys.len()] == index.keys[..]
+        && index.include.iter().all(|c| wider.keys.contains(c) || wider.include.contains(c))
+}
+
+/// One decision per index of the table, in the table's order.
+fn table_decisions(table: &Table, stats_age: Option<f64>, min_stats_age: u64) -> Vec<Decision> {
+    let indexes = &table.indexes;
+    let mut dropped = vec![false; indexes.len()];
+    // Indexes a drop relies on (the name of one index dropped in their favour): they
+    // stay whatever their own scans say.
+    let mut relied_on: Vec<Option<String>> = vec![None; indexes.len()];
+    let mut decisions: Vec<Decision> = indexes.iter().map(|_| Decision::Keep).collect();
+    for (i, index) in indexes.iter().enumerate() {
+        if !index.valid {
+            dropped[i] = true;
+            decisions[i] = Decision::Drop(
+                Problem::Invalid,
+                "marked invalid: a CREATE INDEX CONCURRENTLY failed; it is still maintained on every write".into(),
+            );
+        }
     }
-    // Of two identical indexes, keep the one that enforces a constraint, else the first by name.
-    let duplicate_of = table.indexes.iter().find(|other| {
-        other.name != index.name
-            && other.valid
-            && same_definition(index, other)
-            && !enforces_something(index)
-            && (enforces_something(other) || other.name < index.name)
-    });
-    if let Some(other) = duplicate_of {
-        return Some((Problem::Duplicate(other.name.clone()), format!("same definition as {}", other.name)));
+    // Identical indexes: keep the one that enforces something, else the most scanned, else the first by name.
+    let keeper_rank = |index: &Index| (protected(index), index.scans.unwrap_or(0), std::cmp::Reverse(index.name.clone()));
+    for (i, index) in indexes.iter().enumerate() {
+        if dropped[i] || protected(index) {
+            continue;
+        }
+        let keeper = (0..indexes.len())
+            .filter(|&j| j != i && !dropped[j] && same_definition(index, &indexes[j]))
+            .chain(std::iter::once(i))
+            .max_by_key(|&j| keeper_rank(&indexes[j]))
+            .expect("the index itself is a candidate");
+        if keeper != i {
+            let other = &indexes[keeper];
+            dropped[i] = true;
+            relied_on[keeper] = Some(index.name.clone());
+            decisions[i] = Decision::Drop(Problem::Duplicate(other.name.clone()), format!("same definition as {}", other.name));
+        }
     }
-    let covered_by = table.indexes.iter().find(|other| {
-        other.name != index.name
-            && other.valid
-            && other.method == index.method
-            && index.method == "btree"
-            && other.predicate == index.predicate
-            && index.keys.len() < other.keys.len()
-            && other.keys[..index.keys.len()] == index.keys[..]
-            && index.include.iter().all(|c| other.keys.contains(c) || other.include.contains(c))
-            && !enforces_something(index)
-    });
-    if let Some(other) = covered_by {
-        return Some((
-            Problem::Redundant(other.name.clone()),
-            format!("({}) is a leading prefix of {} ({})", index.keys.join(", "), other.name, other.keys.join(", ")),
-        ));
+    // A prefix of a wider index that stays: the widest one, so that a chain of
+    // prefixes all rely on the index at its end, which nothing here drops.
+    for (i, index) in indexes.iter().enumerate() {
+        if dropped[i] || protected(index) {
+            continue;
+        }
+        let wider = (0..indexes.len())
+            .filter(|&j| !dropped[j] && indexes[j].valid && covers(&indexes[j], index))
+            .max_by_key(|&j| (indexes[j].keys.len(), std::cmp::Reverse(indexes[j].name.clone())));
+        if let Some(j) = wider {
+            let other = &indexes[j];
+            dropped[i] = true;
+            relied_on[j] = Some(index.name.clone());
+            decisions[i] = Decision::Drop(
+                Problem::Redundant(other.name.clone()),
+                format!("({}) is a leading prefix of {} ({})", index.keys.join(", "), other.name, other.keys.join(", ")),
+            );
+        }
     }
-    if index.scans == Some(0) && !enforces_something(index) {
-        return Some((
-            Problem::Unused,
-            "no scans since the statistics were last reset on this server (scans on replicas are not counted here)".into(),
-        ));
+    for (i, index) in indexes.iter().enumerate() {
+        if dropped[i] || protected(index) || index.scans != Some(0) {
+            continue;
+        }
+        if let Some(dropped) = &relied_on[i] {
+            decisions[i] = Decision::Note(format!("no scans, but {dropped} is dropped in its favour, so one of them stays"));
+            continue;
+        }
+        decisions[i] = match stats_age {
+            Some(age) if age >= min_stats_age as f64 => Decision::Drop(
+                Problem::Unused,
+                format!(
+                    "no scans in the {} since the statistics were last reset on this server (scans on replicas are not counted here)",
+                    format_age(age)
+                ),
+            ),
+            Some(age) => Decision::Note(format!(
+                "no scans, but the statistics cover only {} (--min-stats-age is {}): not dropped",
+                format_age(age),
+                format_age(min_stats_age as f64)
+            )),
+            None => Decision::Note(
+                "no scans, but how long the statistics cover is unknown (a snapshot from an older pgadvise?): not dropped".into(),
+            ),
+        };
     }
-    None
+    decisions
+}
+
+/// A duration for people: `3 min`, `5 h`, `12 days`.
+fn format_age(seconds: f64) -> String {
+    match seconds {
+        s if s < 3600.0 => format!("{:.0} min", s / 60.0),
+        s if s < 2.0 * 86400.0 => format!("{:.0} h", s / 3600.0),
+        s => format!("{:.0} days", s / 86400.0),
+    }
 }
 
 #[cfg(test)]
@@ -127,9 +225,52 @@ mod tests {
         Index { size_bytes: 8192, scans: Some(scans), ..Index::btree(name, keys) }
     }
 
-    fn check_indexes(indexes: Vec<Index>) -> Vec<(String, Problem)> {
+    const WEEK: u64 = 7 * 86400;
+
+    fn check_aged(indexes: Vec<Index>, stats_age_seconds: Option<f64>) -> Hygiene {
         let table = Table { indexes, ..Table::new("public", "t", 1e5) };
-        check(&Catalog { tables: vec![table] }).into_iter().map(|a| (a.index, a.problem)).collect()
+        check(&Catalog { tables: vec![table], stats_age_seconds }, WEEK)
+    }
+
+    fn check_indexes(indexes: Vec<Index>) -> Vec<(String, Problem)> {
+        check_aged(indexes, Some(30.0 * 86400.0)).drops.into_iter().map(|a| (a.index, a.problem)).collect()
+    }
+
+    #[test]
+    fn never_drops_both_halves_of_a_pair() {
+        // The case: one unused, its twin scanned. The scanned one stays.
+        let found = check_indexes(vec![index("orders_status_idx", &["status"], 0), index("orders_status_idx2", &["status"], 9)]);
+        assert_eq!(found, vec![("orders_status_idx".to_string(), Problem::Duplicate("orders_status_idx2".into()))]);
+        // Both unused: one goes as the duplicate, the other stays (with a note) because the drop relies on it.
+        let hygiene = check_aged(vec![index("a", &["x"], 0), index("b", &["x"], 0)], Some(30.0 * 86400.0));
+        assert_eq!(hygiene.drops.len(), 1);
+        assert_eq!(hygiene.drops[0].index, "b");
+        assert_eq!(hygiene.kept.iter().map(|k| k.index.as_str()).collect::<Vec<_>>(), ["a"]);
+        // A prefix is dropped for the wider index, which then is not dropped as unused.
+        let found = check_indexes(vec![index("t_a_idx", &["a"], 7), index("t_a_b_idx", &["a", "b"], 0)]);
+        assert_eq!(found, vec![("t_a_idx".to_string(), Problem::Redundant("t_a_b_idx".into()))]);
+        // A chain of prefixes relies on its widest index.
+        let found = check_indexes(vec![index("x1", &["a"], 1), index("x2", &["a", "b"], 1), index("x3", &["a", "b", "c"], 1)]);
+        assert_eq!(found, vec![("x1".to_string(), Problem::Redundant("x3".into())), ("x2".to_string(), Problem::Redundant("x3".into()))]);
+    }
+
+    #[test]
+    fn unused_needs_statistics_old_enough() {
+        let young = check_aged(vec![index("t_d_idx", &["d"], 0)], Some(600.0));
+        assert!(young.drops.is_empty());
+        assert!(young.kept[0].why.contains("cover only 10 min"), "{:?}", young.kept);
+        let unknown = check_aged(vec![index("t_d_idx", &["d"], 0)], None);
+        assert!(unknown.drops.is_empty() && unknown.kept[0].why.contains("unknown"));
+        let old = check_aged(vec![index("t_d_idx", &["d"], 0)], Some(8.0 * 86400.0));
+        assert_eq!(old.drops[0].problem, Problem::Unused);
+        assert!(old.drops[0].evidence.contains("8 days"), "{}", old.drops[0].evidence);
+    }
+
+    #[test]
+    fn never_drops_the_replica_identity() {
+        let mut identity = index("t_code_idx", &["code"], 0);
+        identity.replica_identity = true;
+        assert!(check_indexes(vec![identity, index("t_code_copy", &["code"], 0)]).iter().all(|(name, _)| name != "t_code_idx"));
     }
 
     #[test]

@@ -531,8 +531,10 @@ mod tests {
         let candidate = suggest(&scans(&plan), None).remove(0);
         let index =
             |keys: &[&str], predicate: Option<&str>| Index { predicate: predicate.map(str::to_string), ..Index::btree("existing", keys) };
-        let catalog =
-            |indexes| Catalog { tables: vec![crate::catalog::Table { indexes, ..crate::catalog::Table::new("public", "orders", 1e5) }] };
+        let catalog = |indexes| Catalog {
+            tables: vec![crate::catalog::Table { indexes, ..crate::catalog::Table::new("public", "orders", 1e5) }],
+            ..Catalog::default()
+        };
         assert!(served_by(&candidate, &catalog(vec![index(&["lower(email::text)", "id"], None)])).is_some());
         assert!(served_by(&candidate, &catalog(vec![index(&["email"], None)])).is_none());
         assert!(served_by(&candidate, &catalog(vec![index(&["lower(email::text)"], Some("id > 5"))])).is_none());

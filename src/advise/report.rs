@@ -1,7 +1,7 @@
 //! What `pgadvise advise` reports, and the two workload rules that need no
 //! planner: materialized views for heavy repeated aggregations, and N+1 lookups.
 
-use super::hygiene::DropAdvice;
+use super::hygiene::{DropAdvice, KeptIndex};
 use super::select::Selection;
 use super::workload::{Analysis, AnalyzedStatement};
 use crate::catalog::Catalog;
@@ -32,6 +32,8 @@ pub struct AdviseReport {
     pub rejected: Vec<(String, String)>,
     pub already_served: Vec<(String, String)>,
     pub drops: Vec<DropAdvice>,
+    /// Indexes that look droppable but whose evidence cannot bear a DROP.
+    pub kept_indexes: Vec<KeptIndex>,
     pub materialized_views: Vec<MatviewAdvice>,
     pub n_plus_one: Vec<NPlusOne>,
     pub not_analyzed: Vec<NotAnalyzed>,

@@ -400,7 +400,7 @@ mod tests {
     fn an_index_on_an_updated_column_pays_for_the_hot_updates_it_ends() {
         use crate::catalog::Table;
         let table = Table::new("public", "t", 1e6);
-        let catalog = Catalog { tables: vec![table] };
+        let catalog = Catalog { tables: vec![table], ..Catalog::default() };
         let mut updated = UpdatedColumns::new();
         updated.entry(("public".into(), "t".into())).or_default().insert("b".into(), 10_000.0);
         let on = |column: &str| IndexCandidate { schema: Some("public".into()), ..candidate(column, vec![]).index };

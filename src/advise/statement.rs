@@ -465,6 +465,7 @@ mod tests {
     fn catalog() -> Catalog {
         Catalog {
             tables: vec![table("orders", &["id", "account_id", "status", "total", "created_at"]), table("accounts", &["id", "email"])],
+            ..Catalog::default()
         }
     }
 

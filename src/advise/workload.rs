@@ -284,6 +284,7 @@ mod tests {
                 table("orders", 1e6, &["id", "account_id", "status", "created_at"], vec![primary_key("orders")]),
                 table("countries", 200.0, &["id", "code"], vec![]),
             ],
+            ..Catalog::default()
         }
     }
 

@@ -100,7 +100,7 @@ mod tests {
             activity: Some(activity),
             ..Table::new("public", "items", 9_000_000.0)
         };
-        Catalog { tables: vec![table] }
+        Catalog { tables: vec![table], ..Catalog::default() }
     }
 
     fn analyzed(catalog: &Catalog) -> Vec<AnalyzedStatement> {

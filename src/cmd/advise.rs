@@ -112,7 +112,15 @@ fn limits(args: &AdviseArgs) -> Limits {
 }
 
 /// The parts of the report that need no planner.
-fn base_report(analysis: &Analysis, catalog: &Catalog, workload_ms: f64, statements_from: String, catalog_from: String) -> AdviseReport {
+fn base_report(
+    args: &AdviseArgs,
+    analysis: &Analysis,
+    catalog: &Catalog,
+    workload_ms: f64,
+    statements_from: String,
+    catalog_from: String,
+) -> AdviseReport {
+    let hygiene = hygiene::check(catalog, args.min_stats_age);
     AdviseReport {
         statements_from,
         catalog_from,
@@ -122,7 +130,8 @@ fn base_report(analysis: &Analysis, catalog: &Catalog, workload_ms: f64, stateme
         indexes: Vec::new(),
         rejected: Vec::new(),
         already_served: analysis.already_served.clone(),
-        drops: hygiene::check(catalog),
+        drops: hygiene.drops,
+        kept_indexes: hygiene.kept,
         materialized_views: report::materialized_views(analysis, catalog, workload_ms),
         n_plus_one: report::n_plus_one(analysis),
         not_analyzed: report::not_analyzed(analysis),
@@ -132,7 +141,7 @@ fn base_report(analysis: &Analysis, catalog: &Catalog, workload_ms: f64, stateme
 
 fn offline(args: &AdviseArgs, workload: Workload, catalog: &Catalog, statements_from: String, catalog_from: String) -> AdviseReport {
     let analysis = analyze_workload(&workload, catalog);
-    let mut report = base_report(&analysis, catalog, analysis.workload_ms(), statements_from, catalog_from);
+    let mut report = base_report(args, &analysis, catalog, analysis.workload_ms(), statements_from, catalog_from);
     report.indexes = report::unverified_indexes(&analysis, catalog, max_indexes(args));
     report
 }
@@ -170,7 +179,7 @@ async fn live(
         // Write costs must cover the statements' period, not the table statistics' longer one.
         writes::align(&mut catalog, &analysis.statements, pg_statements::periods(client).await?);
     }
-    let mut report = base_report(&analysis, &catalog, analysis.workload_ms(), from.join(", "), catalog_from);
+    let mut report = base_report(args, &analysis, &catalog, analysis.workload_ms(), from.join(", "), catalog_from);
 
     let texts: Vec<(String, usize)> = analysis.statements.iter().map(|a| (a.statement.query.clone(), a.parameters)).collect();
     let (oracle, status) = ServerWhatIf::open(client, texts, state.major(), Duration::from_secs(args.timeout)).await?;

@@ -43,7 +43,8 @@ const INDEXES: &str = "
            pg_relation_size(i.indexrelid)::int8,
            s.idx_scan::int8,
            (SELECT con.contype::text FROM pg_constraint con WHERE con.conindid = i.indexrelid LIMIT 1),
-           pg_get_indexdef(i.indexrelid)
+           pg_get_indexdef(i.indexrelid),
+           i.indisreplident
     FROM pg_index i
     JOIN pg_class c ON c.oid = i.indrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -63,6 +64,13 @@ const STATS: &str = "
     WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
       AND ($1::text[] IS NULL OR tablename = ANY($1::text[]))
     ORDER BY 1, 2, 3";
+
+/// Seconds since this database's statistics were last reset; never reset, since the
+/// server started, which is a lower bound (counts survive a clean restart from 15).
+const STATS_AGE: &str = "
+    SELECT extract(epoch FROM now() - coalesce(
+               (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
+               pg_postmaster_start_time()))::float8";
 
 /// The whole database's user tables.
 pub async fn read_all(client: &Client) -> Result<Catalog> {
@@ -101,6 +109,7 @@ async fn read(client: &Client, names: Option<&[String]>) -> Result<Catalog> {
             scans: r.get(11),
             constraint: r.get(12),
             definition: r.get(13),
+            replica_identity: r.get(14),
         });
     }
     let mut stats: BTreeMap<Key, Vec<ColumnStats>> = BTreeMap::new();
@@ -143,5 +152,6 @@ async fn read(client: &Client, names: Option<&[String]>) -> Result<Catalog> {
             activity,
         });
     }
-    Ok(Catalog { tables })
+    let stats_age_seconds = client.query_one(STATS_AGE, &[]).await.map_err(|e| failed("the statistics' age", e))?.get::<_, Option<f64>>(0);
+    Ok(Catalog { tables, stats_age_seconds })
 }

@@ -101,6 +101,9 @@ pub fn advise_table(report: &AdviseReport, width: u16) -> String {
     for (name, why) in &report.rejected {
         out.push_str(&format!("note: {name} was considered and left out: {why}\n"));
     }
+    for kept in &report.kept_indexes {
+        out.push_str(&format!("note: {} on {} is kept: {}\n", kept.index, kept.table, kept.why));
+    }
     for skipped in &report.not_analyzed {
         out.push_str(&format!("note: not analyzed ({}): {}: {}\n", skipped.source, skipped.statement, skipped.reason));
     }
@@ -135,6 +138,13 @@ pub fn advise_markdown(report: &AdviseReport) -> String {
                 format_human_bytes(drop.size_bytes),
                 drop.evidence
             ));
+        }
+        out.push('\n');
+    }
+    if !report.kept_indexes.is_empty() {
+        out.push_str("Indexes kept although they look droppable:\n\n");
+        for kept in &report.kept_indexes {
+            out.push_str(&format!("- `{}` on `{}`: {}\n", kept.index, kept.table, kept.why));
         }
         out.push('\n');
     }

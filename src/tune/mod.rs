@@ -29,6 +29,10 @@ const DEFAULT_AUTOVACUUM_MAX_WORKERS: u32 = 3;
 const DEFAULT_MAX_WORKER_PROCESSES: u32 = 8;
 /// work_mem's hard minimum, used only when a user's own --connections cannot fit otherwise.
 const MIN_WORK_MEM: u64 = 64 * KIB;
+/// PostgreSQL refuses to start unless max_connections exceeds the connections it
+/// reserves: superuser_reserved_connections, 3 by default (plus reserved_connections
+/// from 16, 0 by default). A live `--apply` checks the server's own values.
+pub const DEFAULT_RESERVED_CONNECTIONS: u32 = 3;
 /// Memory kept for the OS even on the smallest host.
 const MIN_OS_RESERVE: u64 = 64 * MIB;
 /// Smallest autovacuum_work_mem we propose: about 1.4 million dead tuples per pass.
@@ -206,7 +210,7 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
     let mut connections_why = format!("{} ({})", max_connections, input.connections.source);
     if max_connections + max_parallel_workers > capacity {
         if !connections_from_user {
-            let fitted = capacity.saturating_sub(max_parallel_workers.min(capacity / 4)).max(1);
+            let fitted = capacity.saturating_sub(max_parallel_workers.min(capacity / 4)).max(DEFAULT_RESERVED_CONNECTIONS + 1);
             if fitted < max_connections {
                 connections_why = format!(
                     "{fitted}, not {} ({}): more connections at work_mem 4MB would not fit in {mem_text}",
@@ -548,6 +552,28 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         limit: memory,
     };
     debug_assert!(budget.total <= budget.limit, "{budget:?}");
+    if max_connections <= DEFAULT_RESERVED_CONNECTIONS {
+        bail!(
+            "max_connections {max_connections} ({}) leaves no connection for applications: PostgreSQL reserves {DEFAULT_RESERVED_CONNECTIONS} for superusers by default and will not start unless max_connections is larger; use at least {}",
+            input.connections.source,
+            DEFAULT_RESERVED_CONNECTIONS + 1
+        );
+    }
+    for setting in &settings {
+        if let Some((min, max)) = setting.out_of_bounds() {
+            bail!(
+                "{} would be {}, outside PostgreSQL's range of {min} to {max}: check the inputs it comes from ({})",
+                setting.name,
+                setting.value.to_pg(),
+                setting
+                    .inputs
+                    .iter()
+                    .filter_map(|i| serde_json::to_value(i).ok()?.as_str().map(str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
     Ok(Recommendation { settings, budget, notes })
 }
 

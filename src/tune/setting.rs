@@ -138,6 +138,58 @@ pub struct Setting {
     pub restart: bool,
 }
 
+/// PostgreSQL's own bounds (guc_tables.c, 64-bit builds, 12 to 17) for each
+/// setting tune writes, in the value's own terms: bytes, seconds or the number.
+/// Offline there is no `pg_settings` to check against, and a value outside these
+/// makes ALTER SYSTEM fail, or a server that cannot start.
+const PG_BOUNDS: &[(&str, f64, f64)] = &[
+    // INT_MAX / 2 pages of 8kB.
+    ("shared_buffers", 128.0 * 1024.0, 1_073_741_823.0 * 8192.0),
+    ("work_mem", 64.0 * 1024.0, MAX_KILOBYTES * 1024.0),
+    ("maintenance_work_mem", 1024.0 * 1024.0, MAX_KILOBYTES * 1024.0),
+    ("autovacuum_work_mem", 1024.0 * 1024.0, MAX_KILOBYTES * 1024.0),
+    ("effective_cache_size", 8192.0, 2_147_483_647.0 * 8192.0),
+    ("wal_buffers", 64.0 * 1024.0, 262_143.0 * 8192.0),
+    ("min_wal_size", 2.0 * 1024.0 * 1024.0, MAX_KILOBYTES * 1024.0 * 1024.0),
+    ("max_wal_size", 2.0 * 1024.0 * 1024.0, MAX_KILOBYTES * 1024.0 * 1024.0),
+    ("max_connections", 1.0, 262_143.0),
+    ("checkpoint_timeout", 30.0, 86_400.0),
+    ("checkpoint_completion_target", 0.0, 1.0),
+    ("default_statistics_target", 1.0, 10_000.0),
+    ("effective_io_concurrency", 0.0, 1000.0),
+    ("maintenance_io_concurrency", 0.0, 1000.0),
+    ("max_worker_processes", 0.0, 262_143.0),
+    ("max_parallel_workers", 0.0, 1024.0),
+    ("max_parallel_workers_per_gather", 0.0, 1024.0),
+    ("max_parallel_maintenance_workers", 0.0, 1024.0),
+    ("autovacuum_max_workers", 1.0, 262_143.0),
+    ("autovacuum_vacuum_cost_limit", -1.0, 10_000.0),
+    ("autovacuum_vacuum_scale_factor", 0.0, 100.0),
+    ("autovacuum_vacuum_insert_scale_factor", 0.0, 100.0),
+    ("autovacuum_analyze_scale_factor", 0.0, 100.0),
+    ("hash_mem_multiplier", 1.0, 1000.0),
+    ("random_page_cost", 0.0, f64::MAX),
+];
+
+/// INT_MAX kilobytes: PostgreSQL's largest memory setting in kB units on 64-bit builds.
+const MAX_KILOBYTES: f64 = 2_147_483_647.0;
+
+impl Setting {
+    /// PostgreSQL's range for this setting, when it has one we know, as (min, max)
+    /// written the way the value is (`128kB`, `30s`, `10000`).
+    pub fn out_of_bounds(&self) -> Option<(String, String)> {
+        let &(_, min, max) = PG_BOUNDS.iter().find(|(name, _, _)| *name == self.name)?;
+        let (number, show): (f64, fn(f64) -> String) = match &self.value {
+            Value::Bytes(bytes) => (*bytes as f64, |x| units::format_human_bytes(x as u64)),
+            Value::Seconds(seconds) => (*seconds as f64, |x| units::format_pg_seconds(x as u64)),
+            Value::Integer(n) => (*n as f64, |x| format!("{x}")),
+            Value::Real(x) => (*x, format_real),
+            Value::Bool(_) | Value::Enum(_) => return None,
+        };
+        (!number.is_finite() || number < min || number > max).then(|| (show(min), show(max)))
+    }
+}
+
 /// Settings whose `pg_settings.context` is `postmaster` in PostgreSQL 12 to 17.
 pub const RESTART_SETTINGS: &[&str] =
     &["shared_buffers", "max_connections", "wal_buffers", "huge_pages", "max_worker_processes", "autovacuum_max_workers"];

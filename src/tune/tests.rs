@@ -293,3 +293,30 @@ fn server_evidence_changes_the_advice_and_says_why() {
     // This server was built without lz4.
     assert_eq!(get(&rec, "wal_compression"), Some(&Value::Enum("on".into())));
 }
+
+#[test]
+fn never_recommends_what_postgresql_refuses() {
+    let oltp = Profile::load("oltp").unwrap();
+    // A server whose max_connections does not exceed the reserved connections does not start.
+    for connections in 1..=DEFAULT_RESERVED_CONNECTIONS {
+        let mut few = input(8 * GIB, 4, &oltp, 15);
+        few.connections = Sourced::new(connections, Source::Flag("--connections".into()));
+        let err = recommend(&few).unwrap_err().to_string();
+        assert!(err.contains("use at least 4"), "{err}");
+    }
+    let mut four = input(8 * GIB, 4, &oltp, 15);
+    four.connections = Sourced::new(4, Source::Flag("--connections".into()));
+    assert_eq!(int(&recommend(&four).unwrap(), "max_connections"), 4);
+    // shared_buffers stops at INT_MAX / 2 pages.
+    let err = recommend(&input(4096 * TIB, 64, &oltp, 15)).unwrap_err().to_string();
+    assert!(err.starts_with("shared_buffers would be 1024TB, outside PostgreSQL's range of 128 KiB to 8 TiB"), "{err}");
+    // Values a profile sets directly.
+    let mut zero_timeout = oltp.clone();
+    zero_timeout.checkpoint_timeout = 0;
+    let err = recommend(&input(8 * GIB, 4, &zero_timeout, 15)).unwrap_err().to_string();
+    assert!(err.starts_with("checkpoint_timeout would be 0s"), "{err}");
+    let mut huge_target = oltp.clone();
+    huge_target.default_statistics_target = 100_000;
+    let err = recommend(&input(8 * GIB, 4, &huge_target, 15)).unwrap_err().to_string();
+    assert!(err.starts_with("default_statistics_target would be 100000, outside PostgreSQL's range of 1 to 10000"), "{err}");
+}
