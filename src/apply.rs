@@ -1,7 +1,9 @@
 //! `pgadvise tune --apply`: the only code that changes a server's configuration.
 //!
-//! Order matters for safety: check privileges and validate every value first,
-//! write the rollback script second, and only then run `ALTER SYSTEM`.
+//! Order matters for safety: check privileges (ALTER SYSTEM on each setting and
+//! pg_reload_conf()) and validate every value first, make sure the earlier values
+//! can be read, write the rollback script second, and only then run `ALTER
+//! SYSTEM`. Every failure after the first change names the rollback script.
 
 use crate::error::database_error;
 use crate::pg::connect::{server_message, Connection};
@@ -81,16 +83,25 @@ pub async fn apply(
     };
     let rollback = rollback_script(connection, state, changes).await?;
     write_new_file(&rollback_path, &rollback)?;
+    change_and_reload(connection, settings, changes, rollback_path.clone())
+        .await
+        .with_context(|| format!("settings were changed: psql -f {} undoes them", rollback_path.display()))
+}
 
+/// Everything from the first ALTER SYSTEM on: the caller names the rollback script in any error.
+async fn change_and_reload(
+    connection: &Connection,
+    settings: &[Setting],
+    changes: &[Change],
+    rollback_path: PathBuf,
+) -> Result<ApplyOutcome> {
+    let client = &connection.client;
     for change in changes {
         let statement = format!("ALTER SYSTEM SET {} = {}", quote_ident(change.name), quote_literal(&change.proposed));
-        client.batch_execute(&statement).await.map_err(|e| {
-            database_error(format!(
-                "{statement} failed: {}; settings before it were applied, {} undoes them",
-                server_message(&e),
-                rollback_path.display()
-            ))
-        })?;
+        client
+            .batch_execute(&statement)
+            .await
+            .map_err(|e| database_error(format!("{statement} failed: {}; the settings before it were applied", server_message(&e))))?;
     }
     client
         .batch_execute("SELECT pg_reload_conf()")
@@ -176,18 +187,29 @@ async fn check_privileges(connection: &Connection, state: &ServerState, changes:
     } else {
         names.clone()
     };
-    if denied.is_empty() {
-        return Ok(());
+    if !denied.is_empty() {
+        let grant = if state.major() >= 15 {
+            format!(", or GRANT ALTER SYSTEM ON PARAMETER {} TO {}", denied.join(", "), quote_ident(&role))
+        } else {
+            String::new()
+        };
+        return Err(database_error(format!(
+            "role {role} may not ALTER SYSTEM {}: nothing was changed; connect as a superuser{grant}",
+            denied.join(", ")
+        )));
     }
-    let grant = if state.major() >= 15 {
-        format!(", or GRANT ALTER SYSTEM ON PARAMETER {} TO {}", denied.join(", "), quote_ident(&role))
-    } else {
-        String::new()
-    };
-    Err(database_error(format!(
-        "role {role} may not ALTER SYSTEM {}: nothing was changed; connect as a superuser{grant}",
-        denied.join(", ")
-    )))
+    let may_reload: bool = client
+        .query_one("SELECT has_function_privilege('pg_catalog.pg_reload_conf()', 'EXECUTE')", &[])
+        .await
+        .map_err(|e| database_error(format!("cannot check privileges: {}", server_message(&e))))?
+        .get(0);
+    if !may_reload {
+        return Err(database_error(format!(
+            "role {role} may not run pg_reload_conf(), so settings written with ALTER SYSTEM would not take effect: nothing was changed; GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO {}",
+            quote_ident(&role)
+        )));
+    }
+    Ok(())
 }
 
 /// Rejects a value the server would refuse, before anything changes.
@@ -205,6 +227,19 @@ fn validate(state: &ServerState, settings: &[Setting], change: &Change) -> Resul
             change.proposed,
             live.enumvals.join(", ")
         );
+    }
+    if change.name == "max_connections" {
+        // The server refuses to start unless max_connections exceeds what it reserves.
+        let reserved: i64 = ["superuser_reserved_connections", "reserved_connections"]
+            .iter()
+            .filter_map(|name| state.settings.get(*name)?.setting.parse::<i64>().ok())
+            .sum();
+        if value.in_unit(None).is_some_and(|n| n <= reserved as f64) {
+            bail!(
+                "max_connections = {} would not exceed the {reserved} connections this server reserves (superuser_reserved_connections, reserved_connections), and the server would not start again; nothing was changed",
+                change.proposed
+            );
+        }
     }
     if let Some(number) = value.in_unit(live.unit.as_deref()) {
         let bound = |text: &Option<String>| text.as_deref().and_then(|t| t.parse::<f64>().ok());
@@ -225,7 +260,10 @@ fn validate(state: &ServerState, settings: &[Setting], change: &Change) -> Resul
 
 /// The values postgresql.auto.conf holds now for `names`: what an undo writes back.
 /// A setting missing here was never set with ALTER SYSTEM, and an undo RESETs it.
-pub async fn auto_conf_values(client: &tokio_postgres::Client, state: &ServerState, names: &[&str]) -> BTreeMap<String, String> {
+/// A role that can read neither pg_file_settings nor `pg_settings.sourcefile`
+/// cannot tell an ALTER SYSTEM value from postgresql.conf's, and an undo that
+/// RESETs would erase it: that is an error, before anything changes.
+pub async fn auto_conf_values(client: &tokio_postgres::Client, state: &ServerState, names: &[&str]) -> Result<BTreeMap<String, String>> {
     // pg_file_settings shows the file's own text, even when a restart is pending.
     let from_file: Option<Vec<(String, String)>> = client
         .query("SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno", &[])
@@ -233,28 +271,51 @@ pub async fn auto_conf_values(client: &tokio_postgres::Client, state: &ServerSta
         .ok()
         .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect());
     let mut values = BTreeMap::new();
+    let mut hidden = Vec::new();
     for name in names {
         let earlier = match &from_file {
             Some(entries) => entries.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone()),
-            // pg_file_settings is for superusers; pg_settings tells when the value came from the file.
-            None => state
-                .settings
-                .get(*name)
-                .filter(|s| s.sourcefile.as_deref().is_some_and(|f| f.ends_with("postgresql.auto.conf")))
-                .map(|s| s.setting.clone()),
+            // pg_file_settings is for superusers; pg_settings tells when the value came from
+            // a file, and which one when the role may see it (pg_read_all_settings).
+            None => match state.settings.get(*name) {
+                Some(s) if s.source == "configuration file" => match s.sourcefile.as_deref() {
+                    Some(file) => file.ends_with("postgresql.auto.conf").then(|| with_unit(&s.setting, s.unit.as_deref())),
+                    None => {
+                        hidden.push(name.to_string());
+                        None
+                    }
+                },
+                _ => None,
+            },
         };
         if let Some(value) = earlier {
             values.insert(name.to_string(), value);
         }
     }
-    values
+    if !hidden.is_empty() {
+        return Err(database_error(format!(
+            "this role cannot see whether {} come from postgresql.auto.conf (pg_file_settings and pg_settings.sourcefile are hidden from it), so an undo could erase their earlier values: nothing was changed; GRANT pg_read_all_settings to the role, or connect as a superuser",
+            hidden.join(", ")
+        )));
+    }
+    Ok(values)
+}
+
+/// A `pg_settings.setting` with its unit, as ALTER SYSTEM reads it back (`6144kB`,
+/// not a bare `6144` that only the unit column explains).
+fn with_unit(setting: &str, unit: Option<&str>) -> String {
+    match (unit, setting.parse::<i64>()) {
+        (Some("8kB"), Ok(pages)) => format!("{}kB", pages * 8),
+        (Some(unit @ ("B" | "kB" | "MB" | "ms" | "s" | "min")), Ok(_)) => format!("{setting}{unit}"),
+        _ => setting.to_string(),
+    }
 }
 
 /// The statements that put postgresql.auto.conf back as it was: the earlier
 /// ALTER SYSTEM value where there was one, else RESET.
 async fn rollback_script(connection: &Connection, state: &ServerState, changes: &[Change]) -> Result<String> {
     let names: Vec<&str> = changes.iter().map(|c| c.name).collect();
-    let earlier = auto_conf_values(&connection.client, state, &names).await;
+    let earlier = auto_conf_values(&connection.client, state, &names).await?;
     let mut out = format!(
         "-- pgadvise tune --apply rollback for {}, written before any change.\n\
          -- Run with psql -f (not --single-transaction: ALTER SYSTEM cannot run in a transaction).\n",

@@ -254,3 +254,76 @@ fn pg_environment_variables_are_used_when_db_has_no_value() {
     let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(json["live"]["target"], format!("postgres@127.0.0.1:{}/postgres", server.port));
 }
+
+/// The names `tune --apply` would change on the harness server, for GRANTs.
+fn names_to_change() -> Vec<String> {
+    let output = tune(&["--db", &server().url(), "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    changes(&json).iter().map(|c| c["name"].as_str().unwrap().to_string()).collect()
+}
+
+fn auto_conf_entries() -> String {
+    server().psql("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'")
+}
+
+/// The README's non-superuser path: ALTER SYSTEM granted per parameter. Each missing
+/// piece (pg_reload_conf(), a way to read the earlier values) stops the run before
+/// the first change; with all of them, apply works and its rollback is exact.
+#[test]
+fn a_granted_role_is_checked_for_everything_before_the_first_change() {
+    let _lock = serial();
+    let server = server();
+    server
+        .psql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'granted') THEN CREATE ROLE granted LOGIN; END IF; END $$");
+    let names = names_to_change();
+    server.psql(&format!("GRANT ALTER SYSTEM ON PARAMETER {} TO granted", names.join(", ")));
+    // An earlier ALTER SYSTEM value the rollback must give back, not RESET.
+    server.psql("ALTER SYSTEM SET work_mem = '6MB'");
+    server.psql("SELECT pg_reload_conf()");
+    wait_for("work_mem 6MB", || show("work_mem") == "6MB");
+    let rollback = server.dir.join("rollback-granted.sql");
+    let apply = || tune(&["--db", &server.url_as("granted"), "--apply", "--rollback-file", rollback.to_str().unwrap()]);
+    let refused = |output: std::process::Output, expected: &str| {
+        assert_eq!(output.status.code(), Some(3), "{}{}", stdout(&output), stderr(&output));
+        let err = stderr(&output);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(expected) && err.contains("nothing was changed"), "{err}");
+        assert!(!rollback.exists(), "no rollback script when nothing is applied");
+        assert_eq!(show("work_mem"), "6MB");
+        assert_eq!(auto_conf_entries(), "1");
+    };
+
+    // pg_reload_conf() is for superusers unless granted: without it, nothing would take effect.
+    refused(apply(), "may not run pg_reload_conf()");
+    // With it, but unable to see where the current values come from, the rollback could erase 6MB.
+    server.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO granted");
+    refused(apply(), "cannot see whether");
+    // With pg_read_all_settings, it applies, and the rollback restores 6MB exactly.
+    server.psql("GRANT pg_read_all_settings TO granted");
+    let output = apply();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_ne!(show("work_mem"), "6MB");
+    let script = std::fs::read_to_string(&rollback).unwrap();
+    // Read from pg_settings (in kB), not from the file's text, which this role cannot see.
+    assert!(script.contains("ALTER SYSTEM SET work_mem = '6144kB';"), "{script}");
+    server.psql_file(&rollback);
+    wait_for("work_mem back to 6MB", || show("work_mem") == "6MB");
+
+    server.psql("ALTER SYSTEM RESET ALL");
+    server.psql("SELECT pg_reload_conf()");
+    wait_for("work_mem back to 4MB", || show("work_mem") == "4MB");
+    server.psql("REVOKE pg_read_all_settings FROM granted");
+    server.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() FROM granted");
+    server.psql(&format!("REVOKE ALTER SYSTEM ON PARAMETER {} FROM granted", names.join(", ")));
+}
+
+#[test]
+fn connections_the_server_could_not_start_with_are_refused() {
+    let _lock = serial();
+    let server = server();
+    let output = tune(&["--db", &server.url(), "--apply", "--connections", "2"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(stderr(&output).contains("use at least 4"), "{}", stderr(&output));
+    assert_eq!(auto_conf_entries(), "0");
+}

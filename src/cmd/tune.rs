@@ -88,7 +88,7 @@ pub fn run(args: &TuneArgs, config: &Config, out: &mut dyn Write) -> Result<Exit
         }
         if let Some(target) = &migration {
             let names: Vec<&str> = changes.iter().map(|c| c.name).collect();
-            let earlier = apply::auto_conf_values(&connection.client, &state, &names).await;
+            let earlier = apply::auto_conf_values(&connection.client, &state, &names).await?;
             return finish(out, &report, format, Some(target), &earlier);
         }
         write_report(out, &report, format)?;
