@@ -3,10 +3,21 @@
 use clap::error::ErrorKind;
 use clap::Parser;
 use pgadvise::cli::Cli;
+use pgadvise::cmd::write_stderr;
 use pgadvise::error::{exit_for, one_line, Exit};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A bug must still end in one line and a documented code, never a panic's 101
+    // with a backtrace: the hook reports it and exits before unwinding.
+    std::panic::set_hook(Box::new(|info| {
+        let what =
+            info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned());
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let text = format!("internal error{place}: {}; please report it", what.unwrap_or_else(|| "unknown".into()));
+        write_stderr(&format!("pgadvise: {}\n", text.split_whitespace().collect::<Vec<_>>().join(" ")));
+        std::process::exit(Exit::Internal as i32);
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -20,7 +31,7 @@ fn main() -> ExitCode {
                     let text = e.to_string();
                     let first: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
                     let first = first.join(" ");
-                    eprintln!("pgadvise: {} (see pgadvise --help)", first.trim_start_matches("error: "));
+                    write_stderr(&format!("pgadvise: {} (see pgadvise --help)\n", first.trim_start_matches("error: ")));
                     ExitCode::from(Exit::BadInput as u8)
                 }
             };
@@ -31,7 +42,7 @@ fn main() -> ExitCode {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("pgadvise: {}", one_line(&error));
+            write_stderr(&format!("pgadvise: {}\n", one_line(&error)));
             ExitCode::from(exit_for(&error) as u8)
         }
     }

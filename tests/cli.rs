@@ -146,3 +146,21 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     bad(&["tune", "--memory", "2GiB", "--connections", "100000"], 2, "cannot fit");
     bad(&["frobnicate"], 2, "frobnicate");
 }
+
+/// A closed stderr or a full disk ends in a documented exit code, never 101.
+#[test]
+fn unwritable_stderr_and_stdout_are_not_panics() {
+    let binary = env!("CARGO_BIN_EXE_pgadvise");
+    // stderr closed: the one-line error cannot be written, the exit code still says bad input.
+    let closed = std::process::Command::new("sh").args(["-c", &format!("{binary} tune --memory lots 2>&-")]).status().unwrap();
+    assert_eq!(closed.code(), Some(2));
+    // stdout on a full disk: pgadvise's own failure, 4, with one line naming it.
+    let full = std::process::Command::new(binary)
+        .args(["tune", "--memory", "8GiB", "--cpus", "2", "--format", "sql"])
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(full.status.code(), Some(4), "{}", stderr(&full));
+    assert_eq!(stderr(&full).lines().count(), 1, "{}", stderr(&full));
+    assert!(stderr(&full).contains("No space left on device"), "{}", stderr(&full));
+}

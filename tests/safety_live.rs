@@ -125,3 +125,31 @@ fn names_with_line_breaks_never_run_as_sql_from_a_migration() {
     let output = server.psql_command(&url).args(["-c", "SELECT count(*) FROM pg_class WHERE relname LIKE 'pwned%'"]).output().unwrap();
     assert_eq!(stdout(&output).trim(), "0", "a name ran as SQL:\n{up}");
 }
+
+/// An administrator's pg_terminate_backend is the database's doing: exit 3, not "bad input".
+#[test]
+fn a_terminated_session_exits_3() {
+    let server = legacy();
+    let url = server.url_to("postgres", LEGACY);
+    let file = temp_file("sleep.sql", "select pg_sleep(30);\n");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pgadvise"))
+        .args(["explain", file.to_str().unwrap(), "--db", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let terminated = server.psql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'pgadvise' AND query LIKE '%pg_sleep%'",
+        );
+        if terminated == "1" {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 20, "pgadvise never ran the statement");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
+}

@@ -93,25 +93,25 @@ impl Prepared {
                     details.push(format!("{} stale removed", emitted.removed.len()));
                 }
                 if self.files.is_empty() {
-                    eprintln!("pgadvise: nothing to migrate; no migration files in {shown} ({})", details.join(", "));
+                    super::note(&format!("nothing to migrate; no migration files in {shown} ({})", details.join(", ")));
                 } else {
-                    eprintln!("pgadvise: {} migration files in {shown} ({})", self.files.len(), details.join(", "));
+                    super::note(&format!("{} migration files in {shown} ({})", self.files.len(), details.join(", ")));
                 }
                 Ok(Exit::Success)
             }
             Action::Check => {
                 let diffs = dir::check(&self.target.dir, &self.files, &self.existing);
                 if diffs.is_empty() {
-                    eprintln!("pgadvise: the migrations in {shown} are up to date ({} files)", self.files.len());
+                    super::note(&format!("the migrations in {shown} are up to date ({} files)", self.files.len()));
                     return Ok(Exit::Success);
                 }
                 for diff in &diffs {
                     out.write_all(diff.as_bytes())?;
                 }
-                eprintln!(
-                    "pgadvise: {} of the migration files in {shown} differ from the advice; regenerate them with --emit-migration {shown}",
+                super::note(&format!(
+                    "{} of the migration files in {shown} differ from the advice; regenerate them with --emit-migration {shown}",
                     diffs.len()
-                );
+                ));
                 Ok(Exit::Findings)
             }
         }

@@ -77,6 +77,18 @@ struct Progress {
     shown: bool,
 }
 
+/// Writes to stderr, ignoring failure: a closed or full stderr must not turn a
+/// finished run into a panic (eprintln! panics when it cannot write).
+pub fn write_stderr(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// One `pgadvise: ...` line on stderr.
+pub fn note(text: &str) {
+    write_stderr(&format!("pgadvise: {text}\n"));
+}
+
 impl Progress {
     fn new() -> Progress {
         Progress { shown: std::io::stderr().is_terminal() }
@@ -84,13 +96,13 @@ impl Progress {
 
     fn say(&self, text: &str) {
         if self.shown {
-            eprint!("\rpgadvise: {text}…\x1b[K");
+            write_stderr(&format!("\rpgadvise: {text}…\x1b[K"));
         }
     }
 
     fn done(&self) {
         if self.shown {
-            eprint!("\r\x1b[K");
+            write_stderr("\r\x1b[K");
         }
     }
 }

@@ -171,6 +171,20 @@ pub fn server_message(error: &tokio_postgres::Error) -> String {
     }
 }
 
+/// Whether a failed statement is the database's fault (exit 3) rather than the
+/// statement's (exit 2): a lost connection, a session terminated or cancelled by an
+/// administrator (class 57, but for our own statement_timeout), a lock another
+/// session holds past lock_timeout, a missing privilege, or the server running out
+/// of resources or failing inside (classes 08, 53, 58, XX).
+pub fn is_database_fault(error: &tokio_postgres::Error) -> bool {
+    let Some(db) = error.as_db_error() else { return true };
+    let code = db.code().code();
+    let cancelled_by_timeout = code == "57014" && db.message().contains("statement timeout");
+    matches!(&code[..2], "08" | "53" | "57" | "58" | "XX") && !cancelled_by_timeout
+        || code == "55P03" // lock_not_available
+        || code == "42501" // insufficient_privilege
+}
+
 /// Runs a query, turning failures into database errors that name what was being read.
 pub async fn query(client: &Client, sql: &str, what: &str) -> Result<Vec<tokio_postgres::Row>> {
     client

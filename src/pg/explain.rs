@@ -12,7 +12,7 @@
 //! never run. A statement that only reads, and every plan-only EXPLAIN, runs in a
 //! `READ ONLY` transaction, so a function it calls cannot write either.
 
-use super::connect::server_message;
+use super::connect::{is_database_fault, server_message};
 use crate::error::database_error;
 use crate::plan::parse::read_plan;
 use crate::plan::Plan;
@@ -172,12 +172,12 @@ impl<'a> tokio_postgres::types::FromSql<'a> for Text {
 fn statement_error(error: &tokio_postgres::Error, planning: &Planning) -> anyhow::Error {
     let message = server_message(error);
     match error.code() {
-        Some(code) if *code == SqlState::QUERY_CANCELED => anyhow!(
+        None => database_error(format!("lost the server while running the statement: {message}")),
+        Some(code) if *code == SqlState::QUERY_CANCELED && !is_database_fault(error) => anyhow!(
             "the statement was cancelled after {} s (statement_timeout): raise --timeout, or use --no-analyze to plan it without running it",
             planning.timeout.as_secs_f64()
         ),
-        Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => database_error(format!("the server refused the statement: {message}")),
+        Some(_) if is_database_fault(error) => database_error(format!("the server refused the statement: {message}")),
         Some(_) => anyhow!("the server rejected the statement: {message}"),
-        None => database_error(format!("lost the server while running the statement: {message}")),
     }
 }

@@ -160,7 +160,13 @@ fn strip_outer_parens(text: &str) -> Option<&str> {
     Some(inner)
 }
 
+/// Splits on an ASCII `separator` (matched case-insensitively) outside quotes and
+/// parentheses. Works on bytes: every byte it matches is ASCII, so each cut falls
+/// on a character boundary whatever else the text holds (curly quotes, a
+/// non-breaking space pasted from a ticket), and each position is looked at once.
 fn split_top_level(text: &str, separator: &str) -> Vec<String> {
+    debug_assert!(separator.is_ascii());
+    let separator = separator.as_bytes();
     let mut parts = Vec::new();
     let mut depth = 0i32;
     let mut quote: Option<char> = None;
@@ -175,7 +181,9 @@ fn split_top_level(text: &str, separator: &str) -> Vec<String> {
             (None, '\'' | '"') => quote = Some(c),
             (None, '(') => depth += 1,
             (None, ')') => depth -= 1,
-            (None, _) if depth == 0 && text[i..].to_ascii_uppercase().starts_with(separator) => {
+            (None, _)
+                if depth == 0 && bytes[i..].len() >= separator.len() && bytes[i..i + separator.len()].eq_ignore_ascii_case(separator) =>
+            {
                 parts.push(text[start..i].to_string());
                 i += separator.len();
                 start = i;
