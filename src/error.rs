@@ -58,6 +58,12 @@ fn is_local_failure(error: &std::io::Error) -> bool {
     matches!(error.kind(), StorageFull | QuotaExceeded | ReadOnlyFilesystem | WriteZero) || error.raw_os_error() == Some(EIO)
 }
 
+/// Renders an error chain as one line: `context: cause: cause`, newlines folded.
+pub fn one_line(error: &anyhow::Error) -> String {
+    let text = format!("{error:#}");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,10 +79,4 @@ mod tests {
         assert_eq!(exit_for(&eio), Exit::Internal);
         assert_eq!(exit_for(&database_error("terminated")), Exit::Database);
     }
-}
-
-/// Renders an error chain as one line: `context: cause: cause`, newlines folded.
-pub fn one_line(error: &anyhow::Error) -> String {
-    let text = format!("{error:#}");
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
