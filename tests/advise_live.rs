@@ -59,6 +59,8 @@ fn live_report() -> &'static Value {
 
 #[test]
 fn young_statistics_prove_nothing_unused() {
+    // The shared report first: it must not see this run's own statements.
+    let _ = live_report();
     let output = pgadvise(&["advise", "--db", &url(), "--format", "json"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
@@ -247,4 +249,26 @@ fn a_bulk_load_before_the_statistics_reset_does_not_cost_the_index() {
     let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(names(&report["indexes"]), vec!["accounts_email_idx"], "{:#}", report["rejected"]);
     assert_eq!(report["indexes"][0]["write_ms"].as_f64(), Some(0.0), "no write of the workload's own");
+}
+
+/// Between two statements pgadvise holds no lock: an ALTER TABLE that gives up
+/// after one second never gives up while advise plans the workload.
+#[test]
+fn advise_holds_no_lock_between_statements() {
+    let _ = live_report();
+    let server = app();
+    let mut advise = std::process::Command::new(env!("CARGO_BIN_EXE_pgadvise"))
+        .args(["advise", "--db", &url(), "--format", "json", "--max-indexes", "20"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut attempts = 0;
+    while advise.try_wait().unwrap().is_none() {
+        let output = app_psql(server, &["-c", "SET lock_timeout = '1s'; BEGIN; ALTER TABLE invoices ADD COLUMN probe int; ROLLBACK;"]);
+        assert!(output.status.success(), "ALTER TABLE waited behind advise: {}", String::from_utf8_lossy(&output.stderr));
+        attempts += 1;
+    }
+    assert!(advise.wait().unwrap().success());
+    assert!(attempts > 0, "advise finished before any ALTER TABLE ran");
 }

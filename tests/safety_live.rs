@@ -153,3 +153,40 @@ fn a_terminated_session_exits_3() {
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
 }
+
+/// A session holding a lock on a table (a migration running, say) does not make
+/// advise wait in the lock queue, where every later query on that table would
+/// queue behind it: advise gives up after its lock_timeout, exit 3, and says why.
+#[test]
+fn a_locked_table_is_not_waited_for() {
+    let server = legacy();
+    let url = server.url_to("postgres", LEGACY);
+    server.psql_command(&url).args(["-c", "CREATE TABLE IF NOT EXISTS busy (id int PRIMARY KEY, v int)"]).output().unwrap();
+    let mut holder = server
+        .psql_command(&url)
+        .args(["-c", "BEGIN; LOCK TABLE busy IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT"])
+        .spawn()
+        .unwrap();
+    let lock_query = "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'busy' AND l.mode = 'AccessExclusiveLock'";
+    let started = std::time::Instant::now();
+    while server
+        .psql_command(&url)
+        .args(["-c", &format!("SELECT count(*) {lock_query} AND l.granted")])
+        .output()
+        .is_ok_and(|o| stdout(&o).trim() != "1")
+    {
+        assert!(started.elapsed().as_secs() < 10, "the lock was never taken");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let queries = temp_file("busy.sql", "select v from busy where v = 3;\n");
+    let started = std::time::Instant::now();
+    let output = pgadvise(&["advise", "--db", &url, "--queries", queries.to_str().unwrap(), "--format", "json"]);
+    let waited = started.elapsed();
+    server.psql_command(&url).args(["-c", &format!("SELECT pg_terminate_backend(l.pid) {lock_query}")]).output().unwrap();
+    let _ = holder.wait();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("lock timeout") && err.contains("try again when it is released"), "{err}");
+    assert!(waited.as_secs() < 30, "advise waited {waited:?} for the lock");
+}

@@ -227,6 +227,21 @@ pub fn n_plus_one(analysis: &Analysis) -> Vec<NPlusOne> {
         .collect()
 }
 
+/// Statements the planner could not plan, each with the server's reason.
+pub fn unplanned(analysis: &Analysis, unplanned: &[(usize, String)]) -> Vec<NotAnalyzed> {
+    unplanned
+        .iter()
+        .map(|(position, why)| {
+            let statement = &analysis.statements[*position].statement;
+            NotAnalyzed {
+                statement: shorten(&statement.query, 70),
+                source: statement.source.clone(),
+                reason: format!("the planner could not plan it: {why}"),
+            }
+        })
+        .collect()
+}
+
 pub fn not_analyzed(analysis: &Analysis) -> Vec<NotAnalyzed> {
     analysis
         .statements

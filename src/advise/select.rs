@@ -17,11 +17,16 @@ use serde::Serialize;
 #[allow(async_fn_in_trait)]
 pub trait WhatIf {
     /// The planner's total cost of each statement (by position) with exactly these
-    /// hypothetical indexes; `None` where it cannot be planned.
-    async fn costs(&mut self, indexes: &[&IndexCandidate], statements: &[usize]) -> Result<Vec<Option<f64>>>;
+    /// hypothetical indexes, or the server's reason it could not be planned (never
+    /// silently left out: the report lists each). `Err` of the whole call when the
+    /// server itself cannot be used.
+    async fn costs(&mut self, indexes: &[&IndexCandidate], statements: &[usize]) -> Result<Vec<Planned>>;
     /// HypoPG's size estimate of the index, or why PostgreSQL cannot build it.
     async fn size(&mut self, index: &IndexCandidate) -> Result<std::result::Result<u64, String>>;
 }
+
+/// One statement's planner cost, or why it could not be planned.
+pub type Planned = std::result::Result<f64, String>;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -61,6 +66,8 @@ pub struct Selection {
     pub chosen: Vec<Chosen>,
     /// Candidates the planner did not use enough to be worth it.
     pub rejected: Vec<(String, String)>,
+    /// Statements (by position) the planner could not plan, with the server's reason.
+    pub unplanned: Vec<(usize, String)>,
     pub planner_calls: usize,
 }
 
@@ -150,7 +157,7 @@ pub async fn select<W: WhatIf>(
         all.dedup();
         all
     };
-    let base: Vec<Option<f64>> = oracle.costs(&[], &involved).await?;
+    let base = planned(oracle.costs(&[], &involved).await?, &involved, &mut selection.unplanned);
     selection.planner_calls += involved.len();
     // `involved` is sorted: a statement's costs are found by binary search, not a scan per lookup.
     let cost_of = |costs: &[Option<f64>], statement: usize| involved.binary_search(&statement).ok().and_then(|i| costs[i]);
@@ -185,7 +192,7 @@ pub async fn select<W: WhatIf>(
             let mut with = chosen.clone();
             with.push(&candidates[top].index);
             let statements_of = &candidates[top].statements;
-            let after = oracle.costs(&with, statements_of).await?;
+            let after = planned(oracle.costs(&with, statements_of).await?, statements_of, &mut selection.unplanned);
             selection.planner_calls += statements_of.len();
             let mut saved = 0.0;
             let mut per_statement = Vec::new();
@@ -211,7 +218,15 @@ pub async fn select<W: WhatIf>(
         let net = evaluation.saved - evaluation.write_ms;
         let name = candidates[top].index.name();
         if net <= 0.0 || net < workload_ms * limits.min_saved_share {
-            let why = if evaluation.saved <= 0.0 {
+            let unplanned = candidates[top].statements.iter().filter(|s| base_of(**s).is_none()).count();
+            let why = if evaluation.saved <= 0.0 && unplanned == candidates[top].statements.len() {
+                "none of its statements could be planned (see the statements not analyzed)".to_string()
+            } else if evaluation.saved <= 0.0 && unplanned > 0 {
+                format!(
+                    "the planner does not use it for the statements it could plan ({unplanned} of {} could not be, see the statements not analyzed)",
+                    candidates[top].statements.len()
+                )
+            } else if evaluation.saved <= 0.0 {
                 "the planner does not use it for any statement".to_string()
             } else {
                 format!("saves too little ({:.1} ms, writes cost {:.1} ms)", evaluation.saved, evaluation.write_ms)
@@ -246,7 +261,14 @@ pub async fn select<W: WhatIf>(
         }
     }
     selection.rejected.sort();
+    selection.unplanned.sort();
+    selection.unplanned.dedup_by_key(|(statement, _)| *statement);
     Ok(selection)
+}
+
+/// The costs that came back, with each failure's reason kept for the report.
+fn planned(results: Vec<Planned>, statements: &[usize], unplanned: &mut Vec<(usize, String)>) -> Vec<Option<f64>> {
+    results.into_iter().zip(statements).map(|(result, statement)| result.map_err(|why| unplanned.push((*statement, why))).ok()).collect()
 }
 
 #[derive(Debug, Clone)]
@@ -271,10 +293,12 @@ mod tests {
         /// (index name, statement, cost with that index)
         effects: Vec<(&'static str, usize, f64)>,
         base: f64,
+        /// Statements the server cannot plan.
+        unplannable: Vec<usize>,
     }
 
     impl WhatIf for Table {
-        async fn costs(&mut self, indexes: &[&IndexCandidate], statements: &[usize]) -> Result<Vec<Option<f64>>> {
+        async fn costs(&mut self, indexes: &[&IndexCandidate], statements: &[usize]) -> Result<Vec<Planned>> {
             Ok(statements
                 .iter()
                 .map(|s| {
@@ -282,7 +306,11 @@ mod tests {
                         .iter()
                         .filter_map(|i| self.effects.iter().find(|(name, st, _)| *name == i.name() && st == s).map(|e| e.2))
                         .fold(self.base, f64::min);
-                    Some(best)
+                    if self.unplannable.contains(s) {
+                        Err(format!("syntax error in statement {s}"))
+                    } else {
+                        Ok(best)
+                    }
                 })
                 .collect())
         }
@@ -338,8 +366,11 @@ mod tests {
     #[test]
     fn picks_by_time_saved_and_skips_what_adds_nothing() {
         // a helps statement 0 a lot; b helps 1; c helps 0 too, but after a, nothing more.
-        let mut oracle =
-            Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0), ("t_c_idx", 0, 20.0), ("t_d_idx", 2, 100.0)], base: 100.0 };
+        let mut oracle = Table {
+            effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0), ("t_c_idx", 0, 20.0), ("t_d_idx", 2, 100.0)],
+            base: 100.0,
+            unplannable: vec![],
+        };
         let candidates = vec![
             candidate("a", vec![0]),
             candidate("b", vec![1]),
@@ -358,8 +389,22 @@ mod tests {
     }
 
     #[test]
+    fn a_statement_that_cannot_be_planned_is_listed_and_never_blamed_on_the_index() {
+        // Statement 1 cannot be planned: b helps only it, so b is not "unused", it is unproven.
+        let mut oracle = Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0, unplannable: vec![1] };
+        let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
+        let selection =
+            run(&mut oracle, &candidates, Limits { max_indexes: 10, budget_bytes: None, min_saved_share: 0.0, count_writes: true });
+        assert_eq!(selection.unplanned, vec![(1, "syntax error in statement 1".to_string())]);
+        let (name, why) = &selection.rejected[0];
+        assert_eq!(name, "t_b_idx");
+        assert!(why.starts_with("none of its statements could be planned"), "{why}");
+        assert!(!why.contains("does not use it"), "{why}");
+    }
+
+    #[test]
     fn stops_at_the_limits() {
-        let mut oracle = Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0 };
+        let mut oracle = Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0, unplannable: vec![] };
         let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
         let one = run(&mut oracle, &candidates, Limits { max_indexes: 1, budget_bytes: None, min_saved_share: 0.0, count_writes: true });
         assert_eq!(one.chosen.len(), 1);
@@ -374,7 +419,7 @@ mod tests {
         // a saves 900 ms with a 4 MiB index; b saves 500 ms with a 1 MiB one.
         struct Sized(Table);
         impl WhatIf for Sized {
-            async fn costs(&mut self, indexes: &[&IndexCandidate], statements: &[usize]) -> Result<Vec<Option<f64>>> {
+            async fn costs(&mut self, indexes: &[&IndexCandidate], statements: &[usize]) -> Result<Vec<Planned>> {
                 self.0.costs(indexes, statements).await
             }
             async fn size(&mut self, index: &IndexCandidate) -> Result<std::result::Result<u64, String>> {
@@ -384,7 +429,7 @@ mod tests {
         let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
         let statements = vec![statement(1000.0), statement(1000.0)];
         let choose = |budget_bytes: Option<u64>| {
-            let mut oracle = Sized(Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0 });
+            let mut oracle = Sized(Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0, unplannable: vec![] });
             let limits = Limits { max_indexes: 1, budget_bytes, min_saved_share: 0.0, count_writes: true };
             let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let selection = runtime

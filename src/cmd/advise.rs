@@ -197,6 +197,7 @@ async fn live(
             helped.dedup();
             report.covered_ms = helped.iter().map(|s| analysis.statements[*s].statement.total_ms).sum();
             report.rejected = selection.rejected;
+            report.not_analyzed.extend(report::unplanned(&analysis, &selection.unplanned));
             report.planner_calls = selection.planner_calls;
         }
         None => report.indexes = report::unverified_indexes(&analysis, &catalog, max_indexes(args)),

@@ -31,10 +31,13 @@ pub const SESSION_SETTINGS: &[(&str, &str)] = &[
     // Waiting for a lock puts every later lock request on that table in the queue
     // behind ours: give up quickly instead (the statement is then reported as not
     // planned, with the server's reason).
-    ("lock_timeout", "2s"),
+    ("lock_timeout", LOCK_TIMEOUT),
     // A pgadvise that is killed or stalls never keeps a transaction (and its locks) open.
     ("idle_in_transaction_session_timeout", "60s"),
 ];
+
+/// How long pgadvise waits for a lock another session holds.
+const LOCK_TIMEOUT: &str = "2s";
 
 /// How long a dead peer may leave a round trip unanswered before the kernel gives up.
 const TCP_USER_TIMEOUT: Duration = Duration::from_secs(90);
@@ -158,6 +161,10 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
 /// The useful part of a tokio-postgres error: the server's message when there is one.
 pub fn server_message(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
+        Some(db) if db.code().code() == "55P03" => format!(
+            "{}: another session holds a conflicting lock, and pgadvise waits at most {LOCK_TIMEOUT} for one so as not to queue others behind it; try again when it is released",
+            db.message()
+        ),
         Some(db) => db.message().to_string(),
         None => {
             let mut text = error.to_string();
