@@ -94,7 +94,7 @@ fn emit(command: &[&str], format: &str, name: &str) -> PathBuf {
     args.extend(["--emit-migration", dir.to_str().unwrap(), "--migration-format", format]);
     let output = pgadvise(&args);
     assert!(output.status.success(), "{args:?}: {}", stderr(&output));
-    assert!(stderr(&output).contains("migration files in"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("migration files written in"), "{}", stderr(&output));
     dir
 }
 

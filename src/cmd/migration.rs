@@ -73,7 +73,10 @@ fn checked_duration(key: &str, value: &str) -> Result<String> {
 pub struct Prepared {
     target: Target,
     existing: dir::Existing,
+    /// Only the files for advice the directory does not hold yet.
     files: Vec<MigrationFile>,
+    /// Earlier files whose change is no longer advised.
+    no_longer_advised: Vec<String>,
 }
 
 impl Prepared {
@@ -81,35 +84,40 @@ impl Prepared {
         self.target.action
     }
 
-    /// Writes the files (`--emit-migration`), or prints how the directory differs
-    /// from them (`--check`, exit 1 on a difference).
+    /// Writes the new files (`--emit-migration`), or prints those the directory
+    /// lacks (`--check`, exit 1 when it lacks any). Earlier files are never touched;
+    /// those whose change is no longer advised are named.
     pub fn finish(&self, out: &mut dyn Write) -> Result<Exit> {
         let shown = self.target.dir.display();
+        let kept = self.existing.generated.len();
+        if !self.no_longer_advised.is_empty() {
+            super::note(&format!(
+                "{} earlier migration files in {shown} hold changes no longer advised ({}); they are kept, as they may have been applied: undo them with a migration of your own if they should go",
+                self.no_longer_advised.len(),
+                self.no_longer_advised.join(", ")
+            ));
+        }
         match self.target.action {
             Action::Emit => {
-                let emitted = dir::emit(&self.target.dir, &self.files, &self.existing)?;
-                let mut details = vec![format!("{} written", emitted.written.len()), format!("{} unchanged", emitted.unchanged)];
-                if !emitted.removed.is_empty() {
-                    details.push(format!("{} stale removed", emitted.removed.len()));
-                }
-                if self.files.is_empty() {
-                    super::note(&format!("nothing to migrate; no migration files in {shown} ({})", details.join(", ")));
+                let written = dir::emit(&self.target.dir, &self.files, &self.existing)?;
+                if written.is_empty() {
+                    super::note(&format!("nothing new to migrate; no migration files written in {shown} ({kept} earlier files kept)"));
                 } else {
-                    super::note(&format!("{} migration files in {shown} ({})", self.files.len(), details.join(", ")));
+                    super::note(&format!("{} migration files written in {shown} ({kept} earlier files kept)", written.len()));
                 }
                 Ok(Exit::Success)
             }
             Action::Check => {
-                let diffs = dir::check(&self.target.dir, &self.files, &self.existing);
+                let diffs = dir::check(&self.target.dir, &self.files);
                 if diffs.is_empty() {
-                    super::note(&format!("the migrations in {shown} are up to date ({} files)", self.files.len()));
+                    super::note(&format!("the migrations in {shown} hold all the advice ({kept} files)"));
                     return Ok(Exit::Success);
                 }
                 for diff in &diffs {
                     out.write_all(diff.as_bytes())?;
                 }
                 super::note(&format!(
-                    "{} of the migration files in {shown} differ from the advice; regenerate them with --emit-migration {shown}",
+                    "{shown} lacks {} migration files for advice it does not hold yet; write them with --emit-migration {shown}",
                     diffs.len()
                 ));
                 Ok(Exit::Findings)
@@ -123,12 +131,14 @@ impl Prepared {
 pub fn prepare(target: &Target, command: &str, changes: &[Change]) -> Result<Prepared> {
     let existing = dir::scan(&target.dir, command)?;
     let version = target.version.unwrap_or_else(|| existing.next_version());
-    let migration = Migration { command, changes, version, timeouts: &target.timeouts };
+    let new = existing.new_changes(changes);
+    let migration = Migration { command, changes: &new, version, timeouts: &target.timeouts };
     let files = render(target.format, &migration);
     if target.action == Action::Emit {
         dir::refuse_clashes(&target.dir, &files, &existing)?;
     }
-    Ok(Prepared { target: target.clone(), existing, files })
+    let no_longer_advised = existing.no_longer_advised(changes);
+    Ok(Prepared { target: target.clone(), existing, files, no_longer_advised })
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ pub struct MigrationFile {
 #[derive(Debug, Clone)]
 pub struct Migration<'a> {
     /// The pgadvise command that wrote them (`advise`, `explain`, `tune`): it marks
-    /// the files as its own, so that regenerating replaces them and nothing else.
+    /// the files as its own, so that the next run knows which advice they hold.
     pub command: &'a str,
     pub changes: &'a [Change],
     /// The first change's version; the others follow one by one.
@@ -76,7 +76,10 @@ pub fn is_generated_by(contents: &str, command: &str) -> bool {
 }
 
 fn marker_line(command: &str, comment: &str) -> String {
-    format!("{comment} {}: regenerate it rather than edit it (--check tells when it is stale).\n", marker(command))
+    format!(
+        "{comment} {}: never rewritten once written, since it may have been applied; new advice goes into new files.\n",
+        marker(command)
+    )
 }
 
 /// Every file, sorted by name; none when there is nothing to change.
