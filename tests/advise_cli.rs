@@ -95,3 +95,26 @@ fn the_server_log_is_a_workload_too() {
     );
     assert_eq!(report["statements_from"], "logs/app-stderr.log");
 }
+
+/// A flag that cannot apply without the planner is said to be ignored, never silently.
+#[test]
+fn flags_that_need_the_planner_are_noted_offline() {
+    let report: serde_json::Value = serde_json::from_str(&advise(&[
+        "--stats",
+        &path("advise/app_statements.csv"),
+        "--format",
+        "json",
+        "--budget",
+        "1MiB",
+        "--min-saving",
+        "5",
+    ]))
+    .unwrap();
+    assert_eq!(
+        report["notes"][0],
+        "--budget and --min-saving are not applied: they need the time each index saves, which only the planner gives (a live server with HypoPG)"
+    );
+    let plain: serde_json::Value =
+        serde_json::from_str(&advise(&["--stats", &path("advise/app_statements.csv"), "--format", "json"])).unwrap();
+    assert!(plain["notes"].as_array().unwrap().is_empty());
+}

@@ -215,6 +215,9 @@ fn a_workload_exported_elsewhere_is_advised_against_this_servers_planner() {
     assert!(report["statements_from"].as_str().unwrap().ends_with("production.json"));
     assert_eq!(names(&report["indexes"]), names(&live_report()["indexes"]));
     assert!(report["indexes"].as_array().unwrap().iter().all(|i| i["verified"] == true));
+    // This server's write counts cover another period than the export's times: not mixed, and said so.
+    assert!(report["notes"].to_string().contains("write costs of new indexes are not counted"), "{}", report["notes"]);
+    assert!(report["indexes"].as_array().unwrap().iter().all(|i| i["write_ms"] == 0.0), "{}", report["indexes"]);
 }
 
 /// A bulk load made before pg_stat_statements was reset is not the workload's

@@ -38,6 +38,9 @@ pub struct AdviseReport {
     pub n_plus_one: Vec<NPlusOne>,
     pub not_analyzed: Vec<NotAnalyzed>,
     pub planner_calls: usize,
+    /// What the reader must know to judge the advice: a flag that could not apply
+    /// here, costs that were left out and why.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -101,14 +101,39 @@ fn min_saving(args: &AdviseArgs) -> f64 {
     args.min_saving.unwrap_or(DEFAULT_MIN_SAVING_PERCENT)
 }
 
+/// Whether the statements are this server's pg_stat_statements, whose period the
+/// table statistics' write counts can be brought to (writes::align). An export,
+/// SQL files or a log may come from another server or another period.
+fn statements_are_live(args: &AdviseArgs) -> bool {
+    args.stats.is_none() && args.queries.is_empty() && args.log.is_empty()
+}
+
 fn limits(args: &AdviseArgs) -> Limits {
-    let timed_like_table_stats = args.queries.is_empty() && args.log.is_empty();
     Limits {
         max_indexes: max_indexes(args),
         budget_bytes: args.budget,
         min_saved_share: min_saving(args) / 100.0,
-        count_writes: timed_like_table_stats,
+        count_writes: statements_are_live(args),
     }
+}
+
+/// Flags that need the planner's savings, which this run does not have.
+fn unverified_notes(args: &AdviseArgs) -> Vec<String> {
+    let mut unused: Vec<&str> = Vec::new();
+    if args.budget.is_some() {
+        unused.push("--budget");
+    }
+    if args.min_saving.is_some() {
+        unused.push("--min-saving");
+    }
+    if unused.is_empty() {
+        return Vec::new();
+    }
+    let (verb, pronoun) = if unused.len() == 1 { ("is", "it needs") } else { ("are", "they need") };
+    vec![format!(
+        "{} {verb} not applied: {pronoun} the time each index saves, which only the planner gives (a live server with HypoPG)",
+        unused.join(" and ")
+    )]
 }
 
 /// The parts of the report that need no planner.
@@ -136,6 +161,7 @@ fn base_report(
         n_plus_one: report::n_plus_one(analysis),
         not_analyzed: report::not_analyzed(analysis),
         planner_calls: 0,
+        notes: Vec::new(),
     }
 }
 
@@ -143,6 +169,7 @@ fn offline(args: &AdviseArgs, workload: Workload, catalog: &Catalog, statements_
     let analysis = analyze_workload(&workload, catalog);
     let mut report = base_report(args, &analysis, catalog, analysis.workload_ms(), statements_from, catalog_from);
     report.indexes = report::unverified_indexes(&analysis, catalog, max_indexes(args));
+    report.notes.extend(unverified_notes(args));
     report
 }
 
@@ -200,7 +227,15 @@ async fn live(
             report.not_analyzed.extend(report::unplanned(&analysis, &selection.unplanned));
             report.planner_calls = selection.planner_calls;
         }
-        None => report.indexes = report::unverified_indexes(&analysis, &catalog, max_indexes(args)),
+        None => {
+            report.indexes = report::unverified_indexes(&analysis, &catalog, max_indexes(args));
+            report.notes.extend(unverified_notes(args));
+        }
+    }
+    if !live_statements && catalog.tables.iter().any(|t| t.activity.as_ref().is_some_and(|a| a.inserts + a.updates + a.deletes > 0)) {
+        report.notes.push(
+            "write costs of new indexes are not counted: the statements' times come from files, not from this server's pg_stat_statements, so they cover another period than its table statistics' write counts".into(),
+        );
     }
     report.hypopg = Some(status);
     progress.done();

@@ -17,6 +17,7 @@ fn summary(report: &AdviseReport) -> String {
             None => "unverified: no server, so candidates are ranked by the time of the statements they help".into(),
         },
     ];
+    lines.extend(report.notes.iter().map(|n| format!("note: {n}")));
     if report.workload_ms > 0.0
         && !report.indexes.is_empty()
         && report.hypopg.as_ref().is_some_and(|h| !matches!(h, HypoStatus::Unavailable(_)))
