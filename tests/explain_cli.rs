@@ -130,3 +130,32 @@ fn the_query_text_names_the_columns_a_non_verbose_plan_leaves_out() {
         "CREATE INDEX CONCURRENTLY orders_created_at_incl_idx ON orders (created_at) INCLUDE (account_id, total);"
     );
 }
+
+/// A plan as deep as PostgreSQL makes them (a 70-table join nests 140 levels of
+/// JSON, past serde_json's default limit; here 500 joins), read from stdin and
+/// rendered in every format.
+#[test]
+fn deep_plans_are_read_and_rendered() {
+    let mut node =
+        r#"{"Node Type": "Seq Scan", "Relation Name": "t0", "Total Cost": 1, "Actual Total Time": 1, "Actual Rows": 1, "Actual Loops": 1}"#
+            .to_string();
+    for i in 1..=500 {
+        node = format!(
+            r#"{{"Node Type": "Nested Loop", "Total Cost": {i}, "Actual Total Time": {i}, "Actual Rows": 1, "Actual Loops": 1, "Plans": [{node}]}}"#
+        );
+    }
+    let plan = format!(r#"[{{"Plan": {node}, "Execution Time": 500}}]"#);
+    for format in ["table", "json", "markdown"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pgadvise"))
+            .args(["explain", "-", "--format", format])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(plan.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{format}: {}", stderr(&output));
+        assert!(stdout(&output).contains("Nested Loop"), "{format}");
+    }
+}

@@ -4,6 +4,7 @@
 
 use super::{Actual, Buffers, Jit, Plan, PlanNode, Trigger};
 use anyhow::{anyhow, bail, Result};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// What a piece of text turned out to be.
@@ -30,11 +31,42 @@ pub fn read(text: &str) -> Result<Input> {
         }
         return Ok(Input::NotAPlan);
     }
-    let value: Value = serde_json::from_str(&json).map_err(|e| {
+    if nesting_depth(&json) > MAX_JSON_DEPTH {
+        bail!("the plan nests more than {MAX_JSON_DEPTH} levels deep, more than PostgreSQL plans: is it a plan?");
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(&json);
+    deserializer.disable_recursion_limit();
+    let value = Value::deserialize(&mut deserializer).and_then(|value| deserializer.end().map(|()| value)).map_err(|e| {
         let cut = if e.is_eof() { " (it ends early: was it cut off when copied?)" } else { "" };
         anyhow!("the plan is not valid JSON: {e}{cut}")
     })?;
     from_value(&value).map(|plan| Input::Plan(Box::new(plan)))
+}
+
+/// JSON nesting a plan may have: two levels a plan node (the node and its `Plans`),
+/// so a thousand nodes deep, far beyond any plan PostgreSQL's own stack allows,
+/// and far within what parsing it recursively needs of ours.
+const MAX_JSON_DEPTH: usize = 2000;
+
+/// The deepest nesting of `[` and `{` outside strings, in one pass.
+fn nesting_depth(json: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for byte in json.bytes() {
+        match (in_string, escaped, byte) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'[' | b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Reads text that must be a plan: anything else (SQL included) is an error.
@@ -232,12 +264,15 @@ fn node(object: &Map<String, Value>, next_id: &mut usize) -> PlanNode {
 }
 
 /// A number, also when a tool wrote it as a string.
+/// A figure of the plan: costs, rows, times and buffers are never negative, NaN or
+/// infinite in a plan PostgreSQL wrote, so such a value is treated as missing.
 fn number(object: &Map<String, Value>, key: &str) -> Option<f64> {
-    match object.get(key)? {
+    let value = match object.get(key)? {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
-    }
+    }?;
+    (value.is_finite() && value >= 0.0).then_some(value)
 }
 
 fn text(object: &Map<String, Value>, key: &str) -> Option<String> {
@@ -270,6 +305,28 @@ mod tests {
 
     fn plan(text: &str) -> Plan {
         read_plan(text).unwrap()
+    }
+
+    #[test]
+    fn plans_as_deep_as_postgresql_makes_them_are_read() {
+        // A chain of 100 nested joins: 200 levels of JSON, beyond serde_json's default 128.
+        let mut node = r#"{"Node Type": "Seq Scan", "Relation Name": "t0"}"#.to_string();
+        for i in 1..=100 {
+            node = format!(r#"{{"Node Type": "Nested Loop", "Total Cost": {i}, "Plans": [{node}]}}"#);
+        }
+        let p = plan(&format!(r#"[{{"Plan": {node}}}]"#));
+        assert_eq!(p.nodes().len(), 101);
+        assert_eq!(nesting_depth(r#"{"a": "[[[{{{", "b": [[1]]}"#), 3, "brackets in strings do not count");
+        let too_deep = "[".repeat(MAX_JSON_DEPTH + 1) + &"]".repeat(MAX_JSON_DEPTH + 1);
+        assert!(read(&too_deep).unwrap_err().to_string().contains("nests more than 2000 levels"));
+    }
+
+    #[test]
+    fn impossible_figures_are_missing_not_printed() {
+        let p =
+            plan(r#"[{"Plan": {"Node Type": "Seq Scan", "Total Cost": -5, "Plan Rows": "NaN", "Startup Cost": "inf", "Plan Width": 8}}]"#);
+        assert_eq!((p.root.total_cost, p.root.plan_rows, p.root.startup_cost), (None, None, None));
+        assert_eq!(p.root.plan_width, Some(8.0));
     }
 
     const SMALL: &str = r#"[{"Plan": {"Node Type": "Seq Scan", "Relation Name": "t", "Alias": "t",

@@ -30,7 +30,11 @@ fn statement(get: &dyn Fn(&str) -> Option<String>, source: &str, row: usize) -> 
                 if text.is_empty() {
                     return Ok(None);
                 }
-                return text.parse().map(Some).map_err(|_| anyhow!("row {row}: {name} is '{text}', not a number"));
+                // Counts and times: NaN, infinities and negatives would print as "NaN%" or negative savings.
+                return match text.parse::<f64>() {
+                    Ok(value) if value.is_finite() && value >= 0.0 => Ok(Some(value)),
+                    _ => Err(anyhow!("row {row}: {name} is '{text}', not a count or time (a number, 0 or more)")),
+                };
             }
         }
         Ok(None)
@@ -124,6 +128,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn figures_that_are_not_counts_or_times_are_errors() {
+        for bad in ["NaN", "inf", "-5", "1e309"] {
+            let text = format!("query,calls,total_exec_time\nSELECT 1,{bad},10\n");
+            let err = from_csv(&text).unwrap_err().to_string();
+            assert!(err.contains(&format!("calls is '{bad}', not a count or time")), "{err}");
+        }
+        let json = r#"[{"query": "SELECT 1", "calls": 3, "total_exec_time": -1.5}]"#;
+        assert!(from_json(json).unwrap_err().to_string().contains("total_exec_time is '-1.5'"));
+    }
+
+    #[test]
     fn reads_csv_of_13_and_later_with_quoted_multiline_queries() {
         let text = "userid,dbid,queryid,query,calls,total_exec_time,rows,shared_blks_hit,shared_blks_read\n\
                     10,5,1,\"SELECT *\nFROM t WHERE a = $1 AND b = 'x,\"\"y'\",120,60.5,120,10,2\n";
@@ -150,7 +165,7 @@ mod tests {
     fn says_what_is_wrong_with_a_file_that_is_not_an_export() {
         assert!(from_csv("a,b\n1,2\n").unwrap_err().to_string().contains("no query column"));
         assert!(from_csv("query,calls\nselect 1,3\n").unwrap_err().to_string().contains("neither total_exec_time"));
-        assert!(from_csv("query,calls,total_time\nselect 1,many,3\n").unwrap_err().to_string().contains("not a number"));
+        assert!(from_csv("query,calls,total_time\nselect 1,many,3\n").unwrap_err().to_string().contains("not a count or time"));
         assert!(from_json("[{\"query\": \"select 1\"").unwrap_err().to_string().contains("not valid JSON"));
         assert!(from_json("{\"a\": 1}").unwrap_err().to_string().contains("no array"));
     }

@@ -94,7 +94,7 @@ fn statement(sql: &str, ms: f64, source: &str) -> WorkloadStatement {
 fn duration_statement(message: &str) -> Option<(f64, String)> {
     let rest = message.strip_prefix("duration: ")?;
     let (number, rest) = rest.split_once(" ms")?;
-    let ms: f64 = number.trim().parse().ok()?;
+    let ms: f64 = number.trim().parse().ok().filter(|ms: &f64| ms.is_finite() && *ms >= 0.0)?;
     let rest = rest.trim_start();
     if let Some(sql) = rest.strip_prefix("statement: ") {
         return Some((ms, sql.to_string()));
