@@ -62,6 +62,10 @@ impl std::fmt::Display for Part {
 }
 
 fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(stats::MEASURE_CHILD) {
+        stats::measure_child(&argv[2..]);
+    }
     let args = Args::parse();
     if let Err(error) = run(&args) {
         eprintln!("bench: {error:#}");

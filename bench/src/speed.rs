@@ -1,6 +1,8 @@
 //! The tool's own speed: the release binary, end to end, on generated inputs:
 //! offline workload analysis of pg_stat_statements exports of 1,000 to 100,000
-//! statements against a 50-table catalog, and a 10,000-node EXPLAIN plan.
+//! statements against a 50-table catalog, a 10,000-node EXPLAIN plan, and one
+//! scan whose filter is long: 100 KB, 250 KB and 1 MB of ANDed conditions, and a
+//! 20,000-id IN list (time that grows faster than the filter is a bug).
 //! Wall time is the median of the runs; peak memory is the kernel's ru_maxrss.
 
 use crate::stats::{measure, median, Usage};
@@ -12,6 +14,9 @@ use std::process::Command;
 
 pub const STATEMENTS: [usize; 3] = [1_000, 10_000, 100_000];
 pub const PLAN_NODES: usize = 10_000;
+/// Conjuncts in the long filters: about 100 KB, 250 KB and 1 MB.
+pub const FILTER_CONJUNCTS: [usize; 3] = [6_000, 15_000, 60_000];
+pub const IN_LIST_IDS: usize = 20_000;
 const TABLES: usize = 50;
 const COLUMNS: usize = 10;
 
@@ -41,7 +46,42 @@ pub fn run(settings: &Settings<'_>, progress: &dyn Fn(&str)) -> Result<Speed> {
         let usage = repeat(runs, || measure(Command::new(pgadvise).args(["explain", "--format", format]).arg(&plan)))?;
         rows.push((format!("explain: {PLAN_NODES}-node plan, {format}"), PLAN_NODES, usage.wall_s, usage.peak_bytes));
     }
+    let long_filters = FILTER_CONJUNCTS.iter().map(|&n| (format!("{n} ANDed conditions"), long_filter(n)));
+    let in_list = std::iter::once((format!("a {IN_LIST_IDS}-id IN list"), in_list(IN_LIST_IDS)));
+    for (what, filter) in long_filters.chain(in_list) {
+        progress(&format!("pgadvise explain: a filter of {what}, table"));
+        let plan = work_dir.join("long-filter.json");
+        std::fs::write(&plan, one_scan_plan(&filter))?;
+        let usage = repeat(runs, || measure(Command::new(pgadvise).args(["explain", "--format", "table"]).arg(&plan)))?;
+        rows.push((
+            format!("explain: a filter of {what} ({} KB), table", filter.len() / 1024),
+            filter.len(),
+            usage.wall_s,
+            usage.peak_bytes,
+        ));
+    }
     Ok(Speed { rows })
+}
+
+fn long_filter(conjuncts: usize) -> String {
+    (0..conjuncts).map(|i| format!("(c{} = {i})", i % COLUMNS)).collect::<Vec<_>>().join(" AND ")
+}
+
+fn in_list(ids: usize) -> String {
+    format!("(id = ANY ('{{{}}}'::integer[]))", (0..ids).map(|i| i.to_string()).collect::<Vec<_>>().join(","))
+}
+
+/// One sequential scan with `filter`, as EXPLAIN ANALYZE writes it.
+fn one_scan_plan(filter: &str) -> String {
+    json!([{
+        "Plan": {
+            "Node Type": "Seq Scan", "Relation Name": "t0", "Alias": "t0", "Startup Cost": 0.0, "Total Cost": 1000.0,
+            "Plan Rows": 10, "Plan Width": 8, "Actual Startup Time": 0.1, "Actual Total Time": 500.0, "Actual Rows": 10,
+            "Actual Loops": 1, "Filter": filter, "Rows Removed by Filter": 100_000,
+        },
+        "Execution Time": 500.0,
+    }])
+    .to_string()
 }
 
 /// The median wall time and the highest peak memory of `runs` runs.

@@ -25,9 +25,55 @@ pub struct Usage {
     pub peak_bytes: u64,
 }
 
+/// The flag that makes the bench binary a measuring helper (see [`measure`]).
+pub const MEASURE_CHILD: &str = "--measure-child";
+
 /// Runs `command` to completion (output discarded) and reports what it used;
 /// a failure is an error with its stderr.
+///
+/// Linux carries a process's peak memory across exec from the memory it had
+/// before: a child spawned straight from this harness, which holds generated
+/// inputs of hundreds of megabytes, would report the harness's peak, not its own.
+/// So a fresh copy of this binary (`--measure-child`), small, starts the command
+/// and reports on its stdout what wait4 said.
 pub fn measure(command: &mut Command) -> Result<Usage> {
+    let mut helper = Command::new(std::env::current_exe().context("cannot find the bench binary")?);
+    helper.arg(MEASURE_CHILD).arg(command.get_program()).args(command.get_args());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => helper.env(name, value),
+            None => helper.env_remove(name),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        helper.current_dir(dir);
+    }
+    let output = helper.stderr(Stdio::piped()).stdout(Stdio::piped()).output().with_context(|| format!("cannot run {command:?}"))?;
+    if !output.status.success() {
+        bail!("{command:?} failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let (wall_s, peak_bytes) = text.trim().split_once(' ').context("the measuring helper printed nothing")?;
+    Ok(Usage { wall_s: wall_s.parse()?, peak_bytes: peak_bytes.parse()? })
+}
+
+/// The helper's side: runs the program given after [`MEASURE_CHILD`] and prints
+/// `wall_seconds peak_bytes`; its exit code and stderr are the program's.
+pub fn measure_child(program_and_args: &[String]) -> ! {
+    let Some((program, args)) = program_and_args.split_first() else { std::process::exit(2) };
+    match measure_directly(Command::new(program).args(args)) {
+        Ok(usage) => {
+            println!("{} {}", usage.wall_s, usage.peak_bytes);
+            std::process::exit(0)
+        }
+        Err(error) => {
+            eprintln!("{error:#}");
+            std::process::exit(1)
+        }
+    }
+}
+
+fn measure_directly(command: &mut Command) -> Result<Usage> {
     let started = Instant::now();
     let child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().with_context(|| format!("cannot run {command:?}"))?;
     let pid = child.id() as libc::pid_t;

@@ -93,10 +93,12 @@ fn scan<'a>(
     let qualified = |c: &ColumnRef| c.qualifier.as_deref() == Some(reference);
     let conditions = [&node.filter, &node.index_cond, &node.recheck_cond];
     let mut predicates: Vec<Predicate> = Vec::new();
+    // Seen predicates, so that a filter of thousands of conjuncts is deduplicated in linear time.
+    let mut seen: std::collections::HashSet<Predicate> = std::collections::HashSet::new();
     let mut residual_columns = Vec::new();
     for condition in conditions.into_iter().flatten() {
         for found in predicate::predicates(condition, &own) {
-            if !predicates.contains(&found) {
+            if seen.insert(found.clone()) {
                 predicates.push(found);
             }
         }

@@ -1,7 +1,7 @@
 //! `pgadvise explain`'s report: the plan as a tree with where the time went, the
 //! findings, and the suggested indexes as SQL to paste.
 
-use super::new_table;
+use super::{clip, new_table};
 use crate::finding::Severity;
 use crate::pg::explain::PlanKind;
 use crate::pg::hypopg::HypoStatus;
@@ -44,8 +44,8 @@ pub fn explain_table(report: &ExplainReport, width: u16) -> String {
                 table.add_row(vec![
                     severity_cell(finding.severity),
                     Cell::new(finding.node.map(|n| format!("#{n}")).unwrap_or_default()),
-                    Cell::new(format!("{}\n{}", finding.title, finding.evidence)),
-                    Cell::new(&finding.advice),
+                    Cell::new(clip(&format!("{}\n{}", finding.title, finding.evidence))),
+                    Cell::new(clip(&finding.advice)),
                 ]);
             }
             out.push_str(&format!("Findings\n{table}\n\n"));

@@ -11,6 +11,22 @@ pub use tune::*;
 
 use comfy_table::{presets, ContentArrangement, Table};
 
+/// The most characters a table cell shows of one text. A filter with a 20,000-id IN
+/// list is 100 KB, which no one reads in a terminal, and which comfy-table wraps in
+/// time quadratic in its length; JSON and Markdown keep all of it.
+const CELL_MAX_CHARS: usize = 600;
+
+/// `text` cut to what a table cell shows, saying how much was left out.
+pub(crate) fn clip(text: &str) -> String {
+    match text.char_indices().nth(CELL_MAX_CHARS) {
+        None => text.to_string(),
+        Some((cut, _)) => {
+            let rest = text[cut..].chars().count();
+            format!("{}… ({rest} more characters: --format json shows all)", &text[..cut])
+        }
+    }
+}
+
 pub(crate) fn new_table(width: u16, header: &[&str]) -> Table {
     let mut table = Table::new();
     table

@@ -12,14 +12,14 @@ use sqlparser::parser::Parser;
 use std::ops::ControlFlow;
 
 /// A column reference as written: `alias.column` or a bare `column`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ColumnRef {
     pub qualifier: Option<String>,
     pub name: String,
 }
 
 /// What the indexed side of a predicate is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     Column(ColumnRef),
     /// A function or operator over columns, e.g. `lower((email)::text)`: needs an
@@ -31,7 +31,7 @@ pub enum Target {
 }
 
 /// How a btree can use the predicate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Operator {
     /// `=`, `IN (...)`, `= ANY (...)`.
     Equality,
@@ -45,7 +45,7 @@ pub enum Operator {
 }
 
 /// What the target is compared with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Operand {
     /// A value fixed in the text: `'active'::text`, `42`, `now()`.
     Constant(String),
@@ -57,7 +57,7 @@ pub enum Operand {
     None,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Predicate {
     pub target: Target,
     pub operator: Operator,
