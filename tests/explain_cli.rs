@@ -127,7 +127,7 @@ fn the_query_text_names_the_columns_a_non_verbose_plan_leaves_out() {
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         json["statements"][0]["suggestions"][0]["sql"],
-        "CREATE INDEX CONCURRENTLY orders_created_at_incl_idx ON orders (created_at) INCLUDE (account_id, total);"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_created_at_incl_idx ON orders (created_at) INCLUDE (account_id, total);"
     );
 }
 

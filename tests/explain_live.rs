@@ -64,7 +64,7 @@ fn a_query_that_needs_a_partial_index_gets_one_and_hypopg_proves_it() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(
         found[0]["sql"],
-        "CREATE INDEX CONCURRENTLY orders_account_id_where_deleted_at_is_null_idx ON public.orders (account_id) WHERE deleted_at IS NULL;"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_account_id_where_deleted_at_is_null_idx ON public.orders (account_id) WHERE deleted_at IS NULL;"
     );
     let verdict = &found[0]["verification"];
     assert_eq!(verdict["used"], true);
@@ -83,7 +83,7 @@ fn a_query_that_reads_few_columns_gets_a_covering_index() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(
         found[0]["sql"],
-        "CREATE INDEX CONCURRENTLY orders_created_at_incl_idx ON public.orders (created_at) INCLUDE (account_id, total);"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_created_at_incl_idx ON public.orders (created_at) INCLUDE (account_id, total);"
     );
     assert_eq!(found[0]["kind"], "covering");
     assert_eq!(found[0]["verification"]["used"], true);
@@ -214,7 +214,7 @@ fn a_selective_common_value_from_pg_stats_makes_the_index_partial() {
     let report = explain("partial_status.sql", &[]);
     let found = suggestions(&report);
     assert_eq!(found.len(), 1, "{found:#?}");
-    assert_eq!(found[0]["sql"], "CREATE INDEX CONCURRENTLY accounts_created_at_where_status_active_idx ON public.accounts (created_at) WHERE status = 'active'::TEXT;");
+    assert_eq!(found[0]["sql"], "CREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_created_at_where_status_active_idx ON public.accounts (created_at) WHERE status = 'active'::TEXT;");
     assert_eq!(found[0]["verification"]["used"], true);
 }
 

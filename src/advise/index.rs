@@ -157,8 +157,10 @@ impl IndexCandidate {
     }
 
     /// The statement to run on a busy database.
+    /// The statement that builds it, as reports show it and migrations run it:
+    /// concurrently (no write lock) and rerunnable.
     pub fn create_sql(&self) -> String {
-        format!("CREATE INDEX CONCURRENTLY {} {};", quote_ident(&self.name()), self.definition())
+        format!("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} {};", quote_ident(&self.name()), self.definition())
     }
 
     pub fn kind(&self) -> &'static str {
@@ -483,13 +485,16 @@ mod tests {
     #[test]
     fn equality_then_range() {
         let found = suggestions(&seq_scan("((created_at > '2024-01-01'::date) AND (customer_id = 42))", ""));
-        assert_eq!(found, vec!["CREATE INDEX CONCURRENTLY orders_customer_id_created_at_idx ON public.orders (customer_id, created_at);"]);
+        assert_eq!(
+            found,
+            vec!["CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_id_created_at_idx ON public.orders (customer_id, created_at);"]
+        );
     }
 
     #[test]
     fn a_constant_condition_makes_the_index_partial() {
         let found = suggestions(&seq_scan("((deleted_at IS NULL) AND (customer_id = 42))", ""));
-        assert_eq!(found, vec!["CREATE INDEX CONCURRENTLY orders_customer_id_where_deleted_at_is_null_idx ON public.orders (customer_id) WHERE deleted_at IS NULL;"]);
+        assert_eq!(found, vec!["CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_id_where_deleted_at_is_null_idx ON public.orders (customer_id) WHERE deleted_at IS NULL;"]);
     }
 
     #[test]
@@ -497,7 +502,7 @@ mod tests {
         let found = suggestions(&seq_scan("(customer_id = 42)", r#", "Output": ["id", "total"]"#));
         assert_eq!(
             found,
-            vec!["CREATE INDEX CONCURRENTLY orders_customer_id_incl_idx ON public.orders (customer_id) INCLUDE (id, total);"]
+            vec!["CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_id_incl_idx ON public.orders (customer_id) INCLUDE (id, total);"]
         );
         let many = suggestions(&seq_scan("(customer_id = 42)", r#", "Output": ["id", "total", "a", "b", "c"]"#));
         assert!(!many[0].contains("INCLUDE"));
@@ -506,7 +511,10 @@ mod tests {
     #[test]
     fn a_function_on_a_column_makes_an_expression_index() {
         let found = suggestions(&seq_scan("(lower((email)::text) = 'a@b.c'::text)", ""));
-        assert_eq!(found, vec!["CREATE INDEX CONCURRENTLY orders_lower_email_idx ON public.orders ((lower((email)::TEXT)));"]);
+        assert_eq!(
+            found,
+            vec!["CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_lower_email_idx ON public.orders ((lower((email)::TEXT)));"]
+        );
     }
 
     #[test]

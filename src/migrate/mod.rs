@@ -120,7 +120,7 @@ fn create_index(index: &IndexCandidate, evidence: Vec<String>) -> Change {
         slug: slug(&format!("add_index_{name}")),
         title: format!("Add the {} index {name} on {}.", index.kind(), index.qualified_table()),
         why,
-        up: vec![format!("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} {};", quote_ident(&name), index.definition())],
+        up: vec![index.create_sql()],
         down: vec![format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified_index};")],
         run: Run::Concurrently,
     }
@@ -168,7 +168,6 @@ pub fn from_suggestion(suggestion: &Suggestion, statement_label: &str) -> Change
 
 /// An index to drop. The down migration rebuilds it from its definition.
 pub fn from_drop_advice(advice: &DropAdvice) -> Change {
-    let qualified_index = qualified(Some(&advice.schema), &advice.index);
     let mut why = vec![format!("{}.", capitalized(&advice.evidence)), format!("Frees {}.", format_human_bytes(advice.size_bytes))];
     match advice.problem {
         Problem::Unused => why.push("Scans are counted per server: check that no replica uses it before dropping.".into()),
@@ -179,7 +178,7 @@ pub fn from_drop_advice(advice: &DropAdvice) -> Change {
         slug: slug(&format!("drop_index_{}", advice.index)),
         title: format!("Drop the index {} on {}.{}.", advice.index, advice.schema, advice.table),
         why,
-        up: vec![format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified_index};")],
+        up: vec![advice.sql.clone()],
         down: vec![concurrent_definition(&advice.definition)],
         run: Run::Concurrently,
     }
