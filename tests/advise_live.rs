@@ -275,3 +275,47 @@ fn advise_holds_no_lock_between_statements() {
     assert!(advise.wait().unwrap().success());
     assert!(attempts > 0, "advise finished before any ALTER TABLE ran");
 }
+
+/// Every typed-literal form pg_stat_statements writes on 15 (`interval $3`,
+/// `date $1`, `timestamp $1`, `time $1`...) is a syntax error to PREPARE as
+/// written: each is planned after repair, none is listed as not analyzed, and no
+/// candidate is called unused for a statement that was never planned.
+#[test]
+fn statements_pg_stat_statements_normalized_are_all_planned() {
+    let server = server();
+    server.psql("CREATE DATABASE typed");
+    let url = server.url_to("postgres", "typed");
+    let run = |sql: &str| {
+        let output = server.psql_command(&url).args(["-c", sql]).output().unwrap();
+        assert!(output.status.success(), "{sql}: {}", stderr(&output));
+    };
+    run("CREATE EXTENSION pg_stat_statements");
+    run("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, day date NOT NULL, at time NOT NULL, kind text NOT NULL)");
+    run("INSERT INTO events SELECT i, now() - i * interval '1 minute', current_date - (i % 1000), time '00:00' + (i % 1440) * interval '1 minute', 'k' || (i % 50) FROM generate_series(1, 200000) i");
+    run("ANALYZE events");
+    run("SELECT pg_stat_statements_reset()");
+    let workload = [
+        "SELECT count(*) FROM events WHERE created_at > now() - interval '90 minutes'",
+        "SELECT count(*) FROM events WHERE day = date '2026-01-05'",
+        "SELECT count(*) FROM events WHERE created_at < timestamp '2020-01-01 00:00'",
+        "SELECT count(*) FROM events WHERE at = time '12:30'",
+        "SELECT count(*) FROM events WHERE created_at > timestamptz '2026-11-30 00:00+00'",
+    ];
+    for _ in 0..3 {
+        for sql in workload {
+            run(sql);
+        }
+    }
+    let output = pgadvise(&["advise", "--db", &url, "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let events: Vec<&Value> =
+        report["not_analyzed"].as_array().unwrap().iter().filter(|n| n["statement"].to_string().contains("events")).collect();
+    assert!(events.is_empty(), "every form is planned: {events:?}");
+    let rejected = report["rejected"].to_string();
+    assert!(!rejected.contains("could not be planned"), "{rejected}");
+    // The statements as planned: casts where pg_stat_statements wrote typed literals.
+    let statements = report["indexes"].to_string() + &rejected;
+    assert!(!statements.contains("interval $"), "{statements}");
+    assert!(report["planner_calls"].as_u64().unwrap() >= 5, "{}", report["planner_calls"]);
+}

@@ -91,6 +91,7 @@ proptest! {
         let _ = statements::split(&text);
         let _ = statements::parse_file(&text);
         let _ = statements::normalize(&text);
+        let _ = pgadvise::sql::normalized::plannable(&text);
     }
 
     #[test]

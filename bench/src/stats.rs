@@ -107,11 +107,12 @@ mod tests {
         assert!(median(Vec::new()).is_nan());
     }
 
+    // The helper process needs the bench binary itself; the test binary measures directly.
     #[test]
     fn measures_a_child_and_reports_its_failure() {
-        let usage = measure(Command::new("sh").args(["-c", "head -c 50000000 /dev/zero | tail -c 1 >/dev/null"])).unwrap();
+        let usage = measure_directly(Command::new("sh").args(["-c", "head -c 50000000 /dev/zero | tail -c 1 >/dev/null"])).unwrap();
         assert!(usage.wall_s > 0.0 && usage.peak_bytes > 0);
-        let error = measure(Command::new("sh").args(["-c", "echo nope >&2; exit 3"])).unwrap_err().to_string();
+        let error = measure_directly(Command::new("sh").args(["-c", "echo nope >&2; exit 3"])).unwrap_err().to_string();
         assert!(error.contains("nope"), "{error}");
     }
 }

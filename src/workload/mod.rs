@@ -41,10 +41,15 @@ pub struct Workload {
 impl Workload {
     /// Merges statements with the same text (pg_stat_statements keeps one row per
     /// user and database), heaviest first, then by text, so output is stable.
+    /// Typed literals that pg_stat_statements normalized into a form PostgreSQL
+    /// cannot plan (`interval $3`) are written as casts (`$3::interval`) first.
     pub fn new(statements: Vec<WorkloadStatement>) -> Workload {
         // Hashed, not ordered: texts share long prefixes, and the sort below fixes the order.
         let mut merged: HashMap<String, WorkloadStatement> = HashMap::with_capacity(statements.len());
-        for statement in statements {
+        for mut statement in statements {
+            if let std::borrow::Cow::Owned(repaired) = crate::sql::normalized::plannable(&statement.query) {
+                statement.query = repaired;
+            }
             let key = statement.query.trim();
             match merged.get_mut(key) {
                 Some(existing) => {
@@ -86,5 +91,11 @@ mod tests {
         assert_eq!(workload.statements[1].calls, 20.0);
         assert_eq!(workload.statements[1].mean_ms(), 0.5);
         assert_eq!(workload.total_ms(), 60.0);
+    }
+
+    #[test]
+    fn typed_literals_are_made_plannable() {
+        let workload = Workload::new(vec![statement("select * from t where c > now() - interval $1", 1.0, 1.0)]);
+        assert_eq!(workload.statements[0].query, "select * from t where c > now() - $1::interval");
     }
 }
