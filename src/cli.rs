@@ -134,13 +134,14 @@ pub struct AdviseArgs {
     /// entries, and statements cancelled by statement_timeout.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub log: Vec<PathBuf>,
-    /// At most this many new indexes [default: 5].
+    /// At most this many new indexes [default: no limit: each index is judged by what it saves].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_indexes: Option<u32>,
     /// At most this much storage for new indexes (e.g. 2GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub budget: Option<u64>,
-    /// An index must save at least this percentage of the workload's time [default: 1].
+    /// An index must save at least this percentage of the workload's time [default: it
+    /// saves twice its write cost, and 0.5% of the workload or half of a statement's cost].
     #[arg(long, value_name = "PERCENT")]
     pub min_saving: Option<f64>,
     /// Seconds each EXPLAIN may take (statement_timeout).

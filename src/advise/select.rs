@@ -30,19 +30,35 @@ pub type Planned = std::result::Result<f64, String>;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// At most this many new indexes (`usize::MAX`: no cap, the default).
     pub max_indexes: usize,
     /// Total bytes of new indexes.
     pub budget_bytes: Option<u64>,
-    /// An index must save at least this share of the workload's time.
-    pub min_saved_share: f64,
+    /// `--min-saving`: an index must save at least this share of the workload's
+    /// time. `None`: the default rule, [`worth_it`].
+    pub min_saved_share: Option<f64>,
     /// Charge write costs: only when the statements' times cover the same period as
     /// pg_stat_user_tables' write counts (pg_stat_statements), not for SQL files or logs.
     pub count_writes: bool,
 }
 
-/// Cost units to milliseconds for statements with no measured time (from SQL files):
-/// a rough figure for ranking, said as such in the report.
-pub const COST_UNIT_MS: f64 = 0.01;
+/// What one call of a statement with no measured time (from SQL files) weighs: a
+/// nominal millisecond, so that each statement's own relative saving counts. Its
+/// planner cost would not do: one correlated subquery planned as a nested loop
+/// over a seq scan costs more units than every other statement together, and
+/// would make every real saving look like too little.
+pub const UNMEASURED_CALL_MS: f64 = 1.0;
+/// Without `--min-saving`, an index is worth it when it saves clearly more than its
+/// writes cost (this many times) ...
+pub const CLEAR_WIN_OVER_WRITES: f64 = 2.0;
+/// ... and either saves this share of the workload's time ...
+pub const DEFAULT_MIN_SAVED_SHARE: f64 = 0.005;
+/// ... or at least halves the cost of a statement it helps (a lookup on a small
+/// table is a small share of the workload, and still worth an index).
+pub const MIN_STATEMENT_SPEED_UP: f64 = 2.0;
+/// A candidate that makes another statement costlier is taken only when what it
+/// saves is this many times what that statement loses.
+pub const REGRESSION_MARGIN: f64 = 10.0;
 /// Time to maintain one btree entry on a write (insert, delete, non-HOT update):
 /// about a microsecond when the page is cached. pg_stat_user_tables counts writes
 /// since its own reset, which may be longer ago than pg_stat_statements'.
@@ -71,13 +87,49 @@ pub struct Selection {
     pub planner_calls: usize,
 }
 
-/// The statement's time weight: measured, or estimated from its cost.
-fn weight_ms(statement: &AnalyzedStatement, base_cost: f64) -> f64 {
+/// The statement's time weight: measured, or a nominal one per call (see [`UNMEASURED_CALL_MS`]).
+fn weight_ms(statement: &AnalyzedStatement) -> f64 {
     if statement.statement.total_ms > 0.0 {
         statement.statement.total_ms
     } else {
-        statement.statement.calls * base_cost * COST_UNIT_MS
+        statement.statement.calls.max(1.0) * UNMEASURED_CALL_MS
     }
+}
+
+/// Whether an evaluated candidate is worth creating, or why not.
+fn worth_it(evaluation: &Evaluation, workload_ms: f64, limits: Limits) -> std::result::Result<(), String> {
+    let net = evaluation.saved - evaluation.write_ms - evaluation.lost;
+    if let Some(share) = limits.min_saved_share {
+        return if net > 0.0 && net >= workload_ms * share {
+            Ok(())
+        } else {
+            Err(format!(
+                "saves too little for --min-saving ({:.1} ms net, {:.1}% of the workload)",
+                net,
+                net / workload_ms.max(f64::MIN_POSITIVE) * 100.0
+            ))
+        };
+    }
+    if evaluation.saved <= CLEAR_WIN_OVER_WRITES * evaluation.write_ms {
+        return Err(format!(
+            "saves too little for what writes would cost ({:.1} ms saved, {:.1} ms of writes)",
+            evaluation.saved, evaluation.write_ms
+        ));
+    }
+    let best_speed_up = evaluation
+        .per_statement
+        .iter()
+        .filter(|(_, before, new)| *new > 0.0 && new < before)
+        .map(|(_, before, new)| before / new)
+        .fold(1.0, f64::max);
+    if net < workload_ms * DEFAULT_MIN_SAVED_SHARE && best_speed_up < MIN_STATEMENT_SPEED_UP {
+        return Err(format!(
+            "saves too little ({:.1} ms, {:.2}% of the workload, and no statement twice as fast)",
+            net,
+            net / workload_ms.max(f64::MIN_POSITIVE) * 100.0
+        ));
+    }
+    Ok(())
 }
 
 /// Time writes would spend on this index over the statistics period.
@@ -163,7 +215,7 @@ pub async fn select<W: WhatIf>(
     let cost_of = |costs: &[Option<f64>], statement: usize| involved.binary_search(&statement).ok().and_then(|i| costs[i]);
     let base_of = |statement: usize| cost_of(&base, statement);
     let mut current: Vec<Option<f64>> = base.clone();
-    let workload_ms: f64 = statements.iter().enumerate().map(|(i, s)| weight_ms(s, base_of(i).unwrap_or(0.0))).sum();
+    let workload_ms: f64 = statements.iter().map(weight_ms).sum();
 
     let mut sizes = Vec::new();
     let mut open: Vec<bool> = vec![true; candidates.len()];
@@ -194,19 +246,26 @@ pub async fn select<W: WhatIf>(
             let statements_of = &candidates[top].statements;
             let after = planned(oracle.costs(&with, statements_of).await?, statements_of, &mut selection.unplanned);
             selection.planner_calls += statements_of.len();
-            let mut saved = 0.0;
+            let (mut saved, mut lost) = (0.0, 0.0);
             let mut per_statement = Vec::new();
             for (statement, new) in statements_of.iter().zip(&after) {
                 let (Some(before), Some(new), Some(base)) = (cost_of(&current, *statement), *new, base_of(*statement)) else { continue };
-                if base > 0.0 && new < before {
-                    saved += weight_ms(&statements[*statement], base) * (before - new) / base;
+                if base > 0.0 {
+                    // A plan that costs more with the index (the planner's own misjudgement,
+                    // or a worse plan shape elsewhere) counts against it.
+                    let change = weight_ms(&statements[*statement]) * (before - new) / base;
+                    if change > 0.0 {
+                        saved += change;
+                    } else {
+                        lost -= change;
+                    }
                 }
                 per_statement.push((*statement, before, new));
             }
             let table_writes = if limits.count_writes { write_cost_ms(&candidates[top].index, catalog) } else { 0.0 };
             let write_ms = table_writes + hot_cost_ms(&candidates[top].index, catalog, updated);
-            let score = rank(saved - write_ms, sizes[top], limits);
-            evaluations[top] = Some(Evaluation { score, generation: selection.chosen.len(), saved, write_ms, per_statement });
+            let score = rank(saved - write_ms - lost, sizes[top], limits);
+            evaluations[top] = Some(Evaluation { score, generation: selection.chosen.len(), saved, lost, write_ms, per_statement });
             // Savings only shrink as indexes are chosen: if it is still the best, it is
             // the best; and one that saves nothing now never will.
             if saved > 0.0 {
@@ -215,9 +274,27 @@ pub async fn select<W: WhatIf>(
         }
         open[top] = false;
         let evaluation = evaluations[top].clone().expect("evaluated");
-        let net = evaluation.saved - evaluation.write_ms;
         let name = candidates[top].index.name();
-        if net <= 0.0 || net < workload_ms * limits.min_saved_share {
+        let verdict = if evaluation.saved <= 0.0 {
+            Err(String::new())
+        } else if evaluation.lost > 0.0 && evaluation.saved < REGRESSION_MARGIN * evaluation.lost {
+            let (statement, before, new) = evaluation.per_statement.iter().find(|(_, before, new)| new > before).expect("a costlier plan");
+            Err(format!(
+                "makes statement {} costlier ({before:.0} → {new:.0}) for too small a saving elsewhere",
+                statements[*statement]
+                    .statement
+                    .query
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .chars()
+                    .take(60)
+                    .collect::<String>()
+            ))
+        } else {
+            worth_it(&evaluation, workload_ms, limits)
+        };
+        if let Err(too_little) = verdict {
             let unplanned = candidates[top].statements.iter().filter(|s| base_of(**s).is_none()).count();
             let why = if evaluation.saved <= 0.0 && unplanned == candidates[top].statements.len() {
                 "none of its statements could be planned (see the statements not analyzed)".to_string()
@@ -229,7 +306,7 @@ pub async fn select<W: WhatIf>(
             } else if evaluation.saved <= 0.0 {
                 "the planner does not use it for any statement".to_string()
             } else {
-                format!("saves too little ({:.1} ms, writes cost {:.1} ms)", evaluation.saved, evaluation.write_ms)
+                too_little
             };
             selection.rejected.push((name, why));
             continue;
@@ -278,6 +355,8 @@ struct Evaluation {
     /// How many indexes were chosen when it was costed.
     generation: usize,
     saved: f64,
+    /// Time the statements it makes costlier would lose.
+    lost: f64,
     write_ms: f64,
     per_statement: Vec<(usize, f64, f64)>,
 }
@@ -305,7 +384,8 @@ mod tests {
                     let best = indexes
                         .iter()
                         .filter_map(|i| self.effects.iter().find(|(name, st, _)| *name == i.name() && st == s).map(|e| e.2))
-                        .fold(self.base, f64::min);
+                        .fold(None, |best: Option<f64>, cost| Some(best.map_or(cost, |b| b.min(cost))))
+                        .unwrap_or(self.base);
                     if self.unplannable.contains(s) {
                         Err(format!("syntax error in statement {s}"))
                     } else {
@@ -379,7 +459,7 @@ mod tests {
             candidate("broken", vec![0]),
         ];
         let selection =
-            run(&mut oracle, &candidates, Limits { max_indexes: 10, budget_bytes: None, min_saved_share: 0.01, count_writes: true });
+            run(&mut oracle, &candidates, Limits { max_indexes: 10, budget_bytes: None, min_saved_share: Some(0.01), count_writes: true });
         let names: Vec<String> = selection.chosen.iter().map(|c| c.index.name()).collect();
         assert_eq!(names, vec!["t_a_idx", "t_b_idx"]);
         assert!((selection.chosen[0].saved_ms - 900.0).abs() < 1e-9);
@@ -394,7 +474,7 @@ mod tests {
         let mut oracle = Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0, unplannable: vec![1] };
         let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
         let selection =
-            run(&mut oracle, &candidates, Limits { max_indexes: 10, budget_bytes: None, min_saved_share: 0.0, count_writes: true });
+            run(&mut oracle, &candidates, Limits { max_indexes: 10, budget_bytes: None, min_saved_share: Some(0.0), count_writes: true });
         assert_eq!(selection.unplanned, vec![(1, "syntax error in statement 1".to_string())]);
         let (name, why) = &selection.rejected[0];
         assert_eq!(name, "t_b_idx");
@@ -402,15 +482,87 @@ mod tests {
         assert!(!why.contains("does not use it"), "{why}");
     }
 
+    fn run_on(oracle: &mut Table, statements: &[AnalyzedStatement], candidates: &[WorkloadCandidate], limits: Limits) -> Selection {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(select(oracle, statements, candidates, &Catalog::default(), &UpdatedColumns::new(), 15, limits)).unwrap()
+    }
+
+    const DEFAULTS: Limits = Limits { max_indexes: usize::MAX, budget_bytes: None, min_saved_share: None, count_writes: true };
+
+    #[test]
+    fn by_default_a_lookup_that_becomes_ten_times_faster_is_worth_its_index() {
+        // Statement 1 is 0.2% of the workload, and the index makes it 10x cheaper.
+        let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
+        let statements = vec![statement(10_000.0), statement(20.0)];
+        let oracle = || Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 10.0)], base: 100.0, unplannable: vec![] };
+        let chosen =
+            |limits| run_on(&mut oracle(), &statements, &candidates, limits).chosen.iter().map(|c| c.index.name()).collect::<Vec<_>>();
+        assert_eq!(chosen(DEFAULTS), ["t_a_idx", "t_b_idx"]);
+        assert_eq!(chosen(Limits { min_saved_share: Some(0.01), ..DEFAULTS }), ["t_a_idx"], "--min-saving 1 is the user's rule");
+        // A small saving that no statement feels stays out.
+        let mut marginal = Table { effects: vec![("t_b_idx", 1, 95.0)], base: 100.0, unplannable: vec![] };
+        let selection = run_on(&mut marginal, &statements, &candidates[1..], DEFAULTS);
+        assert!(selection.chosen.is_empty());
+        assert!(selection.rejected[0].1.starts_with("saves too little"), "{:?}", selection.rejected);
+    }
+
+    #[test]
+    fn an_index_that_makes_another_statement_costlier_needs_a_large_saving() {
+        let candidates = vec![candidate("r", vec![0, 1])];
+        let mut statements = vec![statement(1000.0), statement(1000.0)];
+        statements[1].statement.query = "SELECT * FROM t WHERE r > $1".into();
+        let mut oracle = Table { effects: vec![("t_r_idx", 0, 80.0), ("t_r_idx", 1, 150.0)], base: 100.0, unplannable: vec![] };
+        let selection = run_on(&mut oracle, &statements, &candidates, DEFAULTS);
+        assert!(selection.chosen.is_empty());
+        assert!(
+            selection.rejected[0].1.contains("makes statement SELECT * FROM t WHERE r > $1 costlier (100 → 150)"),
+            "{:?}",
+            selection.rejected
+        );
+        // Saving far more than the loss, it is taken.
+        let mut oracle = Table { effects: vec![("t_r_idx", 0, 1.0), ("t_r_idx", 1, 101.0)], base: 100.0, unplannable: vec![] };
+        assert_eq!(run_on(&mut oracle, &statements, &candidates, DEFAULTS).chosen.len(), 1);
+    }
+
+    #[test]
+    fn statements_without_times_weigh_the_same_whatever_their_planner_cost() {
+        // From SQL files: no times. Statement 0's plan costs a million times more;
+        // an index that halves statement 1 still counts (it was "saves too little" when
+        // weights came from raw cost).
+        let candidates = vec![candidate("b", vec![1])];
+        let statements = vec![statement(0.0), statement(0.0)];
+        struct Skewed(Table);
+        impl WhatIf for Skewed {
+            async fn costs(&mut self, indexes: &[&IndexCandidate], statements: &[usize]) -> Result<Vec<Planned>> {
+                let costs = self.0.costs(indexes, statements).await?;
+                Ok(costs.into_iter().zip(statements).map(|(c, s)| if *s == 0 { Ok(1e8) } else { c }).collect())
+            }
+            async fn size(&mut self, index: &IndexCandidate) -> Result<std::result::Result<u64, String>> {
+                self.0.size(index).await
+            }
+        }
+        let mut oracle = Skewed(Table { effects: vec![("t_b_idx", 1, 40.0)], base: 100.0, unplannable: vec![] });
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let selection = runtime
+            .block_on(select(&mut oracle, &statements, &candidates, &Catalog::default(), &UpdatedColumns::new(), 15, DEFAULTS))
+            .unwrap();
+        assert_eq!(selection.chosen.len(), 1, "{:?}", selection.rejected);
+        assert!((selection.chosen[0].saved_ms - 0.6 * UNMEASURED_CALL_MS).abs() < 1e-9);
+    }
+
     #[test]
     fn stops_at_the_limits() {
         let mut oracle = Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0, unplannable: vec![] };
         let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
-        let one = run(&mut oracle, &candidates, Limits { max_indexes: 1, budget_bytes: None, min_saved_share: 0.0, count_writes: true });
+        let one =
+            run(&mut oracle, &candidates, Limits { max_indexes: 1, budget_bytes: None, min_saved_share: Some(0.0), count_writes: true });
         assert_eq!(one.chosen.len(), 1);
         assert_eq!(one.rejected, vec![("t_b_idx".to_string(), "over --max-indexes 1".to_string())]);
-        let small =
-            run(&mut oracle, &candidates, Limits { max_indexes: 5, budget_bytes: Some(1 << 20), min_saved_share: 0.0, count_writes: true });
+        let small = run(
+            &mut oracle,
+            &candidates,
+            Limits { max_indexes: 5, budget_bytes: Some(1 << 20), min_saved_share: Some(0.0), count_writes: true },
+        );
         assert_eq!(small.chosen.len(), 1);
     }
 
@@ -430,7 +582,7 @@ mod tests {
         let statements = vec![statement(1000.0), statement(1000.0)];
         let choose = |budget_bytes: Option<u64>| {
             let mut oracle = Sized(Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0, unplannable: vec![] });
-            let limits = Limits { max_indexes: 1, budget_bytes, min_saved_share: 0.0, count_writes: true };
+            let limits = Limits { max_indexes: 1, budget_bytes, min_saved_share: Some(0.0), count_writes: true };
             let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let selection = runtime
                 .block_on(select(&mut oracle, &statements, &candidates, &Catalog::default(), &UpdatedColumns::new(), 15, limits))

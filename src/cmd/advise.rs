@@ -22,8 +22,6 @@ use std::io::Write;
 use std::time::Duration;
 
 /// Advice when the flag and pgadvise.toml say nothing.
-const DEFAULT_MAX_INDEXES: u32 = 5;
-const DEFAULT_MIN_SAVING_PERCENT: f64 = 1.0;
 
 pub fn run(args: &AdviseArgs, config: &Config, out: &mut dyn Write) -> Result<Exit> {
     let migration = Target::resolve(&args.migration, &config.migrations)?;
@@ -31,8 +29,8 @@ pub fn run(args: &AdviseArgs, config: &Config, out: &mut dyn Write) -> Result<Ex
     if args.db.db.is_none() && (args.catalog.is_none() || !files_given) {
         bail!("advise needs a workload and a catalog: --db URL, or offline --catalog snapshot.json with --stats statements.csv (or --queries / --log FILE...)");
     }
-    if !(0.0..=100.0).contains(&min_saving(args)) {
-        bail!("--min-saving is a percentage between 0 and 100, not {}", min_saving(args));
+    if let Some(percent) = args.min_saving.filter(|p| !(0.0..=100.0).contains(p)) {
+        bail!("--min-saving is a percentage between 0 and 100, not {percent}");
     }
     let mut statements: Vec<WorkloadStatement> = Vec::new();
     let mut from = Vec::new();
@@ -93,12 +91,9 @@ fn changes(report: &AdviseReport) -> Vec<Change> {
     changes
 }
 
+/// No cap unless the user sets one: each index is judged by what it saves.
 fn max_indexes(args: &AdviseArgs) -> usize {
-    args.max_indexes.unwrap_or(DEFAULT_MAX_INDEXES) as usize
-}
-
-fn min_saving(args: &AdviseArgs) -> f64 {
-    args.min_saving.unwrap_or(DEFAULT_MIN_SAVING_PERCENT)
+    args.max_indexes.map_or(usize::MAX, |n| n as usize)
 }
 
 /// Whether the statements are this server's pg_stat_statements, whose period the
@@ -112,7 +107,7 @@ fn limits(args: &AdviseArgs) -> Limits {
     Limits {
         max_indexes: max_indexes(args),
         budget_bytes: args.budget,
-        min_saved_share: min_saving(args) / 100.0,
+        min_saved_share: args.min_saving.map(|percent| percent / 100.0),
         count_writes: statements_are_live(args),
     }
 }
