@@ -21,8 +21,6 @@ use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::time::Duration;
 
-/// Advice when the flag and pgadvise.toml say nothing.
-
 pub fn run(args: &AdviseArgs, config: &Config, out: &mut dyn Write) -> Result<Exit> {
     let migration = Target::resolve(&args.migration, &config.migrations)?;
     let files_given = args.stats.is_some() || !args.queries.is_empty() || !args.log.is_empty();
