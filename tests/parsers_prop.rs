@@ -67,6 +67,9 @@ fn damaged(text: String) -> impl Strategy<Value = String> {
     })
 }
 
+/// Every key pgadvise.toml takes (README, "pgadvise.toml").
+const PGADVISE_TOML: &str = "database_url_env = \"DATABASE_URL\"\n\n[migrations]\ndir = \"db/migrations\"\nformat = \"sqlx\"\nversion = 20261122000000\nlock_timeout = \"10s\"\nstatement_timeout = \"0\"\n\n[advise]\nbudget = \"2GiB\"\nmax_indexes = 8\nmin_saving = 0.5\n";
+
 fn temp_file(contents: &str) -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -113,6 +116,13 @@ proptest! {
     fn damaged_profiles_never_panic(text in damaged(fixture("../profiles/oltp.toml"))) {
         let _ = pgadvise::profile::Profile::parse(&text, "damaged.toml");
     }
+
+    #[test]
+    fn damaged_pgadvise_toml_never_panics(text in damaged(PGADVISE_TOML.to_string())) {
+        let path = temp_file(&text);
+        let _ = pgadvise::config::Config::load(&path);
+        std::fs::remove_file(path).unwrap();
+    }
 }
 
 proptest! {
@@ -153,4 +163,13 @@ proptest! {
         std::fs::remove_file(path).unwrap();
         prop_assert!(matches!(output.status.code(), Some(0) | Some(2)), "{:?}: {}", output.status, stderr(&output));
     }
+}
+
+/// The undamaged config the property test starts from is a valid one.
+#[test]
+fn the_config_the_damage_starts_from_loads() {
+    let path = temp_file(PGADVISE_TOML);
+    let config = pgadvise::config::Config::load(&path).unwrap();
+    std::fs::remove_file(path).unwrap();
+    assert_eq!(config.advise.max_indexes, Some(8));
 }
