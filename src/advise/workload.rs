@@ -64,20 +64,23 @@ pub struct Analysis {
 pub type UpdatedColumns = BTreeMap<(String, String), BTreeMap<String, f64>>;
 
 /// Analyzes every statement and collects candidates, merged across statements.
-pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
+/// Takes the workload: each statement moves into its analyzed entry, so a big
+/// export's texts are held once.
+pub fn analyze_workload(workload: Workload, catalog: &Catalog) -> Analysis {
     let mut analysis = Analysis::default();
     let mut found = Found::default();
-    let mut slots: Vec<Option<AnalyzedStatement>> = vec![None; workload.statements.len()];
+    let mut slots: Vec<Option<AnalyzedStatement>> = Vec::with_capacity(workload.statements.len());
     // Statements with equalities on constants wait until it is known which constants
     // recur; the others are done at once, so a big workload's parsed shapes are not
     // all held in memory together.
     let mut counts: BTreeMap<(String, String, String), usize> = BTreeMap::new();
-    let mut deferred: Vec<(usize, StatementShape)> = Vec::new();
-    for (position, statement) in workload.statements.iter().enumerate() {
+    let mut deferred: Vec<(usize, WorkloadStatement, StatementShape)> = Vec::new();
+    for (position, statement) in workload.statements.into_iter().enumerate() {
+        slots.push(None);
         match analyze(&statement.query, catalog) {
             Err(skipped) => {
                 slots[position] = Some(AnalyzedStatement {
-                    statement: statement.clone(),
+                    statement,
                     skipped: Some(skipped),
                     aggregation: None,
                     key_lookup: false,
@@ -93,7 +96,7 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
                 if constants.is_empty() {
                     slots[position] = Some(found.add(position, statement, shape, catalog, &Recurring::new()));
                 } else {
-                    deferred.push((position, shape));
+                    deferred.push((position, statement, shape));
                 }
             }
         }
@@ -104,8 +107,8 @@ pub fn analyze_workload(workload: &Workload, catalog: &Catalog) -> Analysis {
             recurring.entry((schema, table)).or_default().push(sql);
         }
     }
-    for (position, shape) in deferred {
-        slots[position] = Some(found.add(position, &workload.statements[position], shape, catalog, &recurring));
+    for (position, statement, shape) in deferred {
+        slots[position] = Some(found.add(position, statement, shape, catalog, &recurring));
     }
     analysis.statements = slots.into_iter().map(|s| s.expect("every statement analyzed")).collect();
 
@@ -139,7 +142,7 @@ impl Found {
     fn add(
         &mut self,
         position: usize,
-        statement: &WorkloadStatement,
+        statement: WorkloadStatement,
         shape: StatementShape,
         catalog: &Catalog,
         recurring: &Recurring,
@@ -174,7 +177,7 @@ impl Found {
             }
         }
         AnalyzedStatement {
-            statement: statement.clone(),
+            statement,
             skipped: None,
             aggregation: shape.aggregation,
             key_lookup: shape.key_lookup,
@@ -291,7 +294,7 @@ mod tests {
     #[test]
     fn merges_candidates_across_statements_and_prefixes() {
         let analysis = analyze_workload(
-            &workload(&[
+            workload(&[
                 ("SELECT id FROM orders WHERE account_id = $1", 1000.0, 500.0),
                 ("SELECT id FROM orders WHERE account_id = $1 AND created_at > $2", 100.0, 300.0),
                 ("SELECT * FROM orders WHERE account_id = $1", 10.0, 30.0),
@@ -306,7 +309,7 @@ mod tests {
     #[test]
     fn a_full_index_absorbs_a_partial_one_with_the_same_keys() {
         let analysis = analyze_workload(
-            &workload(&[
+            workload(&[
                 ("SELECT id FROM orders WHERE account_id = $1 AND status IS NULL", 1000.0, 500.0),
                 ("SELECT id FROM orders WHERE account_id = $1", 100.0, 300.0),
             ]),
@@ -320,7 +323,7 @@ mod tests {
     #[test]
     fn ignores_tiny_tables_and_what_exists() {
         let analysis = analyze_workload(
-            &workload(&[("SELECT id FROM countries WHERE code = $1", 1e6, 900.0), ("SELECT status FROM orders WHERE id = $1", 1e6, 800.0)]),
+            workload(&[("SELECT id FROM countries WHERE code = $1", 1e6, 900.0), ("SELECT status FROM orders WHERE id = $1", 1e6, 800.0)]),
             &catalog(),
         );
         assert!(analysis.candidates.is_empty(), "{:?}", analysis.candidates);
@@ -329,7 +332,7 @@ mod tests {
 
     #[test]
     fn lists_statements_it_could_not_read() {
-        let analysis = analyze_workload(&workload(&[("SELECT * FROM missing WHERE a = 1", 1.0, 1.0), ("VACUUM", 1.0, 1.0)]), &catalog());
+        let analysis = analyze_workload(workload(&[("SELECT * FROM missing WHERE a = 1", 1.0, 1.0), ("VACUUM", 1.0, 1.0)]), &catalog());
         let skipped: Vec<_> = analysis.statements.iter().map(|s| s.skipped.clone()).collect();
         assert!(skipped.contains(&Some(Skipped::Utility)));
         assert!(skipped.iter().any(|s| matches!(s, Some(Skipped::Unreadable(r)) if r.contains("missing"))));

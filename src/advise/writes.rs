@@ -119,7 +119,7 @@ mod tests {
             statement("DELETE FROM public.items WHERE order_id = $1", 30.0),
             statement("SELECT * FROM items WHERE order_id = $1", 30.0),
         ]);
-        analyze_workload(&workload, catalog).statements
+        analyze_workload(workload, catalog).statements
     }
 
     fn counts(catalog: &Catalog) -> (i64, i64, i64, i64) {

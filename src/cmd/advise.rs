@@ -159,7 +159,7 @@ fn base_report(
 }
 
 fn offline(args: &AdviseArgs, workload: Workload, catalog: &Catalog, statements_from: String, catalog_from: String) -> AdviseReport {
-    let analysis = analyze_workload(&workload, catalog);
+    let analysis = analyze_workload(workload, catalog);
     let mut report = base_report(args, &analysis, catalog, analysis.workload_ms(), statements_from, catalog_from);
     report.indexes = report::unverified_indexes(&analysis, catalog, max_indexes(args));
     report.notes.extend(unverified_notes(args));
@@ -194,7 +194,7 @@ async fn live(
     };
     let workload = Workload::new(statements);
     say(&format!("analyzing {} statements", workload.statements.len()));
-    let analysis = analyze_workload(&workload, &catalog);
+    let analysis = analyze_workload(workload, &catalog);
     if live_statements {
         // Write costs must cover the statements' period, not the table statistics' longer one.
         writes::align(&mut catalog, &analysis.statements, pg_statements::periods(client).await?);

@@ -9,15 +9,34 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Reads an export, CSV or JSON by its content.
+/// Reads an export, CSV or JSON by its content. A CSV is read row by row from the
+/// file, never held whole: an export of a million rows is a hundred megabytes.
 pub fn read(path: &Path) -> Result<Vec<WorkloadStatement>> {
+    use std::io::BufRead;
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.is_empty() {
-        bail!("{name} is empty: export pg_stat_statements with \\copy (select * from pg_stat_statements) to '{name}' csv header");
-    }
-    let statements = if trimmed.starts_with('[') || trimmed.starts_with('{') { from_json(trimmed) } else { from_csv(trimmed) };
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {name}"))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    // Skip a byte order mark and leading blank space, and see what comes first.
+    let first = loop {
+        let buffer = reader.fill_buf().with_context(|| format!("cannot read {name}"))?;
+        let Some(&byte) = buffer.first() else { break None };
+        if buffer.starts_with(b"\xef\xbb\xbf") {
+            reader.consume(3);
+        } else if byte.is_ascii_whitespace() {
+            reader.consume(1);
+        } else {
+            break Some(byte);
+        }
+    };
+    let statements = match first {
+        None => bail!("{name} is empty: export pg_stat_statements with \\copy (select * from pg_stat_statements) to '{name}' csv header"),
+        Some(b'[' | b'{') => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut reader, &mut text).with_context(|| format!("cannot read {name}: is it text?"))?;
+            from_json(&text)
+        }
+        Some(_) => from_csv(reader),
+    };
     statements.with_context(|| name.clone())
 }
 
@@ -54,8 +73,8 @@ fn statement(get: &dyn Fn(&str) -> Option<String>, source: &str, row: usize) -> 
     })
 }
 
-fn from_csv(text: &str) -> Result<Vec<WorkloadStatement>> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(text.as_bytes());
+fn from_csv(input: impl std::io::Read) -> Result<Vec<WorkloadStatement>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(input);
     let headers: Vec<String> =
         reader.headers().map_err(|e| anyhow!("not a CSV export: {e}"))?.iter().map(|h| h.trim().to_lowercase()).collect();
     if !headers.iter().any(|h| h == "query") {
@@ -131,7 +150,7 @@ mod tests {
     fn figures_that_are_not_counts_or_times_are_errors() {
         for bad in ["NaN", "inf", "-5", "1e309"] {
             let text = format!("query,calls,total_exec_time\nSELECT 1,{bad},10\n");
-            let err = from_csv(&text).unwrap_err().to_string();
+            let err = from_csv(text.as_bytes()).unwrap_err().to_string();
             assert!(err.contains(&format!("calls is '{bad}', not a count or time")), "{err}");
         }
         let json = r#"[{"query": "SELECT 1", "calls": 3, "total_exec_time": -1.5}]"#;
@@ -142,7 +161,7 @@ mod tests {
     fn reads_csv_of_13_and_later_with_quoted_multiline_queries() {
         let text = "userid,dbid,queryid,query,calls,total_exec_time,rows,shared_blks_hit,shared_blks_read\n\
                     10,5,1,\"SELECT *\nFROM t WHERE a = $1 AND b = 'x,\"\"y'\",120,60.5,120,10,2\n";
-        let statements = from_csv(text).unwrap();
+        let statements = from_csv(text.as_bytes()).unwrap();
         assert_eq!(statements.len(), 1);
         assert_eq!(statements[0].query, "SELECT *\nFROM t WHERE a = $1 AND b = 'x,\"y'");
         assert_eq!((statements[0].calls, statements[0].total_ms, statements[0].shared_read), (120.0, 60.5, 2.0));
@@ -150,7 +169,7 @@ mod tests {
 
     #[test]
     fn reads_csv_of_12_and_json() {
-        let old = from_csv("query,calls,total_time,rows\nselect 1,3,1.5,3\n").unwrap();
+        let old = from_csv("query,calls,total_time,rows\nselect 1,3,1.5,3\n".as_bytes()).unwrap();
         assert_eq!(old[0].total_ms, 1.5);
         let json = from_json(r#"[{"query": "select $1", "calls": 2, "total_exec_time": 4.0, "rows": 2}]"#).unwrap();
         assert_eq!((json[0].calls, json[0].total_ms), (2.0, 4.0));
@@ -163,9 +182,9 @@ mod tests {
 
     #[test]
     fn says_what_is_wrong_with_a_file_that_is_not_an_export() {
-        assert!(from_csv("a,b\n1,2\n").unwrap_err().to_string().contains("no query column"));
-        assert!(from_csv("query,calls\nselect 1,3\n").unwrap_err().to_string().contains("neither total_exec_time"));
-        assert!(from_csv("query,calls,total_time\nselect 1,many,3\n").unwrap_err().to_string().contains("not a count or time"));
+        assert!(from_csv("a,b\n1,2\n".as_bytes()).unwrap_err().to_string().contains("no query column"));
+        assert!(from_csv("query,calls\nselect 1,3\n".as_bytes()).unwrap_err().to_string().contains("neither total_exec_time"));
+        assert!(from_csv("query,calls,total_time\nselect 1,many,3\n".as_bytes()).unwrap_err().to_string().contains("not a count or time"));
         assert!(from_json("[{\"query\": \"select 1\"").unwrap_err().to_string().contains("not valid JSON"));
         assert!(from_json("{\"a\": 1}").unwrap_err().to_string().contains("no array"));
     }

@@ -7,7 +7,13 @@ pub mod log;
 pub mod queries;
 
 use serde::Serialize;
-use std::collections::HashMap;
+
+fn text_hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
 
 /// One normalized statement and what it cost.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,29 +50,44 @@ impl Workload {
     /// Typed literals that pg_stat_statements normalized into a form PostgreSQL
     /// cannot plan (`interval $3`) are written as casts (`$3::interval`) first.
     pub fn new(statements: Vec<WorkloadStatement>) -> Workload {
-        // Hashed, not ordered: texts share long prefixes, and the sort below fixes the order.
-        let mut merged: HashMap<String, WorkloadStatement> = HashMap::with_capacity(statements.len());
-        for mut statement in statements {
-            if let std::borrow::Cow::Owned(repaired) = crate::sql::normalized::plannable(&statement.query) {
-                statement.query = repaired;
-            }
-            let key = statement.query.trim();
-            match merged.get_mut(key) {
-                Some(existing) => {
+        let mut statements: Vec<Option<WorkloadStatement>> = statements
+            .into_iter()
+            .map(|mut statement| {
+                if let std::borrow::Cow::Owned(repaired) = crate::sql::normalized::plannable(&statement.query) {
+                    statement.query = repaired;
+                }
+                Some(statement)
+            })
+            .collect();
+        // Same texts side by side: an order by each text's hash, then the text. No
+        // copy of the texts (a map keyed by them held each twice), and comparisons
+        // rarely reach the texts, whose long shared prefixes make them slow.
+        fn key(statement: &Option<WorkloadStatement>) -> &str {
+            statement.as_ref().map_or("", |s| s.query.trim())
+        }
+        let hashes: Vec<u64> = statements.iter().map(|s| text_hash(key(s))).collect();
+        let mut order: Vec<usize> = (0..statements.len()).collect();
+        order.sort_unstable_by(|&a, &b| hashes[a].cmp(&hashes[b]).then_with(|| key(&statements[a]).cmp(key(&statements[b]))));
+        let mut merged: Vec<WorkloadStatement> = Vec::with_capacity(statements.len());
+        let mut last_hash = None;
+        for position in order {
+            let statement = statements[position].take().expect("each position once");
+            match merged.last_mut() {
+                Some(existing) if last_hash == Some(hashes[position]) && existing.query.trim() == statement.query.trim() => {
                     existing.calls += statement.calls;
                     existing.total_ms += statement.total_ms;
                     existing.rows += statement.rows;
                     existing.shared_hit += statement.shared_hit;
                     existing.shared_read += statement.shared_read;
                 }
-                None => {
-                    merged.insert(key.to_string(), statement);
-                }
+                _ => merged.push(statement),
             }
+            last_hash = Some(hashes[position]);
         }
-        let mut statements: Vec<WorkloadStatement> = merged.into_values().collect();
-        statements.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms).then_with(|| a.query.cmp(&b.query)));
-        Workload { statements }
+        drop(statements);
+        merged.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms).then_with(|| a.query.cmp(&b.query)));
+        merged.shrink_to_fit();
+        Workload { statements: merged }
     }
 
     pub fn total_ms(&self) -> f64 {
