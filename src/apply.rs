@@ -8,7 +8,7 @@
 use crate::error::database_error;
 use crate::pg::connect::{server_message, Connection};
 use crate::pg::settings::{read_settings, ServerState};
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::{alter_system_reset, alter_system_set, quote_ident};
 use crate::tune::setting::Setting;
 use crate::tune::Change;
 use anyhow::{bail, Context, Result};
@@ -97,7 +97,7 @@ async fn change_and_reload(
 ) -> Result<ApplyOutcome> {
     let client = &connection.client;
     for change in changes {
-        let statement = format!("ALTER SYSTEM SET {} = {}", quote_ident(change.name), quote_literal(&change.proposed));
+        let statement = alter_system_set(change.name, &change.proposed);
         client
             .batch_execute(&statement)
             .await
@@ -323,8 +323,8 @@ async fn rollback_script(connection: &Connection, state: &ServerState, changes: 
     );
     for change in changes {
         match earlier.get(change.name) {
-            Some(value) => out.push_str(&format!("ALTER SYSTEM SET {} = {};\n", quote_ident(change.name), quote_literal(value))),
-            None => out.push_str(&format!("ALTER SYSTEM RESET {};\n", quote_ident(change.name))),
+            Some(value) => out.push_str(&format!("{}\n", alter_system_set(change.name, value))),
+            None => out.push_str(&format!("{}\n", alter_system_reset(change.name))),
         }
     }
     out.push_str("SELECT pg_reload_conf();\n");

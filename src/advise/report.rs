@@ -99,6 +99,30 @@ pub struct MatviewAdvice {
     pub keys: Vec<String>,
 }
 
+impl MatviewAdvice {
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+
+    /// What builds it, as the report shows it and a migration runs it: the view
+    /// created empty, the unique index `REFRESH ... CONCURRENTLY` needs, the first fill.
+    pub fn build_statements(&self) -> [String; 3] {
+        let view = self.qualified_name();
+        let keys: Vec<String> = self.keys.iter().map(|k| quote_ident(k)).collect();
+        let key_index = crate::advise::index::shorten_name(&format!("{}_key", self.name));
+        [
+            format!("CREATE MATERIALIZED VIEW IF NOT EXISTS {view} AS\n{}\nWITH NO DATA;", self.query),
+            format!("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {view} ({});", quote_ident(&key_index), keys.join(", ")),
+            format!("REFRESH MATERIALIZED VIEW {view};"),
+        ]
+    }
+
+    /// The refresh to schedule, which does not block readers.
+    pub fn refresh_statement(&self) -> String {
+        format!("REFRESH MATERIALIZED VIEW CONCURRENTLY {};", self.qualified_name())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct NPlusOne {
     pub statement: String,
@@ -187,27 +211,23 @@ pub fn materialized_views(analysis: &Analysis, catalog: &Catalog, workload_ms: f
             continue;
         }
         let name = crate::advise::index::shorten_name(&format!("{}_by_{}_mv", aggregation.table, keys.join("_")));
-        let quoted: Vec<String> = keys.iter().map(|k| quote_ident(k)).collect();
-        let view = format!("{}.{}", quote_ident(&aggregation.schema), quote_ident(&name));
-        let sql = format!(
-            "-- Needs an application change (read from the view) and a refresh schedule.\n\
-             CREATE MATERIALIZED VIEW {view} AS\n{};\n\
-             -- A unique index lets REFRESH ... CONCURRENTLY run without blocking readers.\n\
-             CREATE UNIQUE INDEX ON {view} ({});\n\
-             -- On a schedule (cron, pg_cron):\n\
-             REFRESH MATERIALIZED VIEW CONCURRENTLY {view};",
-            statement.query.trim().trim_end_matches(';'),
-            quoted.join(", ")
-        );
-        advice.push(MatviewAdvice {
+        let mut view = MatviewAdvice {
             schema: aggregation.schema.clone(),
             name,
             statement: shorten(&statement.query, 70),
             total_ms: statement.total_ms,
-            sql,
+            sql: String::new(),
             query: statement.query.trim().trim_end_matches(';').to_string(),
             keys,
-        });
+        };
+        let [create, index, fill] = view.build_statements();
+        view.sql = format!(
+            "-- Needs an application change (read from the view) and a refresh schedule.\n{create}\n\
+             -- A unique index lets REFRESH ... CONCURRENTLY run without blocking readers.\n{index}\n{fill}\n\
+             -- Then on a schedule (cron, pg_cron):\n{}",
+            view.refresh_statement()
+        );
+        advice.push(view);
     }
     advice
 }

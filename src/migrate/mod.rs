@@ -13,10 +13,10 @@ pub mod dir;
 pub mod format;
 
 use crate::advise::hygiene::{DropAdvice, Problem};
-use crate::advise::index::{shorten_name, IndexCandidate};
+use crate::advise::index::IndexCandidate;
 use crate::advise::report::{IndexAdvice, MatviewAdvice};
 use crate::plan::report::Suggestion;
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::{alter_system_reset, alter_system_set, quote_ident};
 use crate::units::{format_human_bytes, format_ms};
 
 pub use format::{render, MigrationFile, MigrationFormat};
@@ -206,27 +206,23 @@ fn concurrent_definition(definition: &str) -> String {
 /// A materialized view for a heavy repeated aggregation: created empty, given the
 /// unique index that `REFRESH ... CONCURRENTLY` needs, then filled once.
 pub fn from_matview_advice(advice: &MatviewAdvice) -> Change {
-    let view = qualified(Some(&advice.schema), &advice.name);
-    let keys: Vec<String> = advice.keys.iter().map(|k| quote_ident(k)).collect();
-    let key_index = shorten_name(&format!("{}_key", advice.name));
+    let view = advice.qualified_name();
+    let [create, index, fill] = advice.build_statements();
     Change {
         slug: slug(&format!("add_materialized_view_{}", advice.name)),
         title: format!("Add the materialized view {}.{}.", advice.schema, advice.name),
         why: vec![
             format!("For a repeated aggregation taking {} of the workload: {}", format_ms(advice.total_ms), advice.statement),
             "Needs an application change (read from the view) and a refresh schedule, e.g. pg_cron:".into(),
-            format!("  REFRESH MATERIALIZED VIEW CONCURRENTLY {view};"),
+            format!("  {}", advice.refresh_statement()),
         ],
         up: vec![
-            format!("CREATE MATERIALIZED VIEW IF NOT EXISTS {view} AS\n{}\nWITH NO DATA;", advice.query.trim().trim_end_matches(';')),
+            create,
             format!(
                 "-- The view is new, empty and read by no one yet: a plain CREATE INDEX blocks nothing.\n\
-                 -- squawk-ignore require-concurrent-index-creation\n\
-                 CREATE UNIQUE INDEX IF NOT EXISTS {} ON {view} ({});",
-                quote_ident(&key_index),
-                keys.join(", ")
+                 -- squawk-ignore require-concurrent-index-creation\n{index}"
             ),
-            format!("REFRESH MATERIALIZED VIEW {view};"),
+            fill,
         ],
         down: vec![format!(
             "-- Only the up migration's own view, which no client reads before the application changes.\n\
@@ -253,11 +249,11 @@ pub fn alter_system(name: &str, value: &str, restart: bool, rationale: &str, ear
         slug: slug(&format!("set_{name}")),
         title: format!("Set {name} = {value}."),
         why,
-        up: vec![format!("{LOCKS_NO_TABLE}ALTER SYSTEM SET {} = {};", quote_ident(name), quote_literal(value))],
-        down: vec![match earlier {
-            Some(earlier) => format!("{LOCKS_NO_TABLE}ALTER SYSTEM SET {} = {};", quote_ident(name), quote_literal(earlier)),
-            None => format!("{LOCKS_NO_TABLE}ALTER SYSTEM RESET {};", quote_ident(name)),
-        }],
+        up: vec![format!("{LOCKS_NO_TABLE}{}", alter_system_set(name, value))],
+        down: vec![format!(
+            "{LOCKS_NO_TABLE}{}",
+            earlier.map_or_else(|| alter_system_reset(name), |earlier| alter_system_set(name, earlier))
+        )],
         run: Run::AlterSystem,
     }
 }

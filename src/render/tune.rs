@@ -2,7 +2,7 @@
 
 use super::new_table;
 use crate::apply::{ApplyOutcome, ApplyStatus};
-use crate::sql::{comment_text, quote_ident, quote_literal};
+use crate::sql::{alter_system_set, comment_text, quote_literal};
 use crate::tune::report::TuneReport;
 use crate::tune::MemoryBudget;
 use crate::units::{format_human_bytes, format_pg_bytes};
@@ -130,7 +130,7 @@ pub fn tune_sql(report: &TuneReport) -> String {
     for setting in &proposed {
         out.push_str(&format!("\n-- {}\n", comment_text(&setting.rationale)));
         let applies = if setting.restart { "  -- takes a restart" } else { "" };
-        out.push_str(&format!("ALTER SYSTEM SET {} = {};{applies}\n", quote_ident(&setting.name), quote_literal(&setting.value)));
+        out.push_str(&format!("{}{applies}\n", alter_system_set(&setting.name, &setting.value)));
     }
     out.push_str("\nSELECT pg_reload_conf();\n");
     let restart: Vec<&str> = proposed.iter().filter(|s| s.restart).map(|s| s.name.as_str()).collect();
