@@ -319,3 +319,47 @@ fn statements_pg_stat_statements_normalized_are_all_planned() {
     assert!(!statements.contains("interval $"), "{statements}");
     assert!(report["planner_calls"].as_u64().unwrap() >= 5, "{}", report["planner_calls"]);
 }
+
+/// A workload given as SQL files only: no measured times. One correlated subquery
+/// has a planner cost larger than everything else together (a nested loop over a
+/// seq scan per outer row); it must not drown the rest, and its own lookup (inside
+/// the subquery) is the index it needs.
+#[test]
+fn a_sql_file_workload_gets_its_indexes_whatever_one_plan_costs() {
+    let server = server();
+    server.psql("CREATE DATABASE analytic");
+    let url = server.url_to("postgres", "analytic");
+    let output = server
+        .psql_command(&url)
+        .args([
+            "-c",
+            "CREATE TABLE customers (id int PRIMARY KEY, region int, name text);
+             CREATE TABLE orders (id int PRIMARY KEY, customer_id int, placed date, amount numeric);
+             CREATE TABLE lines (order_id int, product int, qty int);
+             INSERT INTO customers SELECT i, i % 50, 'c' || i FROM generate_series(1, 20000) i;
+             INSERT INTO orders SELECT i, 1 + i % 20000, date '2020-01-01' + (i % 2000), (i % 1000) / 10.0 FROM generate_series(1, 200000) i;
+             INSERT INTO lines SELECT 1 + i % 200000, i % 5000, 1 + i % 7 FROM generate_series(1, 600000) i;
+             ANALYZE;",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let dir = std::env::temp_dir().join(format!("pgadvise-analytic-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let queries = dir.join("q.sql");
+    std::fs::write(
+        &queries,
+        "SELECT c.id, (SELECT max(o.amount) FROM orders o WHERE o.customer_id = c.id) FROM customers c WHERE c.region = 3;\n\
+         SELECT sum(l.qty) FROM lines l WHERE l.order_id = 4242;\n\
+         SELECT count(*) FROM orders WHERE placed = date '2023-03-01';\n",
+    )
+    .unwrap();
+    let output = pgadvise(&["advise", "--db", &url, "--queries", queries.to_str().unwrap(), "--format", "json"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let chosen = names(&report["indexes"]);
+    for expected in ["orders_customer_id_idx", "lines_order_id_idx", "orders_placed_idx"] {
+        assert!(chosen.contains(&expected.to_string()), "{expected} missing from {chosen:?}; rejected: {}", report["rejected"]);
+    }
+}

@@ -162,6 +162,20 @@ fn read_select(
             }
         }
     }
+    // So are subqueries in the select list, WHERE and HAVING (scalar, EXISTS, IN):
+    // a correlated one runs once per outer row, and its lookup is often the index
+    // the whole statement needs. Its references to outer tables read as joins.
+    let mut nested = OutermostQueries::default();
+    let expressions = select.projection.iter().filter_map(|item| match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+        _ => None,
+    });
+    for expr in expressions.chain(select.selection.as_ref()).chain(select.having.as_ref()) {
+        let _ = sqlparser::ast::Visit::visit(expr, &mut nested);
+    }
+    for query in &nested.found {
+        read_query(query, catalog, ctes, shape)?;
+    }
     let scope = Scope::new(&select.from, catalog, ctes)?;
     let group_by: Vec<&Expr> = match &select.group_by {
         GroupByExpr::Expressions(list, _) => list.iter().collect(),
@@ -184,6 +198,32 @@ fn read_select(
         });
     }
     Ok(())
+}
+
+/// The subqueries of an expression, not those nested inside them (each is read
+/// with its own, when it is read). Cloned: the visitor sees each query only for
+/// the length of a call.
+#[derive(Default)]
+struct OutermostQueries {
+    depth: usize,
+    found: Vec<Query>,
+}
+
+impl sqlparser::ast::Visitor for OutermostQueries {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        if self.depth == 0 {
+            self.found.push(query.clone());
+        }
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
 }
 
 fn has_aggregate(select: &Select) -> bool {
@@ -310,6 +350,11 @@ impl<'a> Scope<'a> {
         }
     }
 
+    /// Whether `reference` (a table name or alias) is one of this scope's relations.
+    fn has_reference(&self, reference: &str) -> bool {
+        self.relations.iter().any(|r| r.reference == reference)
+    }
+
     fn add_reads(
         &self,
         selection: Option<&Expr>,
@@ -324,11 +369,16 @@ impl<'a> Scope<'a> {
             let mut predicates = Vec::new();
             let mut joins = Vec::new();
             for condition in &conditions {
-                for predicate in predicates_in(condition, &belongs) {
-                    if matches!(predicate.operand, Operand::Column(_)) {
-                        joins.push(predicate);
-                    } else {
-                        predicates.push(predicate);
+                for mut predicate in predicates_in(condition, &belongs) {
+                    match &predicate.operand {
+                        // A column of a table outside this scope: the outer row of a
+                        // correlated subquery, one value per run, as a parameter is.
+                        Operand::Column(other) if other.qualifier.as_ref().is_some_and(|q| !self.has_reference(q)) => {
+                            predicate.operand = Operand::Parameter;
+                            predicates.push(predicate);
+                        }
+                        Operand::Column(_) => joins.push(predicate),
+                        _ => predicates.push(predicate),
                     }
                 }
             }
@@ -498,6 +548,31 @@ mod tests {
         assert_eq!(by_alias.reads[0].sort_keys, vec![SortKey { column: "created_at".into(), direction: String::new() }]);
         let not_a_column = analyze("SELECT id FROM orders WHERE typo = 1", &catalog()).unwrap();
         assert!(not_a_column.reads[0].predicates.is_empty());
+    }
+
+    #[test]
+    fn subqueries_in_expressions_are_read_and_outer_columns_are_lookup_values() {
+        for sql in [
+            "SELECT a.id, (SELECT max(o.total) FROM orders o WHERE o.account_id = a.id) FROM accounts a WHERE a.email = $1",
+            "SELECT a.id FROM accounts a WHERE EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.id AND o.status = 'open')",
+            "SELECT a.id FROM accounts a WHERE a.id IN (SELECT o.account_id FROM orders o WHERE o.total > $1)",
+            "SELECT a.id FROM accounts a GROUP BY a.id HAVING count(*) > (SELECT count(*) FROM orders o WHERE o.account_id = a.id)",
+        ] {
+            let shape = analyze(sql, &catalog()).unwrap();
+            let orders = shape.reads.iter().find(|r| r.table == "orders").unwrap_or_else(|| panic!("{sql}: the subquery is not read"));
+            assert!(!orders.predicates.is_empty(), "{sql}: {:?}", orders.predicates);
+        }
+        let correlated =
+            analyze("SELECT a.id, (SELECT max(o.total) FROM orders o WHERE o.account_id = a.id) FROM accounts a", &catalog()).unwrap();
+        let orders = correlated.reads.iter().find(|r| r.table == "orders").unwrap();
+        assert_eq!(column_names(orders), vec![("account_id".into(), Operator::Equality)], "the outer a.id is one value per run");
+        // A subquery nested in a subquery is read once, with its parent.
+        let nested = analyze(
+            "SELECT (SELECT max(o.total) FROM orders o WHERE o.account_id = (SELECT min(id) FROM accounts WHERE email = $1)) FROM accounts",
+            &catalog(),
+        )
+        .unwrap();
+        assert_eq!(nested.reads.iter().filter(|r| r.table == "accounts").count(), 2, "{:?}", nested.reads);
     }
 
     #[test]
