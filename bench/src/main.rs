@@ -8,6 +8,7 @@
 #[path = "../../tests/common/server.rs"]
 mod server;
 
+mod analytic;
 mod app;
 mod quality;
 mod report;
@@ -40,13 +41,14 @@ struct Args {
     #[arg(long)]
     keep_inputs: bool,
     /// Which parts to run.
-    #[arg(long, value_delimiter = ',', default_values_t = [Part::Quality, Part::Tuning, Part::Speed])]
+    #[arg(long, value_delimiter = ',', default_values_t = [Part::Quality, Part::Analytic, Part::Tuning, Part::Speed])]
     only: Vec<Part>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum, Debug)]
 enum Part {
     Quality,
+    Analytic,
     Tuning,
     Speed,
 }
@@ -55,6 +57,7 @@ impl std::fmt::Display for Part {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Part::Quality => "quality",
+            Part::Analytic => "analytic",
             Part::Tuning => "tuning",
             Part::Speed => "speed",
         })
@@ -131,6 +134,10 @@ fn run_parts(args: &Args, work_dir: &Path, progress: &dyn Fn(&str)) -> Result<()
         if args.only.contains(&Part::Quality) {
             let quality = runtime.block_on(quality::run(server.as_ref().expect("started"), &settings, progress))?;
             emit(report::quality(&quality, args.scale, args.runs));
+        }
+        if args.only.contains(&Part::Analytic) {
+            let analytic = runtime.block_on(analytic::run(server.as_ref().expect("started"), &settings, progress))?;
+            emit(report::analytic(&analytic));
         }
         if args.only.contains(&Part::Tuning) {
             let tuning = tuning::run(server.as_ref().expect("started"), &settings, progress)?;

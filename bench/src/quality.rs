@@ -146,7 +146,7 @@ pub async fn run(server: &TestServer, options: &Settings<'_>, progress: &dyn Fn(
 }
 
 /// The plain format's up and down files (`<v>_pgadvise_advise.sql`, `.down.sql`).
-fn migration_files(dir: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+pub(crate) fn migration_files(dir: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
     let mut names: Vec<_> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
     names.sort();
     let down = names.iter().find(|p| p.to_string_lossy().ends_with(".down.sql")).context("no down migration written")?.clone();
@@ -154,7 +154,7 @@ fn migration_files(dir: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf
     Ok((up, down))
 }
 
-fn psql_file(server: &TestServer, url: &str, path: &Path) -> Result<()> {
+pub(crate) fn psql_file(server: &TestServer, url: &str, path: &Path) -> Result<()> {
     let output = server.psql_command(url).arg("-f").arg(path).output()?;
     if !output.status.success() {
         bail!("psql -f {} failed: {}", path.display(), String::from_utf8_lossy(&output.stderr));

@@ -1,5 +1,6 @@
 //! The harness's tables. Figures only; everything was measured before.
 
+use crate::analytic::{Analytic, TIMEOUT_S};
 use crate::app::TEMPLATES;
 use crate::quality::{Outcome, Quality};
 use crate::speed::Speed;
@@ -124,6 +125,84 @@ pub fn quality(quality: &Quality, scale: u64, runs: usize) -> String {
     out
 }
 
+/// A query's time, or that it was stopped at the timeout.
+fn run_time(value: Option<f64>) -> String {
+    value.map_or_else(|| format!("> {TIMEOUT_S} s"), ms)
+}
+
+pub fn analytic(analytic: &Analytic) -> String {
+    let base = &analytic.configs[0];
+    let mut out = format!(
+        "## Advice quality: an analytic workload from SQL files\n\n\
+         TPC-H-like database: {} ({:.0} s to generate); {} queries given as one SQL file, no pg_stat_statements; \
+         each planned, and run once under a {TIMEOUT_S} s statement_timeout.\n\n",
+        mib(analytic.database_bytes),
+        analytic.load_s,
+        analytic.labels.len()
+    );
+    let mut summary = table(&[
+        "indexes",
+        "planner cost (Σ)",
+        "cost ratio",
+        "per-query cost ratio (geometric mean, after / before)",
+        "time (Σ, stopped queries at the timeout)",
+        "queries over 10 s",
+        "indexes added",
+        "index storage",
+    ]);
+    for config in &analytic.configs {
+        let total: f64 = config.cost.iter().sum();
+        let time: f64 = config.ms.iter().map(|m| m.unwrap_or(TIMEOUT_S as f64 * 1000.0)).sum();
+        let stopped = config.ms.iter().filter(|m| m.is_none()).count();
+        let over_10_s = config.ms.iter().filter(|m| m.is_none_or(|m| m > 10_000.0)).count();
+        summary.add_row(vec![
+            config.name.clone(),
+            format!("{total:.0}"),
+            factor(base.cost.iter().sum::<f64>() / total),
+            format!("{:.3}", config.geometric_mean_ratio(base)),
+            if stopped > 0 { format!("> {}", ms(time)) } else { ms(time) },
+            over_10_s.to_string(),
+            config.indexes.to_string(),
+            mib(config.index_bytes),
+        ]);
+    }
+    out.push_str(&format!(
+        "{summary}
+
+"
+    ));
+    let (indexes, calls, seconds) = &analytic.advice;
+    out.push_str(&format!(
+        "pgadvise (advise --db --queries) took {seconds:.1} s and made {calls} what-if planner calls (HypoPG); it chose {} indexes:
+```
+{}
+```
+
+",
+        indexes.len(),
+        indexes.join("\n")
+    ));
+    let mut header = vec!["query".to_string(), "cost with primary keys only".to_string()];
+    header.extend(analytic.configs.iter().map(|c| c.name.clone()));
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut per_query = table(&header);
+    for (q, label) in analytic.labels.iter().enumerate() {
+        let mut row = vec![label.chars().take(48).collect::<String>(), format!("{:.0}", base.cost[q])];
+        for config in &analytic.configs {
+            row.push(format!("{} ({})", run_time(config.ms[q]), factor(base.cost[q] / config.cost[q])));
+        }
+        per_query.add_row(row);
+    }
+    out.push_str(&format!(
+        "Per query (its run time, and in brackets how many times cheaper the planner costs it than with primary keys only):
+
+{per_query}
+
+"
+    ));
+    out
+}
+
 pub fn tuning(tuning: &Tuning, runs: usize, seconds: u32) -> String {
     let mut out = format!(
         "## Tuning\n\npgbench scale {} ({}, {:.0} s to initialize), {CLIENTS} clients, {THREADS} threads, {seconds} s per run, \
@@ -199,6 +278,29 @@ mod tests {
         assert!(is_regression(&baseline, &outcome("new plan", 300.0, "Index Scan using x"), 0));
         assert!(!is_regression(&baseline, &outcome("new plan, faster", 50.0, "Index Scan using x"), 0));
         assert!(!is_regression(&baseline, &outcome("a few ms", 103.0, "Index Scan using x"), 0), "under 5 ms");
+    }
+
+    #[test]
+    fn the_analytic_report_shows_stopped_queries_and_the_geometric_mean() {
+        use crate::analytic::Config as Analyzed;
+        let config =
+            |name: &str, cost: Vec<f64>, ms: Vec<Option<f64>>| Analyzed { name: name.into(), cost, ms, indexes: 1, index_bytes: 1 << 20 };
+        let measured = Analytic {
+            load_s: 11.0,
+            database_bytes: 442 << 20,
+            labels: vec!["q01 a lookup".into(), "q02 a report".into()],
+            configs: vec![
+                config("primary keys only", vec![100.0, 1e6], vec![Some(5.0), None]),
+                config("pgadvise", vec![10.0, 1e4], vec![Some(0.5), Some(90.0)]),
+            ],
+            advice: (vec!["CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a_idx ON public.t (a);".into()], 4, 0.1),
+        };
+        let text = analytic(&measured);
+        assert!(text.contains("| primary keys only |") && text.contains("> 20005 ms"), "{text}");
+        // Geometric mean of 0.1 and 0.01.
+        assert!(text.contains("0.032"), "{text}");
+        assert!(text.contains("> 20 s (1.0×)") && text.contains("90.0 ms (100×)"), "{text}");
+        assert!(text.contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a_idx"), "{text}");
     }
 
     #[test]
