@@ -1,7 +1,7 @@
 //! pgadvise's benchmark harness (`bench/run`): what the advice does to a real
 //! workload, what the tuning does to pgbench, and how fast the tool itself is.
 //! It starts its own throwaway PostgreSQL 15, prints tables of figures, and is
-//! not part of CI (about 9 minutes on a 2-core machine).
+//! not part of CI (about 10 minutes on a 2-core machine).
 
 #![recursion_limit = "256"]
 
