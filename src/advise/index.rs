@@ -439,6 +439,17 @@ pub fn served_by<'a>(candidate: &IndexCandidate, catalog: &'a Catalog) -> Option
     table.indexes.iter().find(|index| {
         let keys: Vec<String> = index.keys.iter().map(|k| normalized(k)).collect();
         let stored: Vec<String> = keys.iter().cloned().chain(index.include.iter().map(|c| normalized(c))).collect();
+        // A unique index on the candidate's leading keys already finds at most one
+        // row: the candidate's further keys would only add width.
+        let unique_prefix = (index.unique || index.primary)
+            && index.predicate.is_none()
+            && !keys.is_empty()
+            && keys.len() < wanted.len()
+            && wanted[..keys.len()] == keys[..]
+            && candidate.keys[..keys.len()].iter().all(|k| k.column().is_some());
+        if index.valid && index.method == "btree" && unique_prefix {
+            return true;
+        }
         index.valid
             && index.method == "btree"
             && keys.len() >= wanted.len()
@@ -546,5 +557,19 @@ mod tests {
         assert!(served_by(&candidate, &catalog(vec![index(&["lower(email::text)", "id"], None)])).is_some());
         assert!(served_by(&candidate, &catalog(vec![index(&["email"], None)])).is_none());
         assert!(served_by(&candidate, &catalog(vec![index(&["lower(email::text)"], Some("id > 5"))])).is_none());
+    }
+
+    #[test]
+    fn a_unique_index_on_the_leading_keys_serves_a_wider_candidate() {
+        let plan = plan(&seq_scan("((id = 42) AND (status = 'open'::text))", ""));
+        let candidate = suggest(&scans(&plan), None).remove(0);
+        assert_eq!(candidate.keys.iter().filter_map(IndexKey::column).collect::<Vec<_>>(), ["id", "status"], "{}", candidate.create_sql());
+        let catalog = |index: Index| Catalog {
+            tables: vec![crate::catalog::Table { indexes: vec![index], ..crate::catalog::Table::new("public", "orders", 1e5) }],
+            ..Catalog::default()
+        };
+        let primary = Index { primary: true, unique: true, ..Index::btree("orders_pkey", &["id"]) };
+        assert_eq!(served_by(&candidate, &catalog(primary)).map(|i| i.name.as_str()), Some("orders_pkey"));
+        assert!(served_by(&candidate, &catalog(Index::btree("orders_id_idx", &["id"]))).is_none(), "not unique: more keys narrow it");
     }
 }
