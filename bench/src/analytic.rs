@@ -90,16 +90,10 @@ impl Config {
 }
 
 pub async fn run(server: &TestServer, options: &Settings<'_>, progress: &dyn Fn(&str)) -> Result<Analytic> {
-    server.psql(&format!("CREATE DATABASE {DATABASE}"));
     let url = server.url_to("postgres", DATABASE);
     progress("loading the analytic database");
-    let started = Instant::now();
     let sql_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql");
-    let output = server.psql_command(&url).arg("-f").arg(sql_dir.join("analytic.sql")).output()?;
-    if !output.status.success() {
-        bail!("loading analytic.sql failed: {}", String::from_utf8_lossy(&output.stderr));
-    }
-    let load_s = started.elapsed().as_secs_f64();
+    let load_s = crate::quality::load(server, DATABASE, &sql_dir.join("analytic.sql"), &[])?;
     let queries_file = sql_dir.join("analytic_queries.sql");
     let queries = queries(&std::fs::read_to_string(&queries_file)?);
     let (client, connection) = tokio_postgres::connect(&url, NoTls).await.context("cannot connect to the benchmark server")?;
@@ -190,14 +184,8 @@ async fn measure(client: &Client, name: &str, queries: &[(String, String)]) -> R
             Err(e) => return Err(e).with_context(|| label.clone()),
         });
     }
-    let row = client
-        .query_one(
-            "SELECT count(*), coalesce(sum(pg_relation_size(c.oid)), 0)::int8 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND NOT i.indisprimary",
-            &[],
-        )
-        .await?;
-    Ok(Config { name: name.to_string(), cost, ms, indexes: row.get::<_, i64>(0) as usize, index_bytes: row.get::<_, i64>(1) as u64 })
+    let (indexes, index_bytes) = crate::quality::added_indexes(client).await?;
+    Ok(Config { name: name.to_string(), cost, ms, indexes, index_bytes })
 }
 
 #[cfg(test)]

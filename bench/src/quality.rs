@@ -58,16 +58,10 @@ pub struct Quality {
 }
 
 pub async fn run(server: &TestServer, options: &Settings<'_>, progress: &dyn Fn(&str)) -> Result<Quality> {
-    server.psql(&format!("CREATE DATABASE {DATABASE}"));
     let url = server.url_to("postgres", DATABASE);
     progress("loading the application database (about a minute)");
-    let started = Instant::now();
     let sql = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/app.sql");
-    let output = server.psql_command(&url).arg("-v").arg(format!("scale={}", options.scale)).arg("-f").arg(&sql).output()?;
-    if !output.status.success() {
-        bail!("loading {} failed: {}", sql.display(), String::from_utf8_lossy(&output.stderr));
-    }
-    let load_s = started.elapsed().as_secs_f64();
+    let load_s = load(server, DATABASE, &sql, &[("scale", options.scale.to_string())])?;
     let (client, connection) = tokio_postgres::connect(&url, NoTls).await.context("cannot connect to the benchmark server")?;
     tokio::spawn(connection);
     client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg").await?;
@@ -145,6 +139,33 @@ pub async fn run(server: &TestServer, options: &Settings<'_>, progress: &dyn Fn(
     Ok(Quality { load_s, database_bytes, outcomes, advice })
 }
 
+/// How many indexes beside the primary keys the database has, and their bytes.
+pub(crate) async fn added_indexes(client: &Client) -> Result<(usize, u64)> {
+    let row = client
+        .query_one(
+            "SELECT count(*), coalesce(sum(pg_relation_size(c.oid)), 0)::int8 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND NOT i.indisprimary",
+            &[],
+        )
+        .await?;
+    Ok((row.get::<_, i64>(0) as usize, row.get::<_, i64>(1) as u64))
+}
+
+/// Creates `database` and runs the SQL file that fills it; returns the seconds it took.
+pub(crate) fn load(server: &TestServer, database: &str, sql: &Path, variables: &[(&str, String)]) -> Result<f64> {
+    server.psql(&format!("CREATE DATABASE {database}"));
+    let started = Instant::now();
+    let mut command = server.psql_command(&server.url_to("postgres", database));
+    for (name, value) in variables {
+        command.arg("-v").arg(format!("{name}={value}"));
+    }
+    let output = command.arg("-f").arg(sql).output()?;
+    if !output.status.success() {
+        bail!("loading {} failed: {}", sql.display(), String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
 /// The plain format's up and down files (`<v>_pgadvise_advise.sql`, `.down.sql`).
 pub(crate) fn migration_files(dir: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
     let mut names: Vec<_> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
@@ -204,23 +225,8 @@ impl Workload {
             template_cost.push(cost);
             template_plans.push(plans.join("; "));
         }
-        let row = client
-            .query_one(
-                "SELECT count(*), coalesce(sum(pg_relation_size(c.oid)), 0)::int8 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND NOT i.indisprimary",
-                &[],
-            )
-            .await?;
-        Ok(Outcome {
-            name: name.to_string(),
-            template_ms,
-            total_ms,
-            template_cost,
-            template_plans,
-            indexes: row.get::<_, i64>(0) as usize,
-            index_bytes: row.get::<_, i64>(1) as u64,
-            build_s,
-        })
+        let (indexes, index_bytes) = added_indexes(client).await?;
+        Ok(Outcome { name: name.to_string(), template_ms, total_ms, template_cost, template_plans, indexes, index_bytes, build_s })
     }
 }
 
