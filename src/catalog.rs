@@ -134,6 +134,10 @@ pub struct ColumnStats {
     /// Physical order vs this column's order, −1 to 1.
     #[serde(default)]
     pub correlation: Option<f64>,
+    /// pg_stats.histogram_bounds as text: values splitting the rows not in the
+    /// most common values into equal parts, lowest first.
+    #[serde(default)]
+    pub histogram_bounds: Vec<String>,
     /// The table's row count, to resolve a negative n_distinct.
     pub table_rows: f64,
 }

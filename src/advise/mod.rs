@@ -6,5 +6,6 @@ pub mod index;
 pub mod report;
 pub mod select;
 pub mod statement;
+pub mod values;
 pub mod workload;
 pub mod writes;

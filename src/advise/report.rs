@@ -37,6 +37,8 @@ pub struct AdviseReport {
     pub materialized_views: Vec<MatviewAdvice>,
     pub n_plus_one: Vec<NPlusOne>,
     pub not_analyzed: Vec<NotAnalyzed>,
+    /// Statements planned with values assumed from the columns' statistics, and the values.
+    pub assumed_values: Vec<AssumedValues>,
     pub planner_calls: usize,
     /// What the reader must know to judge the advice: a flag that could not apply
     /// here, costs that were left out and why.
@@ -121,6 +123,28 @@ impl MatviewAdvice {
     pub fn refresh_statement(&self) -> String {
         format!("REFRESH MATERIALIZED VIEW CONCURRENTLY {};", self.qualified_name())
     }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AssumedValues {
+    pub statement: String,
+    /// `$1 = '2026-11-30' (the newest or highest 1% of orders.created_at)`.
+    pub values: Vec<String>,
+}
+
+/// Which values were assumed for which statement, so a reader can judge the plans.
+pub fn assumed_values(analysis: &Analysis) -> Vec<AssumedValues> {
+    analysis
+        .statements
+        .iter()
+        .filter_map(|a| {
+            let assumed = a.assumed.as_ref()?;
+            Some(AssumedValues {
+                statement: shorten(&a.statement.query, 70),
+                values: assumed.iter().map(|v| format!("${} = {} ({})", v.parameter, crate::sql::quote_literal(&v.value), v.why)).collect(),
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -451,6 +451,7 @@ mod tests {
             key_lookup: false,
             parameters: 0,
             written: None,
+            assumed: None,
         }
     }
 

@@ -5,7 +5,9 @@
 
 use super::index::Access;
 use crate::catalog::{Catalog, Table};
-use crate::sql::predicate::{columns_in, folded, predicates_in, ColumnRef, Operand, SortKey};
+use crate::sql::predicate::{
+    columns_in, conjunct_exprs, folded, placeholder_comparisons, predicates_in, ColumnRef, Comparison, Operand, SortKey,
+};
 use crate::sql::statements::highest_placeholder;
 use serde::Serialize;
 use sqlparser::ast::{
@@ -40,6 +42,23 @@ pub struct StatementShape {
     pub key_lookup: bool,
     /// For an INSERT, UPDATE or DELETE: what it does to which (schema, table).
     pub written: Option<(Write, (String, String))>,
+    /// What each `$n` the text shows the role of stands for, by number.
+    pub parameter_roles: Vec<(usize, ParameterRole)>,
+}
+
+/// What a `$n` stands for, as far as the statement's text tells: enough to pick a
+/// value a real call would send, from the column's statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParameterRole {
+    /// Compared with a column of a table.
+    Column {
+        schema: String,
+        table: String,
+        column: String,
+        comparison: Comparison,
+    },
+    Limit,
+    Offset,
 }
 
 /// What a writing statement does to its table's rows, to count index maintenance.
@@ -126,6 +145,17 @@ fn read_query(query: &Query, catalog: &Catalog, outer_ctes: &[CteRef], shape: &m
         _ => Vec::new(),
     };
     let has_limit = query.limit_clause.is_some() || query.fetch.is_some();
+    if let Some(sqlparser::ast::LimitClause::LimitOffset { limit, offset, .. }) = &query.limit_clause {
+        let number = |e: &Expr| match e {
+            Expr::Value(v) => match &v.value {
+                sqlparser::ast::Value::Placeholder(p) => p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()),
+                _ => None,
+            },
+            _ => None,
+        };
+        shape.parameter_roles.extend(limit.as_ref().and_then(number).map(|n| (n, ParameterRole::Limit)));
+        shape.parameter_roles.extend(offset.as_ref().and_then(|o| number(&o.value)).map(|n| (n, ParameterRole::Offset)));
+    }
     read_set_expr(&query.body, catalog, &ctes, if has_limit { &order_by } else { &[] }, shape)
 }
 
@@ -379,6 +409,23 @@ impl<'a> Scope<'a> {
                         }
                         Operand::Column(_) => joins.push(predicate),
                         _ => predicates.push(predicate),
+                    }
+                }
+            }
+            for condition in &conditions {
+                for conjunct in conjunct_exprs(condition) {
+                    for (column, comparison, number) in placeholder_comparisons(conjunct) {
+                        if belongs(&column) {
+                            shape.parameter_roles.push((
+                                number,
+                                ParameterRole::Column {
+                                    schema: relation.table.schema.clone(),
+                                    table: relation.table.name.clone(),
+                                    column: column.name,
+                                    comparison,
+                                },
+                            ));
+                        }
                     }
                 }
             }

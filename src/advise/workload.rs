@@ -29,6 +29,10 @@ pub struct AnalyzedStatement {
     /// The table an INSERT, UPDATE or DELETE writes, and how.
     #[serde(skip)]
     pub written: Option<(Write, (String, String))>,
+    /// Values for its `$n` from the columns' statistics, to plan it as a call would
+    /// run (advise::values); `None`: planned as a generic plan.
+    #[serde(skip)]
+    pub assumed: Option<Vec<crate::advise::values::Assumed>>,
 }
 
 /// An index candidate and the statements (indexes into the analyzed list) it could help.
@@ -86,6 +90,7 @@ pub fn analyze_workload(workload: Workload, catalog: &Catalog) -> Analysis {
                     key_lookup: false,
                     parameters: 0,
                     written: None,
+                    assumed: None,
                 });
             }
             Ok(shape) => {
@@ -177,6 +182,7 @@ impl Found {
             }
         }
         AnalyzedStatement {
+            assumed: crate::advise::values::assume(&shape.parameter_roles, shape.parameters, catalog),
             statement,
             skipped: None,
             aggregation: shape.aggregation,

@@ -153,6 +153,8 @@ fn base_report(
         materialized_views: report::materialized_views(analysis, catalog, workload_ms),
         n_plus_one: report::n_plus_one(analysis),
         not_analyzed: report::not_analyzed(analysis),
+        // Filled in only when the planner is asked (live, with HypoPG).
+        assumed_values: Vec::new(),
         planner_calls: 0,
         notes: Vec::new(),
     }
@@ -201,7 +203,14 @@ async fn live(
     }
     let mut report = base_report(args, &analysis, &catalog, analysis.workload_ms(), from.join(", "), catalog_from);
 
-    let texts: Vec<(String, usize)> = analysis.statements.iter().map(|a| (a.statement.query.clone(), a.parameters)).collect();
+    let texts: Vec<(String, usize, Vec<String>)> = analysis
+        .statements
+        .iter()
+        .map(|a| {
+            let values = a.assumed.iter().flatten().map(|v| v.value.clone()).collect();
+            (a.statement.query.clone(), a.parameters, values)
+        })
+        .collect();
     let (oracle, status) = ServerWhatIf::open(client, texts, state.major(), Duration::from_secs(args.timeout)).await?;
     match oracle {
         Some(mut oracle) => {
@@ -218,6 +227,7 @@ async fn live(
             report.covered_ms = helped.iter().map(|s| analysis.statements[*s].statement.total_ms).sum();
             report.rejected = selection.rejected;
             report.not_analyzed.extend(report::unplanned(&analysis, &selection.unplanned));
+            report.assumed_values = report::assumed_values(&analysis);
             report.planner_calls = selection.planner_calls;
         }
         None => {

@@ -59,7 +59,8 @@ const STATS: &str = "
     SELECT schemaname::text, tablename::text, attname::text, null_frac::float8, n_distinct::float8,
            coalesce(most_common_vals::text::text[], '{}'),
            coalesce(most_common_freqs::float8[], '{}'),
-           correlation::float8
+           correlation::float8,
+           coalesce(histogram_bounds::text::text[], '{}')
     FROM pg_stats
     WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
       AND ($1::text[] IS NULL OR tablename = ANY($1::text[]))
@@ -121,6 +122,7 @@ async fn read(client: &Client, names: Option<&[String]>) -> Result<Catalog> {
             most_common_vals: r.get(5),
             most_common_freqs: r.get(6),
             correlation: r.get(7),
+            histogram_bounds: r.get(8),
             // Filled in with the table below.
             table_rows: 0.0,
         });

@@ -23,8 +23,9 @@ use tokio_postgres::Client;
 
 pub struct ServerWhatIf<'a> {
     client: &'a Client,
-    /// Statement texts and their placeholder counts, by position in the analysis.
-    statements: Vec<(String, usize)>,
+    /// Statement texts, their placeholder counts and the values assumed for them
+    /// (empty: a generic plan), by position in the analysis.
+    statements: Vec<(String, usize, Vec<String>)>,
     server_major: u32,
     timeout: Duration,
     /// HypoPG is not installed: each transaction creates it, and the indexes, anew.
@@ -38,7 +39,7 @@ impl<'a> ServerWhatIf<'a> {
     /// with the status when it cannot.
     pub async fn open(
         client: &'a Client,
-        statements: Vec<(String, usize)>,
+        statements: Vec<(String, usize, Vec<String>)>,
         server_major: u32,
         timeout: Duration,
     ) -> Result<(Option<ServerWhatIf<'a>>, HypoStatus)> {
@@ -103,18 +104,26 @@ impl WhatIf for ServerWhatIf<'_> {
     async fn costs(&mut self, indexes: &[&IndexCandidate], statements: &[usize]) -> Result<Vec<Planned>> {
         let mut costs = Vec::new();
         for &position in statements {
-            let (sql, placeholders) = self.statements[position].clone();
+            let (sql, placeholders, params) = self.statements[position].clone();
             let planning = Planning {
                 analyze: false,
-                params: Vec::new(),
+                params,
                 placeholders,
                 timeout: self.timeout,
                 server_major: self.server_major,
                 modifies_data: false,
             };
             self.begin_with(indexes).await?;
-            let planned = explain_in_transaction(self.client, &sql, &planning).await;
+            let mut planned = explain_in_transaction(self.client, &sql, &planning).await;
             self.end().await?;
+            if planned.is_err() && !planning.params.is_empty() && !self.client.is_closed() {
+                // A value from the statistics the parameter's type refuses: plan it generically.
+                discard_prepared(self.client).await?;
+                let generic = Planning { params: Vec::new(), ..planning };
+                self.begin_with(indexes).await?;
+                planned = explain_in_transaction(self.client, &sql, &generic).await;
+                self.end().await?;
+            }
             match planned {
                 Ok(plan) => costs.push(plan.root.total_cost.ok_or_else(|| "the plan has no total cost".to_string())),
                 Err(error) => {

@@ -105,6 +105,9 @@ pub fn advise_table(report: &AdviseReport, width: u16) -> String {
     for kept in &report.kept_indexes {
         out.push_str(&format!("note: {} on {} is kept: {}\n", kept.index, kept.table, kept.why));
     }
+    for assumed in &report.assumed_values {
+        out.push_str(&format!("note: planned with {}: {}\n", assumed.values.join(", "), assumed.statement));
+    }
     for skipped in &report.not_analyzed {
         out.push_str(&format!("note: not analyzed ({}): {}: {}\n", skipped.source, skipped.statement, skipped.reason));
     }

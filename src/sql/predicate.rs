@@ -97,6 +97,54 @@ pub fn conjunct_exprs(condition: &Expr) -> Vec<&Expr> {
     }
 }
 
+/// How a `$n` placeholder is compared with a column in a conjunct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// `col = $n`
+    Equal,
+    /// `col > $n`, `col >= $n`, or `$n < col`: the lower end of a range.
+    Lower,
+    /// `col < $n`, `col <= $n`: the upper end.
+    Upper,
+}
+
+/// The `$n` placeholders a conjunct compares a column with: `col = $1`,
+/// `col >= $2::timestamptz`, `col BETWEEN $3 AND $4`, either side round.
+pub fn placeholder_comparisons(conjunct: &Expr) -> Vec<(ColumnRef, Comparison, usize)> {
+    let placeholder = |e: &Expr| match strip_casts(e) {
+        Expr::Value(v) => match &v.value {
+            Value::Placeholder(p) => p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()),
+            _ => None,
+        },
+        _ => None,
+    };
+    match strip_nested(conjunct) {
+        Expr::BinaryOp { left, op, right } => {
+            let (column, number, flipped) =
+                match (column_ref(strip_casts(left)), placeholder(right), column_ref(strip_casts(right)), placeholder(left)) {
+                    (Some(column), Some(n), _, _) => (column, n, false),
+                    (_, _, Some(column), Some(n)) => (column, n, true),
+                    _ => return Vec::new(),
+                };
+            let comparison = match (op, flipped) {
+                (BinaryOperator::Eq, _) => Comparison::Equal,
+                (BinaryOperator::Gt | BinaryOperator::GtEq, false) | (BinaryOperator::Lt | BinaryOperator::LtEq, true) => Comparison::Lower,
+                (BinaryOperator::Lt | BinaryOperator::LtEq, false) | (BinaryOperator::Gt | BinaryOperator::GtEq, true) => Comparison::Upper,
+                _ => return Vec::new(),
+            };
+            vec![(column, comparison, number)]
+        }
+        Expr::Between { expr, negated: false, low, high } => match column_ref(strip_casts(expr)) {
+            Some(column) => [(low, Comparison::Lower), (high, Comparison::Upper)]
+                .into_iter()
+                .filter_map(|(e, comparison)| placeholder(e).map(|n| (column.clone(), comparison, n)))
+                .collect(),
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
 /// A column a relation has when `qualifier` names it (or is absent): the test
 /// plan conditions use, where bare columns belong to the scan.
 pub fn of_relation(reference: &str) -> impl Fn(&ColumnRef) -> bool + '_ {

@@ -1,0 +1,169 @@
+//! Values for a normalized statement's `$n`, so that it is planned as a real
+//! call would be rather than as a generic plan.
+//!
+//! pg_stat_statements keeps no values. Planned generically, `created_at >= $1`
+//! gets the planner's default selectivity of a third of the table, and an
+//! equality on a skewed column the average frequency: the index for the recent
+//! rows a report reads, or for the few pending orders of a backlog, never wins.
+//! From the column's pg_stats instead: for an equality, the most common value when
+//! one dominates, else a typical one; for the lower end of a range, a value near
+//! the top of the histogram (the newest or highest 1%), which is what "since $1"
+//! reports ask for; for the upper end, the next histogram bound after the lower
+//! end on the same column (a narrow window), or near the top; LIMIT 100 and
+//! OFFSET 0. A statement with any `$n` these rules cannot fill stays generic.
+//! The report says which values were assumed for which statement.
+
+use super::statement::ParameterRole;
+use crate::catalog::{Catalog, ColumnStats};
+use crate::sql::predicate::Comparison;
+use serde::Serialize;
+
+/// A most common value at least this frequent is what an equality usually asks for.
+const DOMINANT_FREQUENCY: f64 = 0.1;
+/// Where in the histogram a range's lower end goes: the top 1% of the rows.
+const RECENT_SHARE: f64 = 0.01;
+/// A page of results.
+const TYPICAL_LIMIT: &str = "100";
+
+/// One assumed value and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assumed {
+    pub parameter: usize,
+    pub value: String,
+    pub why: String,
+}
+
+/// Values for `$1..=$count`, or `None` when any is unknown (then the statement is planned generically).
+pub fn assume(roles: &[(usize, ParameterRole)], count: usize, catalog: &Catalog) -> Option<Vec<Assumed>> {
+    if count == 0 {
+        return None;
+    }
+    let mut values: Vec<Option<Assumed>> = vec![None; count];
+    // Lower ends first: an upper end on the same column follows its lower end.
+    let mut ordered: Vec<&(usize, ParameterRole)> = roles.iter().collect();
+    ordered.sort_by_key(|(_, role)| !matches!(role, ParameterRole::Column { comparison: Comparison::Lower, .. }));
+    for (number, role) in ordered {
+        let slot = values.get_mut(number.checked_sub(1)?)?;
+        if slot.is_some() {
+            continue;
+        }
+        let (value, why) = match role {
+            ParameterRole::Limit => (TYPICAL_LIMIT.to_string(), "a typical LIMIT".to_string()),
+            ParameterRole::Offset => ("0".to_string(), "the first page".to_string()),
+            ParameterRole::Column { schema, table, column, comparison } => {
+                let stats = catalog.column_stats(Some(schema), table, column)?;
+                let name = format!("{table}.{column}");
+                match comparison {
+                    Comparison::Equal => equal_value(&stats, &name)?,
+                    Comparison::Lower => lower_value(&stats, &name)?,
+                    Comparison::Upper => {
+                        let lower = roles.iter().find_map(|(n, r)| match r {
+                            ParameterRole::Column { schema: s, table: t, column: c, comparison: Comparison::Lower }
+                                if s == schema && t == table && c == column =>
+                            {
+                                n.checked_sub(1).and_then(|i| values.get(i)).cloned().flatten()
+                            }
+                            _ => None,
+                        });
+                        let values_now: Option<String> = lower.map(|a| a.value);
+                        upper_value(&stats, &name, values_now.as_deref())?
+                    }
+                }
+            }
+        };
+        values[number - 1] = Some(Assumed { parameter: *number, value, why });
+    }
+    values.into_iter().collect()
+}
+
+fn equal_value(stats: &ColumnStats, name: &str) -> Option<(String, String)> {
+    match (stats.most_common_vals.first(), stats.most_common_freqs.first()) {
+        (Some(value), Some(&frequency)) if frequency >= DOMINANT_FREQUENCY => {
+            Some((value.clone(), format!("the most common {name} ({:.0}% of rows)", frequency * 100.0)))
+        }
+        _ => match stats.histogram_bounds.get(stats.histogram_bounds.len() / 2) {
+            Some(value) => Some((value.clone(), format!("a typical {name}"))),
+            None => stats.most_common_vals.first().map(|v| (v.clone(), format!("a common {name}"))),
+        },
+    }
+}
+
+fn top_bound(stats: &ColumnStats) -> Option<&String> {
+    let bounds = &stats.histogram_bounds;
+    let at = ((bounds.len() as f64 - 1.0) * (1.0 - RECENT_SHARE)).floor() as usize;
+    bounds.get(at)
+}
+
+fn lower_value(stats: &ColumnStats, name: &str) -> Option<(String, String)> {
+    top_bound(stats).map(|value| (value.clone(), format!("the newest or highest 1% of {name}")))
+}
+
+fn upper_value(stats: &ColumnStats, name: &str, lower: Option<&str>) -> Option<(String, String)> {
+    let bounds = &stats.histogram_bounds;
+    if let Some(at) = lower.and_then(|low| bounds.iter().position(|b| b == low)) {
+        let next = bounds.get(at + 1).or(bounds.last())?;
+        return Some((next.clone(), format!("a window of about 1% of {name} after the lower end")));
+    }
+    top_bound(stats).map(|value| (value.clone(), format!("all but the newest or highest 1% of {name}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Table;
+
+    fn catalog() -> Catalog {
+        let stats = |column: &str, mcv: Vec<&str>, freqs: Vec<f64>, bounds: Vec<String>| ColumnStats {
+            column: column.into(),
+            null_frac: 0.0,
+            n_distinct: 100.0,
+            most_common_vals: mcv.into_iter().map(String::from).collect(),
+            most_common_freqs: freqs,
+            correlation: None,
+            histogram_bounds: bounds,
+            table_rows: 1e6,
+        };
+        let days: Vec<String> = (0..=100).map(|d| format!("2026-{:02}-{:02}", 1 + d / 28, 1 + d % 28)).collect();
+        let table = Table {
+            stats: vec![
+                stats("status", vec!["shipped", "pending"], vec![0.9, 0.03], vec![]),
+                stats("customer_id", vec![], vec![], (0..=100).map(|i| (i * 1000).to_string()).collect()),
+                stats("created_at", vec![], vec![], days),
+            ],
+            ..Table::new("public", "orders", 1e6)
+        };
+        Catalog { tables: vec![table], ..Catalog::default() }
+    }
+
+    fn column(column: &str, comparison: Comparison) -> ParameterRole {
+        ParameterRole::Column { schema: "public".into(), table: "orders".into(), column: column.into(), comparison }
+    }
+
+    fn values(roles: &[(usize, ParameterRole)], count: usize) -> Option<Vec<String>> {
+        assume(roles, count, &catalog()).map(|v| v.into_iter().map(|a| a.value).collect())
+    }
+
+    #[test]
+    fn equality_takes_a_dominant_value_else_a_typical_one() {
+        assert_eq!(values(&[(1, column("status", Comparison::Equal))], 1), Some(vec!["shipped".into()]));
+        assert_eq!(values(&[(1, column("customer_id", Comparison::Equal))], 1), Some(vec!["50000".into()]));
+    }
+
+    #[test]
+    fn ranges_read_recent_rows_and_windows_follow_their_lower_end() {
+        // "since $1": the newest 1%.
+        assert_eq!(values(&[(1, column("created_at", Comparison::Lower))], 1), Some(vec!["2026-04-16".into()]));
+        // "$1 <= created_at < $2": the next bound after the lower end, whatever the order of the roles.
+        let window = [(2, column("created_at", Comparison::Upper)), (1, column("created_at", Comparison::Lower))];
+        assert_eq!(values(&window, 2), Some(vec!["2026-04-16".into(), "2026-04-17".into()]));
+        let with_limit = [(1, column("created_at", Comparison::Lower)), (2, ParameterRole::Limit)];
+        assert_eq!(values(&with_limit, 2), Some(vec!["2026-04-16".into(), "100".into()]));
+    }
+
+    #[test]
+    fn any_unknown_placeholder_leaves_the_statement_generic() {
+        assert_eq!(values(&[(1, column("status", Comparison::Equal))], 2), None, "$2 has no role");
+        assert_eq!(values(&[(1, column("no_stats", Comparison::Equal))], 1), None);
+        assert_eq!(values(&[], 0), None);
+    }
+}
