@@ -239,6 +239,10 @@ pub async fn select<W: WhatIf>(
 
     // Each candidate's last evaluation, and how many indexes were chosen when it was made.
     let mut evaluations: Vec<Option<Evaluation>> = vec![None; candidates.len()];
+    // How many indexes were chosen when each statement's current cost was taken: a
+    // chosen index may help a statement it was not generated for, so a statement's
+    // cost is re-taken with the chosen indexes before a candidate is judged against it.
+    let mut costed_at: Vec<usize> = vec![0; involved.len()];
     let mut used_bytes = 0u64;
     while selection.chosen.len() < limits.max_indexes {
         let score = |i: usize| evaluations[i].as_ref().map_or(f64::INFINITY, |e| e.score);
@@ -251,6 +255,22 @@ pub async fn select<W: WhatIf>(
             let mut with = chosen.clone();
             with.push(&candidates[top].index);
             let statements_of = &candidates[top].statements;
+            let stale: Vec<usize> = statements_of
+                .iter()
+                .copied()
+                .filter(|s| involved.binary_search(s).is_ok_and(|i| costed_at[i] != selection.chosen.len() && current[i].is_some()))
+                .collect();
+            if !stale.is_empty() {
+                let now = planned(oracle.costs(&chosen, &stale).await?, &stale, &mut selection.unplanned);
+                selection.planner_calls += stale.len();
+                for (statement, cost) in stale.iter().zip(now) {
+                    let i = involved.binary_search(statement).expect("involved");
+                    costed_at[i] = selection.chosen.len();
+                    if let Some(cost) = cost {
+                        current[i] = Some(cost.min(current[i].unwrap_or(cost)));
+                    }
+                }
+            }
             let after = planned(oracle.costs(&with, statements_of).await?, statements_of, &mut selection.unplanned);
             selection.planner_calls += statements_of.len();
             let (mut saved, mut lost, mut best_statement_share) = (0.0, 0.0, 0.0f64);
@@ -337,6 +357,7 @@ pub async fn select<W: WhatIf>(
         for (statement, _, new) in &evaluation.per_statement {
             if let Ok(i) = involved.binary_search(statement) {
                 current[i] = Some(*new);
+                costed_at[i] = selection.chosen.len() + 1;
             }
         }
         selection.chosen.push(Chosen {
@@ -544,6 +565,18 @@ mod tests {
         // Taking statement 1 on to 20 saves 70% of its cost: worth its width.
         let mut oracle = Table { effects: effects(20.0), base: 100.0, unplannable: vec![] };
         assert_eq!(run_on(&mut oracle, &statements, &candidates, DEFAULTS).chosen.len(), 2);
+    }
+
+    #[test]
+    fn a_chosen_index_that_helps_other_statements_is_counted_before_the_next_candidate() {
+        // (a) was generated for statement 0 but helps statement 1 too (100 -> 10).
+        // (b), for statement 1 alone, takes it to 8: judged against 10, not 100.
+        let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
+        let statements = vec![statement(10_000.0), statement(1000.0)];
+        let mut oracle =
+            Table { effects: vec![("t_a_idx", 0, 5.0), ("t_a_idx", 1, 10.0), ("t_b_idx", 1, 8.0)], base: 100.0, unplannable: vec![] };
+        let selection = run_on(&mut oracle, &statements, &candidates, DEFAULTS);
+        assert_eq!(selection.chosen.iter().map(|c| c.index.name()).collect::<Vec<_>>(), ["t_a_idx"], "{:?}", selection.rejected);
     }
 
     #[test]
