@@ -402,3 +402,31 @@ fn a_recent_window_is_planned_with_a_value_from_the_statistics() {
     let assumed = report["assumed_values"].to_string();
     assert!(assumed.contains("the newest or highest 1% of events.created_at"), "{assumed}");
 }
+
+/// Two advise runs at once on a database where HypoPG is available but not
+/// created: each transaction creates the extension and rolls it back, so neither
+/// waits for the other longer than one EXPLAIN, and both give the same advice.
+#[test]
+fn two_concurrent_runs_without_hypopg_installed_both_finish() {
+    let _ = live_report();
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pgadvise"))
+            .args(["advise", "--db", &url(), "--format", "json", "--min-stats-age", "0s"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    let reports: Vec<Value> = [first, second]
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "{}", stderr(&output));
+            serde_json::from_str(&stdout(&output)).unwrap()
+        })
+        .collect();
+    assert_eq!(reports[0]["hypopg"]["status"], "temporary");
+    assert_eq!(names(&reports[0]["indexes"]), names(&reports[1]["indexes"]));
+    assert!(!names(&reports[0]["indexes"]).is_empty());
+}
