@@ -17,6 +17,7 @@ use super::hypopg::{self, HypoStatus};
 use crate::advise::index::IndexCandidate;
 use crate::advise::select::{Planned, WhatIf};
 use crate::error::{database_error, one_line};
+use crate::plan::Plan;
 use anyhow::Result;
 use std::time::Duration;
 use tokio_postgres::Client;
@@ -98,6 +99,22 @@ impl<'a> ServerWhatIf<'a> {
     async fn end(&self) -> Result<()> {
         run(self.client, "ROLLBACK").await
     }
+
+    /// Plans `sql` in one short transaction with exactly `indexes`: the plan, or the
+    /// server's reason it could not be planned; `Err` only when the server is gone.
+    async fn plan(&mut self, indexes: &[&IndexCandidate], sql: &str, planning: &Planning) -> Result<std::result::Result<Plan, String>> {
+        self.begin_with(indexes).await?;
+        let planned = explain_in_transaction(self.client, sql, planning).await;
+        self.end().await?;
+        match planned {
+            Ok(plan) => Ok(Ok(plan)),
+            Err(error) if self.client.is_closed() => Err(error),
+            Err(error) => {
+                discard_prepared(self.client).await?;
+                Ok(Err(one_line(&error)))
+            }
+        }
+    }
 }
 
 impl WhatIf for ServerWhatIf<'_> {
@@ -113,27 +130,12 @@ impl WhatIf for ServerWhatIf<'_> {
                 server_major: self.server_major,
                 modifies_data: false,
             };
-            self.begin_with(indexes).await?;
-            let mut planned = explain_in_transaction(self.client, &sql, &planning).await;
-            self.end().await?;
-            if planned.is_err() && !planning.params.is_empty() && !self.client.is_closed() {
+            let mut planned = self.plan(indexes, &sql, &planning).await?;
+            if planned.is_err() && !planning.params.is_empty() {
                 // A value from the statistics the parameter's type refuses: plan it generically.
-                discard_prepared(self.client).await?;
-                let generic = Planning { params: Vec::new(), ..planning };
-                self.begin_with(indexes).await?;
-                planned = explain_in_transaction(self.client, &sql, &generic).await;
-                self.end().await?;
+                planned = self.plan(indexes, &sql, &Planning { params: Vec::new(), ..planning }).await?;
             }
-            match planned {
-                Ok(plan) => costs.push(plan.root.total_cost.ok_or_else(|| "the plan has no total cost".to_string())),
-                Err(error) => {
-                    if self.client.is_closed() {
-                        return Err(error);
-                    }
-                    discard_prepared(self.client).await?;
-                    costs.push(Err(one_line(&error)));
-                }
-            }
+            costs.push(planned.and_then(|plan| plan.root.total_cost.ok_or_else(|| "the plan has no total cost".to_string())));
         }
         Ok(costs)
     }
