@@ -23,8 +23,7 @@ use std::time::Duration;
 
 pub fn run(args: &AdviseArgs, config: &Config, out: &mut dyn Write) -> Result<Exit> {
     let migration = Target::resolve(&args.migration, &config.migrations)?;
-    let files_given = args.stats.is_some() || !args.queries.is_empty() || !args.log.is_empty();
-    if args.db.db.is_none() && (args.catalog.is_none() || !files_given) {
+    if args.db.db.is_none() && (args.catalog.is_none() || statements_are_live(args)) {
         bail!("advise needs a workload and a catalog: --db URL, or offline --catalog snapshot.json with --stats statements.csv (or --queries / --log FILE...)");
     }
     if let Some(percent) = args.min_saving.filter(|p| !(0.0..=100.0).contains(p)) {
@@ -94,9 +93,10 @@ fn max_indexes(args: &AdviseArgs) -> usize {
     args.max_indexes.map_or(usize::MAX, |n| n as usize)
 }
 
-/// Whether the statements are this server's pg_stat_statements, whose period the
-/// table statistics' write counts can be brought to (writes::align). An export,
-/// SQL files or a log may come from another server or another period.
+/// Whether the statements are the server's pg_stat_statements (no export, SQL file
+/// or log given), whose period the table statistics' write counts can be brought
+/// to (writes::align). An export, SQL files or a log may come from another server
+/// or another period.
 fn statements_are_live(args: &AdviseArgs) -> bool {
     args.stats.is_none() && args.queries.is_empty() && args.log.is_empty()
 }
@@ -181,7 +181,7 @@ async fn live(
     let state = settings::read_state(client).await?;
     let progress = Progress::new();
     let say = |text: &str| progress.say(text);
-    let live_statements = args.stats.is_none() && args.queries.is_empty() && args.log.is_empty();
+    let live_statements = statements_are_live(args);
     if live_statements {
         say("reading pg_stat_statements");
         statements = pg_statements::read(client, state.major()).await?;
