@@ -310,15 +310,7 @@ pub async fn select<W: WhatIf>(
             let (statement, before, new) = evaluation.per_statement.iter().find(|(_, before, new)| new > before).expect("a costlier plan");
             Err(format!(
                 "makes statement {} costlier ({before:.0} → {new:.0}) for too small a saving elsewhere",
-                statements[*statement]
-                    .statement
-                    .query
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .chars()
-                    .take(60)
-                    .collect::<String>()
+                super::report::shorten(&statements[*statement].statement.query, 60)
             ))
         } else {
             let leading = |index: &IndexCandidate| index.keys.first().and_then(|k| k.column().map(str::to_string));
@@ -478,9 +470,7 @@ mod tests {
     }
 
     fn run(oracle: &mut Table, candidates: &[WorkloadCandidate], limits: Limits) -> Selection {
-        let statements = vec![statement(1000.0), statement(500.0), statement(10.0)];
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        runtime.block_on(select(oracle, &statements, candidates, &Catalog::default(), &UpdatedColumns::new(), 15, limits)).unwrap()
+        run_on(oracle, &[statement(1000.0), statement(500.0), statement(10.0)], candidates, limits)
     }
 
     #[test]
