@@ -6,7 +6,7 @@
 use super::index::Access;
 use crate::catalog::{Catalog, Table};
 use crate::sql::predicate::{
-    columns_in, conjunct_exprs, folded, placeholder_comparisons, predicates_in, ColumnRef, Comparison, Operand, SortKey,
+    columns_in, conjunct_exprs, folded, placeholder_comparisons, placeholder_number, predicates_in, ColumnRef, Comparison, Operand, SortKey,
 };
 use crate::sql::statements::highest_placeholder;
 use serde::Serialize;
@@ -146,15 +146,8 @@ fn read_query(query: &Query, catalog: &Catalog, outer_ctes: &[CteRef], shape: &m
     };
     let has_limit = query.limit_clause.is_some() || query.fetch.is_some();
     if let Some(sqlparser::ast::LimitClause::LimitOffset { limit, offset, .. }) = &query.limit_clause {
-        let number = |e: &Expr| match e {
-            Expr::Value(v) => match &v.value {
-                sqlparser::ast::Value::Placeholder(p) => p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()),
-                _ => None,
-            },
-            _ => None,
-        };
-        shape.parameter_roles.extend(limit.as_ref().and_then(number).map(|n| (n, ParameterRole::Limit)));
-        shape.parameter_roles.extend(offset.as_ref().and_then(|o| number(&o.value)).map(|n| (n, ParameterRole::Offset)));
+        shape.parameter_roles.extend(limit.as_ref().and_then(placeholder_number).map(|n| (n, ParameterRole::Limit)));
+        shape.parameter_roles.extend(offset.as_ref().and_then(|o| placeholder_number(&o.value)).map(|n| (n, ParameterRole::Offset)));
     }
     read_set_expr(&query.body, catalog, &ctes, if has_limit { &order_by } else { &[] }, shape)
 }

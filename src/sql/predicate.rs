@@ -111,21 +111,18 @@ pub enum Comparison {
 /// The `$n` placeholders a conjunct compares a column with: `col = $1`,
 /// `col >= $2::timestamptz`, `col BETWEEN $3 AND $4`, either side round.
 pub fn placeholder_comparisons(conjunct: &Expr) -> Vec<(ColumnRef, Comparison, usize)> {
-    let placeholder = |e: &Expr| match strip_casts(e) {
-        Expr::Value(v) => match &v.value {
-            Value::Placeholder(p) => p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()),
-            _ => None,
-        },
-        _ => None,
-    };
     match strip_nested(conjunct) {
         Expr::BinaryOp { left, op, right } => {
-            let (column, number, flipped) =
-                match (column_ref(strip_casts(left)), placeholder(right), column_ref(strip_casts(right)), placeholder(left)) {
-                    (Some(column), Some(n), _, _) => (column, n, false),
-                    (_, _, Some(column), Some(n)) => (column, n, true),
-                    _ => return Vec::new(),
-                };
+            let (column, number, flipped) = match (
+                column_ref(strip_casts(left)),
+                placeholder_number(right),
+                column_ref(strip_casts(right)),
+                placeholder_number(left),
+            ) {
+                (Some(column), Some(n), _, _) => (column, n, false),
+                (_, _, Some(column), Some(n)) => (column, n, true),
+                _ => return Vec::new(),
+            };
             let comparison = match (op, flipped) {
                 (BinaryOperator::Eq, _) => Comparison::Equal,
                 (BinaryOperator::Gt | BinaryOperator::GtEq, false) | (BinaryOperator::Lt | BinaryOperator::LtEq, true) => Comparison::Lower,
@@ -137,11 +134,22 @@ pub fn placeholder_comparisons(conjunct: &Expr) -> Vec<(ColumnRef, Comparison, u
         Expr::Between { expr, negated: false, low, high } => match column_ref(strip_casts(expr)) {
             Some(column) => [(low, Comparison::Lower), (high, Comparison::Upper)]
                 .into_iter()
-                .filter_map(|(e, comparison)| placeholder(e).map(|n| (column.clone(), comparison, n)))
+                .filter_map(|(e, comparison)| placeholder_number(e).map(|n| (column.clone(), comparison, n)))
                 .collect(),
             None => Vec::new(),
         },
         _ => Vec::new(),
+    }
+}
+
+/// `n` when the expression is the placeholder `$n` (casts aside).
+pub fn placeholder_number(expr: &Expr) -> Option<usize> {
+    match strip_casts(expr) {
+        Expr::Value(v) => match &v.value {
+            Value::Placeholder(p) => p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
