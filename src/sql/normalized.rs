@@ -7,6 +7,7 @@
 //! cast `$3::interval` means the same to the planner: a value of that type. Only
 //! text outside strings, quoted names and comments is touched.
 
+use super::lexical::{is_word_byte, kinds, Kind};
 use std::borrow::Cow;
 
 /// Type names that can precede a string in a typed literal, longest first so that
@@ -63,7 +64,7 @@ const TYPE_NAMES: &[&str] = &[
 /// `text` with each `type $n` typed literal written as `$n::type`; unchanged (and
 /// not copied) when it has none.
 pub fn plannable(text: &str) -> Cow<'_, str> {
-    let code = code_bytes(text);
+    let code: Vec<bool> = kinds(text).into_iter().map(|k| k == Kind::Code).collect();
     let bytes = text.as_bytes();
     let mut rewrites: Vec<(usize, usize, String)> = Vec::new();
     let mut i = 0;
@@ -151,56 +152,6 @@ fn skip_spaces(bytes: &[u8], mut at: usize) -> usize {
         at += 1;
     }
     at
-}
-
-fn is_word_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$' || byte >= 0x80
-}
-
-/// For each byte, whether it is SQL code rather than inside a string, a quoted
-/// name, a dollar-quoted body or a comment.
-fn code_bytes(text: &str) -> Vec<bool> {
-    let bytes = text.as_bytes();
-    let mut code = vec![true; bytes.len()];
-    let mut i = 0;
-    let mark = |code: &mut Vec<bool>, from: usize, to: usize| code[from..to.min(bytes.len())].iter_mut().for_each(|c| *c = false);
-    while i < bytes.len() {
-        let end = match bytes[i] {
-            b'\'' | b'"' => {
-                let quote = bytes[i];
-                let mut j = i + 1;
-                loop {
-                    match bytes.get(j) {
-                        None => break j,
-                        Some(&b) if b == quote && bytes.get(j + 1) == Some(&quote) => j += 2,
-                        Some(&b) if b == quote => break j + 1,
-                        Some(_) => j += 1,
-                    }
-                }
-            }
-            b'-' if bytes.get(i + 1) == Some(&b'-') => text[i..].find('\n').map_or(bytes.len(), |n| i + n),
-            b'/' if bytes.get(i + 1) == Some(&b'*') => text[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2),
-            b'$' if i == 0 || !is_word_byte(bytes[i - 1]) => match dollar_tag(&text[i..]) {
-                Some(tag) => text[i + tag.len()..].find(tag).map_or(bytes.len(), |n| i + tag.len() + n + tag.len()),
-                None => i + 1,
-            },
-            _ => i + 1,
-        };
-        if end > i + 1 || matches!(bytes[i], b'\'' | b'"') {
-            mark(&mut code, i, end);
-        }
-        i = end.max(i + 1);
-    }
-    code
-}
-
-/// `$tag$` or `$$` at the start of `text` (not a `$1` placeholder).
-fn dollar_tag(text: &str) -> Option<&str> {
-    let rest = &text[1..];
-    let close = rest.find('$')?;
-    let tag = &rest[..close];
-    let valid = tag.chars().all(|c| c.is_alphanumeric() || c == '_') && !tag.starts_with(|c: char| c.is_ascii_digit());
-    valid.then(|| &text[..close + 2])
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! dollar quotes and comments respected), each statement checked with sqlparser
 //! and kept as the text the user wrote, so that the server runs exactly that.
 
+use super::lexical::{self, Kind};
 use anyhow::{anyhow, bail, Result};
 use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement, TableFactor, Value};
 use sqlparser::dialect::PostgreSqlDialect;
@@ -164,91 +165,29 @@ pub fn highest_placeholder(statement: &Statement) -> usize {
 
 /// Splits on top-level semicolons; returns (start line, text) of each non-empty statement.
 pub fn split(text: &str) -> Vec<(usize, String)> {
-    let chars: Vec<char> = text.chars().collect();
+    let kinds = lexical::kinds(text);
+    let bytes = text.as_bytes();
     let mut pieces = Vec::new();
-    let mut current = String::new();
-    let mut start_line = 1;
-    let mut line = 1;
-    let mut i = 0;
-    let mut has_code = false;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        let take_until = |current: &mut String, i: &mut usize, line: &mut usize, end: &[char]| {
-            // Copies chars up to and including `end` (or to the end of the text).
-            while *i < chars.len() {
-                if chars[*i..].starts_with(end) {
-                    *line += end.iter().filter(|c| **c == '\n').count();
-                    current.extend(end);
-                    *i += end.len();
-                    return;
+    let (mut start, mut line) = (0, 1);
+    // The line of the piece's first byte of code or quoted text: comments before it belong to it, but do not start it.
+    let mut start_line = None;
+    for (i, &byte) in bytes.iter().enumerate() {
+        match (kinds[i], byte) {
+            (Kind::Code, b';') => {
+                if let Some(first) = start_line {
+                    pieces.push((first, text[start..i].trim().to_string()));
                 }
-                if chars[*i] == '\n' {
-                    *line += 1;
-                }
-                current.push(chars[*i]);
-                *i += 1;
+                (start, start_line) = (i + 1, None);
             }
-        };
-        match c {
-            '-' if next == Some('-') => {
-                // A line comment: kept in the text (a `-- calls:` hint lives here), not code.
-                take_until(&mut current, &mut i, &mut line, &['\n']);
-                continue;
-            }
-            '/' if next == Some('*') => {
-                current.push_str("/*");
-                i += 2;
-                take_until(&mut current, &mut i, &mut line, &['*', '/']);
-                continue;
-            }
-            '\'' | '"' => {
-                if !has_code {
-                    start_line = line;
-                }
-                has_code = true;
-                current.push(c);
-                i += 1;
-                take_until(&mut current, &mut i, &mut line, &[c]);
-                continue;
-            }
-            '$' => {
-                // $tag$ ... $tag$ (but not $1).
-                let tag_len = chars[i + 1..].iter().take_while(|c| c.is_alphanumeric() || **c == '_').count();
-                let is_tag = chars.get(i + 1 + tag_len) == Some(&'$') && !chars.get(i + 1).is_some_and(char::is_ascii_digit);
-                if is_tag {
-                    let tag: Vec<char> = chars[i..i + tag_len + 2].to_vec();
-                    if !has_code {
-                        start_line = line;
-                    }
-                    has_code = true;
-                    current.extend(&tag);
-                    i += tag.len();
-                    take_until(&mut current, &mut i, &mut line, &tag);
-                    continue;
-                }
-            }
-            ';' => {
-                if has_code {
-                    pieces.push((start_line, current.trim().to_string()));
-                }
-                current.clear();
-                has_code = false;
-                i += 1;
-                continue;
-            }
-            '\n' => line += 1,
+            (Kind::Code | Kind::Quoted, byte) if !byte.is_ascii_whitespace() && start_line.is_none() => start_line = Some(line),
             _ => {}
         }
-        if !c.is_whitespace() && !has_code {
-            has_code = true;
-            start_line = line;
+        if byte == b'\n' {
+            line += 1;
         }
-        current.push(c);
-        i += 1;
     }
-    if has_code {
-        pieces.push((start_line, current.trim().to_string()));
+    if let Some(first) = start_line {
+        pieces.push((first, text[start..].trim().to_string()));
     }
     pieces
 }
