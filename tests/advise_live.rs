@@ -49,6 +49,22 @@ fn url() -> String {
 /// share one server, and a server-wide reset would wipe another test's workload.
 const RESET_THIS_DATABASE: &str = "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)";
 
+/// A new, empty database on the shared server: its URL, and a way to run SQL in it
+/// that fails the test on error.
+fn new_database(name: &str) -> (String, impl Fn(&str)) {
+    let server = server();
+    server.psql(&format!("CREATE DATABASE {name}"));
+    let url = server.url_to("postgres", name);
+    let run = {
+        let url = url.clone();
+        move |sql: &str| {
+            let output = server.psql_command(&url).args(["-c", sql]).output().unwrap();
+            assert!(output.status.success(), "{sql}: {}", stderr(&output));
+        }
+    };
+    (url, run)
+}
+
 /// The live report, computed once: later calls would see pgadvise's own statements in pg_stat_statements.
 fn live_report() -> &'static Value {
     static REPORT: OnceLock<Value> = OnceLock::new();
@@ -286,13 +302,7 @@ fn advise_holds_no_lock_between_statements() {
 /// candidate is called unused for a statement that was never planned.
 #[test]
 fn statements_pg_stat_statements_normalized_are_all_planned() {
-    let server = server();
-    server.psql("CREATE DATABASE typed");
-    let url = server.url_to("postgres", "typed");
-    let run = |sql: &str| {
-        let output = server.psql_command(&url).args(["-c", sql]).output().unwrap();
-        assert!(output.status.success(), "{sql}: {}", stderr(&output));
-    };
+    let (url, run) = new_database("typed");
     run("CREATE EXTENSION pg_stat_statements");
     run("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, day date NOT NULL, at time NOT NULL, kind text NOT NULL)");
     run("INSERT INTO events SELECT i, now() - i * interval '1 minute', current_date - (i % 1000), time '00:00' + (i % 1440) * interval '1 minute', 'k' || (i % 50) FROM generate_series(1, 200000) i");
@@ -379,13 +389,7 @@ fn a_sql_file_workload_gets_its_indexes_whatever_one_plan_costs() {
 /// says which value it assumed.
 #[test]
 fn a_recent_window_is_planned_with_a_value_from_the_statistics() {
-    let server = server();
-    server.psql("CREATE DATABASE recent");
-    let url = server.url_to("postgres", "recent");
-    let run = |sql: &str| {
-        let output = server.psql_command(&url).args(["-c", sql]).output().unwrap();
-        assert!(output.status.success(), "{sql}: {}", stderr(&output));
-    };
+    let (url, run) = new_database("recent");
     run("CREATE EXTENSION pg_stat_statements");
     run("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, kind text NOT NULL, payload text NOT NULL)");
     run("INSERT INTO events SELECT i, timestamptz '2026-12-01' - i * interval '5 minutes', 'k' || (i % 20), repeat('x', 60) FROM generate_series(1, 300000) i");
