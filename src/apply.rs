@@ -5,10 +5,11 @@
 //! can be read, write the rollback script second, and only then run `ALTER
 //! SYSTEM`. Every failure after the first change names the rollback script.
 
+use crate::action::{Action, SetParameter};
 use crate::error::database_error;
 use crate::pg::connect::{server_message, Connection};
 use crate::pg::settings::{read_settings, ServerState};
-use crate::sql::{alter_system_reset, alter_system_set, quote_ident};
+use crate::sql::quote_ident;
 use crate::tune::setting::Setting;
 use crate::tune::Change;
 use anyhow::{bail, Context, Result};
@@ -81,9 +82,16 @@ pub async fn apply(
             PathBuf::from(format!("pgadvise-rollback-{}.sql", rows[0].get::<_, String>(0)))
         }
     };
-    let rollback = rollback_script(connection, state, changes).await?;
-    write_new_file(&rollback_path, &rollback)?;
-    change_and_reload(connection, settings, changes, rollback_path.clone())
+    let names: Vec<&str> = changes.iter().map(|c| c.name).collect();
+    let earlier = auto_conf_values(client, state, &names).await?;
+    let actions: Vec<Action> = changes
+        .iter()
+        .map(|c| {
+            Action::SetParameter(SetParameter { name: c.name.into(), value: c.proposed.clone(), earlier: earlier.get(c.name).cloned() })
+        })
+        .collect();
+    write_new_file(&rollback_path, &rollback_script(&connection.target, changes, &actions))?;
+    change_and_reload(connection, settings, changes, &actions, rollback_path.clone())
         .await
         .with_context(|| format!("settings were changed: psql -f {} undoes them", rollback_path.display()))
 }
@@ -93,20 +101,16 @@ async fn change_and_reload(
     connection: &Connection,
     settings: &[Setting],
     changes: &[Change],
+    actions: &[Action],
     rollback_path: PathBuf,
 ) -> Result<ApplyOutcome> {
     let client = &connection.client;
-    for change in changes {
-        let statement = alter_system_set(change.name, &change.proposed);
+    for statement in actions.iter().chain([&Action::ReloadConfiguration]).flat_map(Action::up) {
         client
             .batch_execute(&statement)
             .await
             .map_err(|e| database_error(format!("{statement} failed: {}; the settings before it were applied", server_message(&e))))?;
     }
-    client
-        .batch_execute("SELECT pg_reload_conf()")
-        .await
-        .map_err(|e| database_error(format!("pg_reload_conf() failed: {}", server_message(&e))))?;
 
     // A reload reaches our backend asynchronously: wait until the reloadable values show.
     let started = Instant::now();
@@ -311,28 +315,22 @@ fn with_unit(setting: &str, unit: Option<&str>) -> String {
     }
 }
 
-/// The statements that put postgresql.auto.conf back as it was: the earlier
-/// ALTER SYSTEM value where there was one, else RESET.
-async fn rollback_script(connection: &Connection, state: &ServerState, changes: &[Change]) -> Result<String> {
-    let names: Vec<&str> = changes.iter().map(|c| c.name).collect();
-    let earlier = auto_conf_values(&connection.client, state, &names).await?;
+/// The statements that put postgresql.auto.conf back as it was: each action's
+/// undo (the earlier ALTER SYSTEM value where there was one, else RESET), then a reload.
+fn rollback_script(target: &str, changes: &[Change], actions: &[Action]) -> String {
     let mut out = format!(
         "-- pgadvise tune --apply rollback for {}, written before any change.\n\
          -- Run with psql -f (not --single-transaction: ALTER SYSTEM cannot run in a transaction).\n",
-        crate::sql::comment_text(&connection.target)
+        crate::sql::comment_text(target)
     );
-    for change in changes {
-        match earlier.get(change.name) {
-            Some(value) => out.push_str(&format!("{}\n", alter_system_set(change.name, value))),
-            None => out.push_str(&format!("{}\n", alter_system_reset(change.name))),
-        }
+    for statement in actions.iter().chain([&Action::ReloadConfiguration]).flat_map(Action::down) {
+        out.push_str(&format!("{statement}\n"));
     }
-    out.push_str("SELECT pg_reload_conf();\n");
     let restart: Vec<&str> = changes.iter().filter(|c| c.restart).map(|c| c.name).collect();
     if !restart.is_empty() {
         out.push_str(&format!("-- Then restart the server for {}.\n", restart.join(", ")));
     }
-    Ok(out)
+    out
 }
 
 /// Writes the rollback script, which must not exist yet, all at once.

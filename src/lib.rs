@@ -1,9 +1,11 @@
 //! pgadvise: PostgreSQL tuning and query advice.
 //!
-//! Data flows one way: sources (`host`, `profile`, `pg`) produce plain data,
-//! advisors (`tune`) turn it into recommendations, renderers (`render`) into
-//! text, and only `apply` changes a server. See ARCHITECTURE.md in the docs.
+//! Data flows one way: sources (`host`, `profile`, `pg`, `workload`, `catalog`)
+//! produce plain data, advisors (`tune`, `plan`, `advise`) turn it into
+//! recommendations whose changes are [`action::Action`]s, renderers (`render`,
+//! `migrate`) into text, and only `apply` changes a server.
 
+pub mod action;
 pub mod advise;
 pub mod apply;
 pub mod catalog;

@@ -69,6 +69,31 @@ fn advice_in_every_format() {
     }
 }
 
+/// One action behind both: every statement the JSON report shows (the change and
+/// its undo) is in the migration files, word for word, in every format.
+#[test]
+fn the_report_shows_the_sql_the_migration_runs() {
+    let report: serde_json::Value = serde_json::from_slice(&run(&advise_args(), &[]).stdout).unwrap();
+    let mut shown = Vec::new();
+    for list in ["indexes", "drops", "materialized_views"] {
+        for advice in report[list].as_array().unwrap() {
+            for key in ["sql", "undo"] {
+                shown.extend(advice[key].as_str().unwrap().lines().map(str::to_string));
+            }
+        }
+    }
+    assert!(shown.len() >= 6, "the fixture's advice creates, drops and builds a view: {shown:?}");
+    for format in FORMATS {
+        let dir = temp_dir(&format!("same-sql-{format}"));
+        emit(&advise_args(), format, &dir);
+        let files = listing(&dir);
+        for line in &shown {
+            assert!(files.contains(line.as_str()), "{format}: the report shows {line:?}, no migration file has it");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
 #[test]
 fn settings_and_plan_suggestions_as_migrations() {
     let dir = temp_dir("tune");

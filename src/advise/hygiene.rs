@@ -2,8 +2,8 @@
 //! its evidence and size. From the catalog alone; `select` can confirm a drop
 //! by hiding the index from the planner.
 
+use crate::action::{Action, ExistingIndex};
 use crate::catalog::{Catalog, Index, Table};
-use crate::sql::quote_ident;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,9 +38,9 @@ pub struct DropAdvice {
     pub problem: Problem,
     pub size_bytes: u64,
     pub evidence: String,
-    pub sql: String,
-    /// `CREATE INDEX ...` as pg_get_indexdef wrote it: what a down migration rebuilds.
-    pub definition: String,
+    /// `Action::DropIndex`: its SQL, and the rebuild that undoes it.
+    #[serde(flatten)]
+    pub action: Action,
 }
 
 /// An index that looks droppable but whose evidence cannot bear a DROP: reported,
@@ -87,8 +87,12 @@ pub fn check(catalog: &Catalog, min_stats_age_seconds: u64) -> Hygiene {
                     problem,
                     size_bytes: index.size_bytes,
                     evidence,
-                    sql: format!("DROP INDEX CONCURRENTLY IF EXISTS {}.{};", quote_ident(&table.schema), quote_ident(&index.name)),
-                    definition: index.definition.clone(),
+                    action: Action::DropIndex(ExistingIndex {
+                        schema: table.schema.clone(),
+                        table: table.name.clone(),
+                        name: index.name.clone(),
+                        definition: index.definition.clone(),
+                    }),
                 }),
             }
         }

@@ -156,13 +156,6 @@ impl IndexCandidate {
         sql
     }
 
-    /// The statement to run on a busy database.
-    /// The statement that builds it, as reports show it and migrations run it:
-    /// concurrently (no write lock) and rerunnable.
-    pub fn create_sql(&self) -> String {
-        format!("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} {};", quote_ident(&self.name()), self.definition())
-    }
-
     pub fn kind(&self) -> &'static str {
         match (self.keys.iter().any(|k| matches!(k, IndexKey::Expression(_))), self.predicate.is_some(), !self.include.is_empty()) {
             (true, _, _) => "expression",
@@ -490,7 +483,7 @@ mod tests {
 
     fn suggestions(text: &str) -> Vec<String> {
         let plan = plan(text);
-        suggest(&scans(&plan), None).iter().map(IndexCandidate::create_sql).collect()
+        suggest(&scans(&plan), None).into_iter().map(|c| crate::action::Action::CreateIndex(c).sql()).collect()
     }
 
     #[test]
@@ -563,7 +556,7 @@ mod tests {
     fn a_unique_index_on_the_leading_keys_serves_a_wider_candidate() {
         let plan = plan(&seq_scan("((id = 42) AND (status = 'open'::text))", ""));
         let candidate = suggest(&scans(&plan), None).remove(0);
-        assert_eq!(candidate.keys.iter().filter_map(IndexKey::column).collect::<Vec<_>>(), ["id", "status"], "{}", candidate.create_sql());
+        assert_eq!(candidate.keys.iter().filter_map(IndexKey::column).collect::<Vec<_>>(), ["id", "status"], "{}", candidate.definition());
         let catalog = |index: Index| Catalog {
             tables: vec![crate::catalog::Table { indexes: vec![index], ..crate::catalog::Table::new("public", "orders", 1e5) }],
             ..Catalog::default()

@@ -4,9 +4,9 @@
 use super::hygiene::{DropAdvice, KeptIndex};
 use super::select::Selection;
 use super::workload::{Analysis, AnalyzedStatement};
+use crate::action::{Action, MaterializedView};
 use crate::catalog::Catalog;
 use crate::pg::hypopg::HypoStatus;
-use crate::sql::quote_ident;
 use serde::Serialize;
 
 /// An aggregation is worth a materialized view from this share of the workload's time ...
@@ -49,7 +49,9 @@ pub struct AdviseReport {
 pub struct IndexAdvice {
     pub name: String,
     pub kind: &'static str,
-    pub sql: String,
+    /// `Action::CreateIndex`: its SQL and undo.
+    #[serde(flatten)]
+    pub action: Action,
     pub statements: Vec<String>,
     pub saved_ms: f64,
     /// Saved per call of the statements it helps.
@@ -58,9 +60,6 @@ pub struct IndexAdvice {
     /// HypoPG's estimate (corrected) when verified; offline, a rough one from the row count.
     pub size_bytes: Option<u64>,
     pub verified: bool,
-    /// The index itself, for migrations; `sql` already shows it.
-    #[serde(skip)]
-    pub index: crate::advise::index::IndexCandidate,
 }
 
 /// Offline size estimate: per row, a tuple header and TID (16 bytes) and 8 bytes a column.
@@ -93,36 +92,11 @@ pub struct MatviewAdvice {
     /// The aggregation, shortened to one line for tables.
     pub statement: String,
     pub total_ms: f64,
-    pub sql: String,
-    /// The whole query the view stores, and its GROUP BY columns (unique in the view).
-    #[serde(skip)]
-    pub query: String,
-    #[serde(skip)]
-    pub keys: Vec<String>,
-}
-
-impl MatviewAdvice {
-    pub fn qualified_name(&self) -> String {
-        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
-    }
-
-    /// What builds it, as the report shows it and a migration runs it: the view
-    /// created empty, the unique index `REFRESH ... CONCURRENTLY` needs, the first fill.
-    pub fn build_statements(&self) -> [String; 3] {
-        let view = self.qualified_name();
-        let keys: Vec<String> = self.keys.iter().map(|k| quote_ident(k)).collect();
-        let key_index = crate::advise::index::shorten_name(&format!("{}_key", self.name));
-        [
-            format!("CREATE MATERIALIZED VIEW IF NOT EXISTS {view} AS\n{}\nWITH NO DATA;", self.query),
-            format!("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {view} ({});", quote_ident(&key_index), keys.join(", ")),
-            format!("REFRESH MATERIALIZED VIEW {view};"),
-        ]
-    }
-
+    /// `Action::CreateMaterializedView`: its SQL and undo.
+    #[serde(flatten)]
+    pub action: Action,
     /// The refresh to schedule, which does not block readers.
-    pub fn refresh_statement(&self) -> String {
-        format!("REFRESH MATERIALIZED VIEW CONCURRENTLY {};", self.qualified_name())
-    }
+    pub refresh: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -184,7 +158,7 @@ pub fn verified_indexes(selection: &Selection, statements: &[AnalyzedStatement])
             IndexAdvice {
                 name: chosen.index.name(),
                 kind: chosen.index.kind(),
-                sql: chosen.index.create_sql(),
+                action: Action::CreateIndex(chosen.index.clone()),
                 // Only the statements the planner made cheaper with it.
                 statements: helped.iter().map(|s| shorten(&statements[*s].statement.query, 70)).collect(),
                 saved_ms: chosen.saved_ms,
@@ -192,7 +166,6 @@ pub fn verified_indexes(selection: &Selection, statements: &[AnalyzedStatement])
                 write_ms: chosen.write_ms,
                 size_bytes: Some(chosen.size_bytes),
                 verified: true,
-                index: chosen.index.clone(),
             }
         })
         .collect()
@@ -210,14 +183,13 @@ pub fn unverified_indexes(analysis: &Analysis, catalog: &Catalog, max: usize) ->
         .map(|candidate| IndexAdvice {
             name: candidate.index.name(),
             kind: candidate.index.kind(),
-            sql: candidate.index.create_sql(),
+            action: Action::CreateIndex(candidate.index.clone()),
             statements: candidate.statements.iter().map(|s| shorten(&analysis.statements[*s].statement.query, 70)).collect(),
             saved_ms: 0.0,
             saved_per_call_ms: 0.0,
             write_ms: 0.0,
             size_bytes: estimated_size(&candidate.index, catalog),
             verified: false,
-            index: candidate.index.clone(),
         })
         .collect()
 }
@@ -235,23 +207,20 @@ pub fn materialized_views(analysis: &Analysis, catalog: &Catalog, workload_ms: f
             continue;
         }
         let name = crate::advise::index::shorten_name(&format!("{}_by_{}_mv", aggregation.table, keys.join("_")));
-        let mut view = MatviewAdvice {
+        let view = MaterializedView {
+            schema: aggregation.schema.clone(),
+            name: name.clone(),
+            query: statement.query.trim().trim_end_matches(';').to_string(),
+            keys,
+        };
+        advice.push(MatviewAdvice {
             schema: aggregation.schema.clone(),
             name,
             statement: shorten(&statement.query, 70),
             total_ms: statement.total_ms,
-            sql: String::new(),
-            query: statement.query.trim().trim_end_matches(';').to_string(),
-            keys,
-        };
-        let [create, index, fill] = view.build_statements();
-        view.sql = format!(
-            "-- Needs an application change (read from the view) and a refresh schedule.\n{create}\n\
-             -- A unique index lets REFRESH ... CONCURRENTLY run without blocking readers.\n{index}\n{fill}\n\
-             -- Then on a schedule (cron, pg_cron):\n{}",
-            view.refresh_statement()
-        );
-        advice.push(view);
+            refresh: view.refresh_statement(),
+            action: Action::CreateMaterializedView(view),
+        });
     }
     advice
 }

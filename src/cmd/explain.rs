@@ -138,7 +138,7 @@ fn statement_report(
         match catalog.and_then(|c| served_by(&candidate, c)) {
             Some(existing) => dropped.push(DroppedSuggestion {
                 name: candidate.name(),
-                sql: candidate.create_sql(),
+                sql: crate::action::Action::CreateIndex(candidate.clone()).sql(),
                 why: format!("already served by the existing index {}", existing.name),
             }),
             None => suggestions.push(Suggestion::new(candidate)),
@@ -247,12 +247,12 @@ async fn verify(client: &Client, sql: &str, planning: &Planning, statement: &mut
             }
             Ok(verdict) => statement.dropped.push(DroppedSuggestion {
                 name: suggestion.name,
-                sql: suggestion.sql,
+                sql: suggestion.action.sql(),
                 why: format!("the planner did not use it (cost {:.0} either way)", verdict.cost_before),
             }),
             Err(why) => statement.dropped.push(DroppedSuggestion {
                 name: suggestion.name,
-                sql: suggestion.sql,
+                sql: suggestion.action.sql(),
                 why: format!("PostgreSQL cannot build it: {why}"),
             }),
         }

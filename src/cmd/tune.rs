@@ -1,5 +1,6 @@
 //! `pgadvise tune`: host + profile (+ server) → settings → table, SQL, conf or JSON.
 
+use crate::action::SetParameter;
 use crate::apply;
 use crate::cli::TuneArgs;
 use crate::cmd::migration::{prepare, Action, Target};
@@ -129,11 +130,10 @@ fn changes(report: &TuneReport, earlier: &BTreeMap<String, String>) -> Vec<Chang
     let restart: Vec<&str> = proposed.iter().filter(|s| s.restart).map(|s| s.name.as_str()).collect();
     let [reload_after_down, reload] = migrate::reloads(&restart);
     let mut changes = vec![reload_after_down];
-    changes.extend(
-        proposed
-            .iter()
-            .map(|s| migrate::alter_system(&s.name, &s.value, s.restart, &s.rationale, earlier.get(&s.name).map(String::as_str))),
-    );
+    changes.extend(proposed.iter().map(|s| {
+        let set = SetParameter { name: s.name.clone(), value: s.value.clone(), earlier: earlier.get(&s.name).cloned() };
+        migrate::alter_system(set, s.restart, &s.rationale)
+    }));
     changes.push(reload);
     changes
 }

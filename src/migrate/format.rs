@@ -119,10 +119,10 @@ fn describe(change: &Change, direction: Direction) -> String {
     out
 }
 
-fn statements(change: &Change, direction: Direction) -> &[String] {
+fn statements(change: &Change, direction: Direction) -> Vec<String> {
     match direction {
-        Direction::Up => &change.up,
-        Direction::Down => &change.down,
+        Direction::Up => change.up(),
+        Direction::Down => change.down(),
     }
 }
 
@@ -156,7 +156,7 @@ fn body(format: MigrationFormat, migration: &Migration, change: &Change, directi
     let mut out = describe(change, direction);
     let sql = statements(change, direction).join("\n");
     let timeouts = migration.timeouts;
-    match (change.run, format.sends_whole_file()) {
+    match (change.run(), format.sends_whole_file()) {
         (Run::Concurrently, true) => {
             out.push_str(&timeouts_on_connection(format, timeouts));
             out.push_str(&format!("{sql}\n"));
@@ -187,7 +187,7 @@ fn body(format: MigrationFormat, migration: &Migration, change: &Change, directi
 fn per_change(format: MigrationFormat, migration: &Migration, change: &Change, version: u64) -> Vec<MigrationFile> {
     let version = version_text(version);
     let slug = &change.slug;
-    let outside = change.run.outside_transaction();
+    let outside = change.run().outside_transaction();
     let marker = marker_line(migration.command, "--");
     let up = body(format, migration, change, Direction::Up);
     let down = body(format, migration, change, Direction::Down);
@@ -238,7 +238,7 @@ fn plain(migration: &Migration) -> Vec<MigrationFile> {
         return Vec::new();
     }
     let name = format!("{}_pgadvise_{}", version_text(migration.version), migration.command);
-    let timed = migration.changes.iter().any(|c| c.run.timed());
+    let timed = migration.changes.iter().any(|c| c.run().timed());
     let file = |direction: Direction, file_name: &str| {
         let mut out = marker_line(migration.command, "--");
         out.push_str(&format!(
@@ -250,17 +250,17 @@ fn plain(migration: &Migration) -> Vec<MigrationFile> {
             out.push_str(&set_timeouts(migration.timeouts, false));
         }
         // One file runs in order either way: a single reload at the end is enough.
-        let mut changes: Vec<&Change> = migration.changes.iter().filter(|c| c.run != Run::Reload).collect();
+        let mut changes: Vec<&Change> = migration.changes.iter().filter(|c| c.run() != Run::Reload).collect();
         if direction == Direction::Down {
             changes.reverse();
         }
-        let reload = migration.changes.iter().rev().find(|c| c.run == Run::Reload);
+        let reload = migration.changes.iter().rev().find(|c| c.run() == Run::Reload);
         changes.extend(reload);
         for change in changes {
             out.push('\n');
             out.push_str(&describe(change, direction));
             let sql = statements(change, direction).join("\n");
-            if change.run == Run::Transaction {
+            if change.run() == Run::Transaction {
                 out.push_str(&format!("BEGIN;\n{sql}\nCOMMIT;\n"));
             } else {
                 out.push_str(&format!("{sql}\n"));

@@ -2,6 +2,7 @@
 //! figures, the findings and the index suggestions with the planner's verdict.
 
 use super::Plan;
+use crate::action::Action;
 use crate::advise::index::IndexCandidate;
 use crate::finding::Finding;
 use crate::pg::explain::PlanKind;
@@ -36,7 +37,9 @@ pub struct Suggestion {
     pub name: String,
     /// plain, multi-column, partial, covering, expression.
     pub kind: &'static str,
-    pub sql: String,
+    /// `Action::CreateIndex` of `index`: its SQL and undo.
+    #[serde(flatten)]
+    pub action: Action,
     pub reason: String,
     pub index: IndexCandidate,
     /// HypoPG's verdict; `None` when unverified.
@@ -55,7 +58,7 @@ impl Suggestion {
         Suggestion {
             name: index.name(),
             kind: index.kind(),
-            sql: index.create_sql(),
+            action: Action::CreateIndex(index.clone()),
             reason: index.reason.clone(),
             index,
             verification: None,

@@ -61,7 +61,7 @@ pub fn advise_table(report: &AdviseReport, width: u16) -> String {
         }
         out.push_str(&format!("Indexes to create\n{table}\n\n"));
         for index in &report.indexes {
-            out.push_str(&format!("{}\n", index.sql));
+            out.push_str(&format!("{}\n", index.action.sql()));
         }
         out.push('\n');
     }
@@ -78,12 +78,20 @@ pub fn advise_table(report: &AdviseReport, width: u16) -> String {
         }
         out.push_str(&format!("Indexes to drop\n{table}\n\n"));
         for drop in &report.drops {
-            out.push_str(&format!("{}\n", drop.sql));
+            out.push_str(&format!("{}\n", drop.action.sql()));
         }
         out.push('\n');
     }
     for view in &report.materialized_views {
-        out.push_str(&format!("Materialized view for {} ({} in total)\n{}\n\n", view.statement, format_ms(view.total_ms), view.sql));
+        out.push_str(&format!(
+            "Materialized view for {} ({} in total)\n\
+             -- Needs an application change (read from the view) and a refresh schedule.\n{}\n\
+             -- Then on a schedule (cron, pg_cron), which does not block readers:\n{}\n\n",
+            view.statement,
+            format_ms(view.total_ms),
+            view.action.sql(),
+            view.refresh
+        ));
     }
     for lookup in &report.n_plus_one {
         out.push_str(&format!(
@@ -129,7 +137,7 @@ pub fn advise_markdown(report: &AdviseReport) -> String {
                 if index.verified { "yes" } else { "no" }
             ));
         }
-        out.push_str(&format!("\n```sql\n{}\n```\n\n", report.indexes.iter().map(|i| i.sql.clone()).collect::<Vec<_>>().join("\n")));
+        out.push_str(&format!("\n```sql\n{}\n```\n\n", report.indexes.iter().map(|i| i.action.sql()).collect::<Vec<_>>().join("\n")));
     }
     if !report.drops.is_empty() {
         out.push_str("Indexes to drop:\n\n");

@@ -274,7 +274,7 @@ fn suggestions_sql(statement: &StatementReport, hypopg: Option<&HypoStatus>) -> 
     for suggestion in &statement.suggestions {
         out.push_str(&format!("-- {} index for {}\n", suggestion.kind, comment_text(&suggestion.reason)));
         out.push_str(&format!("-- {}\n", comment_text(&verdict(suggestion, hypopg))));
-        out.push_str(&suggestion.sql);
+        out.push_str(&suggestion.action.sql());
         out.push_str("\n\n");
     }
     out.push_str(&dropped(statement));

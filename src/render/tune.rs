@@ -1,8 +1,9 @@
 //! `pgadvise tune`'s report as tables, ALTER SYSTEM SQL, a conf snippet or JSON.
 
 use super::new_table;
+use crate::action::{Action, SetParameter};
 use crate::apply::{ApplyOutcome, ApplyStatus};
-use crate::sql::{alter_system_set, comment_text, quote_literal};
+use crate::sql::{comment_text, quote_literal};
 use crate::tune::report::TuneReport;
 use crate::tune::MemoryBudget;
 use crate::units::{format_human_bytes, format_pg_bytes};
@@ -130,9 +131,10 @@ pub fn tune_sql(report: &TuneReport) -> String {
     for setting in &proposed {
         out.push_str(&format!("\n-- {}\n", comment_text(&setting.rationale)));
         let applies = if setting.restart { "  -- takes a restart" } else { "" };
-        out.push_str(&format!("{}{applies}\n", alter_system_set(&setting.name, &setting.value)));
+        let set = SetParameter { name: setting.name.clone(), value: setting.value.clone(), earlier: None };
+        out.push_str(&format!("{}{applies}\n", Action::SetParameter(set).sql()));
     }
-    out.push_str("\nSELECT pg_reload_conf();\n");
+    out.push_str(&format!("\n{}\n", Action::ReloadConfiguration.sql()));
     let restart: Vec<&str> = proposed.iter().filter(|s| s.restart).map(|s| s.name.as_str()).collect();
     if !restart.is_empty() {
         out.push_str(&format!("-- Restart the server for {} to take effect.\n", restart.join(", ")));

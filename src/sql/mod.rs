@@ -7,4 +7,4 @@ pub mod predicate;
 pub mod quote;
 pub mod statements;
 
-pub use quote::{alter_system_reset, alter_system_set, comment_text, quote_ident, quote_literal};
+pub use quote::{comment_text, quote_ident, quote_literal};

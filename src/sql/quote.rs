@@ -133,17 +133,6 @@ pub fn quote_literal(value: &str) -> String {
     }
 }
 
-/// `ALTER SYSTEM SET name = 'value';`: the one spelling of it that reports,
-/// migrations, `--apply` and its rollback script all use.
-pub fn alter_system_set(name: &str, value: &str) -> String {
-    format!("ALTER SYSTEM SET {} = {};", quote_ident(name), quote_literal(value))
-}
-
-/// `ALTER SYSTEM RESET name;`, the undo of a setting postgresql.auto.conf did not hold.
-pub fn alter_system_reset(name: &str) -> String {
-    format!("ALTER SYSTEM RESET {};", quote_ident(name))
-}
-
 /// Text made safe to follow `-- ` in generated SQL (or `# ` in a conf file): a
 /// line break would end the comment and let the rest of the text (an identifier
 /// named `"t<newline>DROP TABLE x;--"`, say) run as SQL, so every control
