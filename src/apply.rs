@@ -267,7 +267,11 @@ fn validate(state: &ServerState, settings: &[Setting], change: &Change) -> Resul
 /// A role that can read neither pg_file_settings nor `pg_settings.sourcefile`
 /// cannot tell an ALTER SYSTEM value from postgresql.conf's, and an undo that
 /// RESETs would erase it: that is an error, before anything changes.
-pub async fn auto_conf_values(client: &tokio_postgres::Client, state: &ServerState, names: &[&str]) -> Result<BTreeMap<String, String>> {
+pub async fn auto_conf_values(
+    client: &crate::pg::session::Session,
+    state: &ServerState,
+    names: &[&str],
+) -> Result<BTreeMap<String, String>> {
     // pg_file_settings shows the file's own text, even when a restart is pending.
     let from_file: Option<Vec<(String, String)>> = client
         .query("SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno", &[])

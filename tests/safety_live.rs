@@ -190,3 +190,39 @@ fn a_locked_table_is_not_waited_for() {
     assert!(err.contains("lock timeout") && err.contains("try again when it is released"), "{err}");
     assert!(waited.as_secs() < 30, "advise waited {waited:?} for the lock");
 }
+
+/// A backend that stops answering on a healthy socket (stuck, or a pooler that
+/// queues forever) is given up on by the client, a margin after the statement's
+/// own timeout, with a one-line reason that maps to exit 3; the server's timeouts
+/// alone would never fire on a stopped backend.
+#[test]
+fn a_server_that_stops_answering_is_given_up_on() {
+    use pgadvise::pg::session::{PgError, DEADLINE_MARGIN};
+    use std::time::{Duration, Instant};
+
+    /// Resumes the stopped backend however the test ends.
+    struct Resume(String);
+    impl Drop for Resume {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("kill").args(["-CONT", &self.0]).status();
+        }
+    }
+
+    let server = server();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let options = pgadvise::pg::ConnectOptions { url: server.url(), timeout: Duration::from_secs(5) };
+        let connection = pgadvise::pg::connect(&options).await.unwrap();
+        let session = connection.client.with_statement_timeout(Duration::from_secs(1));
+        let pid: i32 = session.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
+        assert!(std::process::Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap().success());
+        let _resume = Resume(pid.to_string());
+        let started = Instant::now();
+        let error = session.query("SELECT 1", &[]).await.unwrap_err();
+        let waited = started.elapsed();
+        assert!(matches!(error, PgError::NoAnswer(_)), "{error}");
+        assert!(waited >= DEADLINE_MARGIN && waited < DEADLINE_MARGIN + Duration::from_secs(10), "waited {waited:?}");
+        assert!(pgadvise::pg::connect::is_database_fault(&error), "a deaf server is the database's fault: exit 3");
+        assert!(!pgadvise::pg::connect::server_message(&error).contains('\n'));
+    });
+}

@@ -11,6 +11,7 @@ use crate::error::Exit;
 use crate::migrate::{self, Change};
 use crate::pg::explain::{explain, PlanKind, Planning};
 use crate::pg::hypopg::{self, HypoStatus};
+use crate::pg::session::Session;
 use crate::pg::{self, catalog, settings, ConnectOptions};
 use crate::plan::parse::{read, Input};
 use crate::plan::report::{DroppedSuggestion, ExplainReport, StatementReport, Suggestion};
@@ -21,7 +22,6 @@ use crate::sql::statements::{parse_file, SqlStatement};
 use anyhow::{bail, Context, Result};
 use std::io::{Read, Write};
 use std::time::Duration;
-use tokio_postgres::Client;
 
 pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<Exit> {
     let migration = Target::resolve(&args.migration, &config.migrations)?;
@@ -148,7 +148,7 @@ fn statement_report(
 }
 
 struct Server {
-    client: Client,
+    client: Session,
     major: u32,
 }
 
@@ -224,7 +224,7 @@ async fn live_sql(args: &ExplainArgs, url: &str, name: &str, statements: &[SqlSt
     Ok(ExplainReport { statements: reports, hypopg: hypopg_status, notes })
 }
 
-async fn read_catalog(client: &Client, plan: &Plan) -> Result<Catalog> {
+async fn read_catalog(client: &Session, plan: &Plan) -> Result<Catalog> {
     let mut tables: Vec<String> = plan.nodes().iter().filter_map(|n| n.relation.clone()).collect();
     tables.sort();
     tables.dedup();
@@ -232,7 +232,7 @@ async fn read_catalog(client: &Client, plan: &Plan) -> Result<Catalog> {
 }
 
 /// Asks the planner about each suggestion; keeps those it uses.
-async fn verify(client: &Client, sql: &str, planning: &Planning, statement: &mut StatementReport) -> Result<HypoStatus> {
+async fn verify(client: &Session, sql: &str, planning: &Planning, statement: &mut StatementReport) -> Result<HypoStatus> {
     let candidates: Vec<_> = statement.suggestions.iter().map(|s| s.index.clone()).collect();
     let (status, verdicts) = hypopg::verify(client, sql, planning, &candidates).await?;
     if verdicts.is_empty() {

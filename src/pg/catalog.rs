@@ -7,9 +7,9 @@
 use super::connect::server_message;
 use crate::catalog::{Catalog, Column, ColumnStats, Index, Table, TableActivity};
 use crate::error::database_error;
+use crate::pg::session::Session;
 use anyhow::Result;
 use std::collections::BTreeMap;
-use tokio_postgres::Client;
 
 /// `$1` is NULL for every table, or the table names to read.
 const TABLES: &str = "
@@ -74,19 +74,19 @@ const STATS_AGE: &str = "
                pg_postmaster_start_time()))::float8";
 
 /// The whole database's user tables.
-pub async fn read_all(client: &Client) -> Result<Catalog> {
+pub async fn read_all(client: &Session) -> Result<Catalog> {
     read(client, None).await
 }
 
 /// The named tables (in any schema but the system ones).
-pub async fn read_tables(client: &Client, names: &[String]) -> Result<Catalog> {
+pub async fn read_tables(client: &Session, names: &[String]) -> Result<Catalog> {
     read(client, Some(names)).await
 }
 
 type Key = (String, String);
 
-async fn read(client: &Client, names: Option<&[String]>) -> Result<Catalog> {
-    let failed = |what: &str, e: tokio_postgres::Error| database_error(format!("cannot read {what}: {}", server_message(&e)));
+async fn read(client: &Session, names: Option<&[String]>) -> Result<Catalog> {
+    let failed = |what: &str, e: crate::pg::session::PgError| database_error(format!("cannot read {what}: {}", server_message(&e)));
     let names: Option<Vec<String>> = names.map(<[String]>::to_vec);
 
     let mut columns: BTreeMap<Key, Vec<Column>> = BTreeMap::new();

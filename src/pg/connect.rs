@@ -10,12 +10,13 @@
 //! so that the SQL splitter and the server read quotes the same way. TCP
 //! keepalives and a TCP user timeout bound a round trip to a server that vanished.
 
+use super::session::{PgError, Session};
 use crate::error::database_error;
 use anyhow::{anyhow, Context, Result};
 use std::str::FromStr;
 use std::time::Duration;
 use tokio_postgres::config::Host;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Config, NoTls};
 
 /// Settings every pgadvise session starts with (`-c name=value` in the startup
 /// options). A statement that needs longer (EXPLAIN ANALYZE under `--timeout`) sets
@@ -27,7 +28,7 @@ pub const SESSION_SETTINGS: &[(&str, &str)] = &[
     ("standard_conforming_strings", "on"),
     // Catalog, statistics and settings queries finish in well under a second on
     // any sane catalog; a minute is a fence, not a budget.
-    ("statement_timeout", "60s"),
+    ("statement_timeout", "60s"), // SESSION_STATEMENT_TIMEOUT
     // Waiting for a lock puts every later lock request on that table in the queue
     // behind ours: give up quickly instead (the statement is then reported as not
     // planned, with the server's reason).
@@ -35,6 +36,9 @@ pub const SESSION_SETTINGS: &[(&str, &str)] = &[
     // A pgadvise that is killed or stalls never keeps a transaction (and its locks) open.
     ("idle_in_transaction_session_timeout", "60s"),
 ];
+
+/// `statement_timeout` in [`SESSION_SETTINGS`], which the client's deadlines follow.
+const SESSION_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long pgadvise waits for a lock another session holds.
 const LOCK_TIMEOUT: &str = "2s";
@@ -52,7 +56,7 @@ pub struct ConnectOptions {
 
 /// An open connection and a password-free description of where it goes.
 pub struct Connection {
-    pub client: Client,
+    pub client: Session,
     /// `user@host:port/dbname`, for messages.
     pub target: String,
 }
@@ -146,7 +150,7 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
         Ok(Err(e)) => {
             return Err(database_error(format!(
                 "cannot connect to {target}: {}; check that the server runs and accepts this user (pg_hba.conf)",
-                server_message(&e)
+                server_message(&PgError::Server(e))
             )))
         }
         Ok(Ok(pair)) => pair,
@@ -155,11 +159,11 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
         // The connection ends when the client is dropped; errors surface on the client's calls.
         let _ = connection.await;
     });
-    Ok(Connection { client, target })
+    Ok(Connection { client: Session::new(client, SESSION_STATEMENT_TIMEOUT), target })
 }
 
 /// The useful part of a tokio-postgres error: the server's message when there is one.
-pub fn server_message(error: &tokio_postgres::Error) -> String {
+pub fn server_message(error: &PgError) -> String {
     match error.as_db_error() {
         Some(db) if db.code().code() == "55P03" => format!(
             "{}: another session holds a conflicting lock, and pgadvise waits at most {LOCK_TIMEOUT} for one so as not to queue others behind it; try again when it is released",
@@ -183,7 +187,7 @@ pub fn server_message(error: &tokio_postgres::Error) -> String {
 /// administrator (class 57, but for our own statement_timeout), a lock another
 /// session holds past lock_timeout, a missing privilege, or the server running out
 /// of resources or failing inside (classes 08, 53, 58, XX).
-pub fn is_database_fault(error: &tokio_postgres::Error) -> bool {
+pub fn is_database_fault(error: &PgError) -> bool {
     let Some(db) = error.as_db_error() else { return true };
     let code = db.code().code();
     let cancelled_by_timeout = code == "57014" && db.message().contains("statement timeout");
@@ -193,7 +197,7 @@ pub fn is_database_fault(error: &tokio_postgres::Error) -> bool {
 }
 
 /// Runs a query, turning failures into database errors that name what was being read.
-pub async fn query(client: &Client, sql: &str, what: &str) -> Result<Vec<tokio_postgres::Row>> {
+pub async fn query(client: &Session, sql: &str, what: &str) -> Result<Vec<tokio_postgres::Row>> {
     client
         .query(sql, &[])
         .await

@@ -14,6 +14,7 @@
 
 use super::connect::{is_database_fault, server_message};
 use crate::error::database_error;
+use crate::pg::session::Session;
 use crate::plan::parse::read_plan;
 use crate::plan::Plan;
 use crate::sql::quote_literal;
@@ -21,7 +22,6 @@ use anyhow::{anyhow, bail, Result};
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
-use tokio_postgres::Client;
 
 /// How a statement is to be planned.
 #[derive(Debug, Clone)]
@@ -67,7 +67,7 @@ impl Planning {
 const PREPARED_NAME: &str = "pgadvise_explain";
 
 /// Plans (or runs) `sql` inside a transaction that is rolled back, and returns the plan.
-pub async fn explain(client: &Client, sql: &str, planning: &Planning) -> Result<Plan> {
+pub async fn explain(client: &Session, sql: &str, planning: &Planning) -> Result<Plan> {
     if !planning.params.is_empty() && planning.params.len() != planning.placeholders {
         bail!("the statement has {} parameter(s) ($1...) but {} --param value(s) were given", planning.placeholders, planning.params.len());
     }
@@ -86,7 +86,7 @@ pub async fn explain(client: &Client, sql: &str, planning: &Planning) -> Result<
 }
 
 /// Plans `sql` in the caller's open transaction (used by HypoPG verification).
-pub async fn explain_in_transaction(client: &Client, sql: &str, planning: &Planning) -> Result<Plan> {
+pub async fn explain_in_transaction(client: &Session, sql: &str, planning: &Planning) -> Result<Plan> {
     run(client, &format!("SET LOCAL statement_timeout = {}", planning.timeout.as_millis())).await?;
     let options = options(planning);
     let text = if uses_prepare(planning) {
@@ -111,7 +111,7 @@ pub async fn explain_in_transaction(client: &Client, sql: &str, planning: &Plann
 /// PREPARE is not undone by ROLLBACK (or ROLLBACK TO SAVEPOINT), so a failed
 /// EXPLAIN may leave our prepared statement behind: deallocate it if it is there.
 /// DEALLOCATE of a missing statement would end an open transaction, so look first.
-pub async fn discard_prepared(client: &Client) -> Result<()> {
+pub async fn discard_prepared(client: &Session) -> Result<()> {
     let prepared = client
         .query_opt("SELECT 1 FROM pg_prepared_statements WHERE name = $1", &[&PREPARED_NAME])
         .await
@@ -141,7 +141,7 @@ fn options(planning: &Planning) -> String {
     options.join(", ")
 }
 
-async fn run(client: &Client, sql: &str) -> Result<()> {
+async fn run(client: &Session, sql: &str) -> Result<()> {
     client.simple_query(sql).await.map_err(|e| database_error(format!("the server failed on {sql}: {}", server_message(&e))))?;
     Ok(())
 }
@@ -150,8 +150,8 @@ async fn run(client: &Client, sql: &str) -> Result<()> {
 /// protocol) and returns the first column of the first row. The statement's own
 /// errors are bad input (2), except privileges and a lost connection, which are
 /// the database's (3).
-async fn run_statement(client: &Client, sql: &str, planning: &Planning) -> Result<String> {
-    let rows = client.query(sql, &[]).await.map_err(|e| statement_error(&e, planning))?;
+async fn run_statement(client: &Session, sql: &str, planning: &Planning) -> Result<String> {
+    let rows = client.query_under(planning.timeout, sql).await.map_err(|e| statement_error(&e, planning))?;
     Ok(rows.first().and_then(|row| row.try_get::<_, Text>(0).ok()).map(|t| t.0).unwrap_or_default())
 }
 
@@ -169,7 +169,7 @@ impl<'a> tokio_postgres::types::FromSql<'a> for Text {
     }
 }
 
-fn statement_error(error: &tokio_postgres::Error, planning: &Planning) -> anyhow::Error {
+fn statement_error(error: &crate::pg::session::PgError, planning: &Planning) -> anyhow::Error {
     let message = server_message(error);
     match error.code() {
         None => database_error(format!("lost the server while running the statement: {message}")),

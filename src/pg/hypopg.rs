@@ -10,9 +10,9 @@ use super::connect::server_message;
 use super::explain::{explain_in_transaction, Planning};
 use crate::advise::index::IndexCandidate;
 use crate::error::database_error;
+use crate::pg::session::Session;
 use anyhow::Result;
 use serde::Serialize;
-use tokio_postgres::Client;
 
 /// Whether suggestions could be verified, and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,7 +40,7 @@ pub struct Verification {
 /// Creates a hypothetical index in the open transaction: its oid and name, or, when
 /// PostgreSQL would refuse to build it (a non-IMMUTABLE function in an expression,
 /// say), why. A savepoint keeps that refusal from ending the transaction.
-pub async fn create(client: &Client, candidate: &IndexCandidate) -> Result<std::result::Result<(i64, String), String>> {
+pub async fn create(client: &Session, candidate: &IndexCandidate) -> Result<std::result::Result<(i64, String), String>> {
     let create = format!("CREATE INDEX {}", candidate.definition());
     let savepoint = |sql: &'static str| async move {
         client.simple_query(sql).await.map_err(|e| database_error(format!("HypoPG: {}", server_message(&e))))
@@ -63,12 +63,12 @@ pub async fn create(client: &Client, candidate: &IndexCandidate) -> Result<std::
 /// HypoPG was usable, one verdict per candidate (in order): what the planner did
 /// with it, or why PostgreSQL cannot build it.
 pub async fn verify(
-    client: &Client,
+    client: &Session,
     sql: &str,
     planning: &Planning,
     candidates: &[IndexCandidate],
 ) -> Result<(HypoStatus, Vec<std::result::Result<Verification, String>>)> {
-    let failed = |what: &str, e: tokio_postgres::Error| database_error(format!("HypoPG: cannot {what}: {}", server_message(&e)));
+    let failed = |what: &str, e: crate::pg::session::PgError| database_error(format!("HypoPG: cannot {what}: {}", server_message(&e)));
     client.simple_query("BEGIN").await.map_err(|e| failed("begin a transaction", e))?;
     let result = async {
         let status = load(client).await?;
@@ -115,7 +115,7 @@ pub async fn verify(
 }
 
 /// Makes HypoPG usable in the caller's open transaction, or says why it cannot be.
-pub async fn load(client: &Client) -> Result<HypoStatus> {
+pub async fn load(client: &Session) -> Result<HypoStatus> {
     let installed = client
         .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'hypopg'", &[])
         .await

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod connect;
 pub mod explain;
 pub mod hypopg;
+pub mod session;
 pub mod settings;
 pub mod statements;
 pub mod whatif;

@@ -2,11 +2,11 @@
 //! tell how the current configuration is doing.
 
 use super::connect::query;
+use crate::pg::session::Session;
 use crate::tune::Evidence;
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use tokio_postgres::Client;
 
 /// One row of `pg_settings`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -42,14 +42,14 @@ impl ServerState {
     }
 }
 
-pub async fn read_state(client: &Client) -> Result<ServerState> {
+pub async fn read_state(client: &Session) -> Result<ServerState> {
     let version =
         query(client, "SELECT current_setting('server_version_num')::int, current_setting('server_version')", "the server version").await?;
     let settings = read_settings(client).await?;
     Ok(ServerState { version_num: version[0].get::<_, i32>(0) as u32, version: version[0].get(1), settings })
 }
 
-pub async fn read_settings(client: &Client) -> Result<BTreeMap<String, ServerSetting>> {
+pub async fn read_settings(client: &Session) -> Result<BTreeMap<String, ServerSetting>> {
     let rows = query(
         client,
         "SELECT name, setting, unit, context, source, sourcefile, pending_restart, min_val, max_val,
@@ -80,7 +80,7 @@ pub async fn read_settings(client: &Client) -> Result<BTreeMap<String, ServerSet
 }
 
 /// Total size of the databases this role may connect to.
-pub async fn read_database_size(client: &Client) -> Result<u64> {
+pub async fn read_database_size(client: &Session) -> Result<u64> {
     let rows = query(
         client,
         "SELECT coalesce(sum(pg_database_size(oid)), 0)::bigint FROM pg_database
@@ -92,7 +92,7 @@ pub async fn read_database_size(client: &Client) -> Result<u64> {
 }
 
 /// Statistics that adjust the advice: temp files, cache hits, checkpoints, connections.
-pub async fn read_evidence(client: &Client, state: &ServerState) -> Result<Evidence> {
+pub async fn read_evidence(client: &Session, state: &ServerState) -> Result<Evidence> {
     let db = query(
         client,
         "SELECT coalesce(sum(temp_files), 0)::bigint, coalesce(sum(temp_bytes), 0)::bigint,

@@ -3,13 +3,13 @@
 use super::connect::server_message;
 use crate::advise::writes::StatsPeriods;
 use crate::error::database_error;
+use crate::pg::session::Session;
 use crate::workload::WorkloadStatement;
 use anyhow::Result;
-use tokio_postgres::Client;
 
 /// The statements pg_stat_statements recorded for the current database. Column
 /// names changed in 13 (`total_time` became `total_exec_time`).
-pub async fn read(client: &Client, server_major: u32) -> Result<Vec<WorkloadStatement>> {
+pub async fn read(client: &Session, server_major: u32) -> Result<Vec<WorkloadStatement>> {
     let installed = client
         .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'", &[])
         .await
@@ -62,8 +62,9 @@ pub async fn read(client: &Client, server_major: u32) -> Result<Vec<WorkloadStat
 
 /// How long pg_stat_statements and the database's table statistics have each been
 /// counting, so that write counts can be brought to the statements' period.
-pub async fn periods(client: &Client) -> Result<StatsPeriods> {
-    let failed = |e: tokio_postgres::Error| database_error(format!("cannot read the statistics' reset times: {}", server_message(&e)));
+pub async fn periods(client: &Session) -> Result<StatsPeriods> {
+    let failed =
+        |e: crate::pg::session::PgError| database_error(format!("cannot read the statistics' reset times: {}", server_message(&e)));
     let row = client
         .query_one(
             "SELECT extract(epoch FROM now() - (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()))::float8,

@@ -17,13 +17,13 @@ use super::hypopg::{self, HypoStatus};
 use crate::advise::index::IndexCandidate;
 use crate::advise::select::{Planned, WhatIf};
 use crate::error::{database_error, one_line};
+use crate::pg::session::Session;
 use crate::plan::Plan;
 use anyhow::Result;
 use std::time::Duration;
-use tokio_postgres::Client;
 
 pub struct ServerWhatIf<'a> {
-    client: &'a Client,
+    client: &'a Session,
     /// Statement texts, their placeholder counts and the values assumed for them
     /// (empty: a generic plan), by position in the analysis.
     statements: Vec<(String, usize, Vec<String>)>,
@@ -39,7 +39,7 @@ impl<'a> ServerWhatIf<'a> {
     /// Checks that HypoPG can be used (in a transaction rolled back at once); `None`
     /// with the status when it cannot.
     pub async fn open(
-        client: &'a Client,
+        client: &'a Session,
         statements: Vec<(String, usize, Vec<String>)>,
         server_major: u32,
         timeout: Duration,
@@ -167,7 +167,7 @@ impl WhatIf for ServerWhatIf<'_> {
 
 /// Creates each index hypothetically in the open transaction. A candidate that
 /// cannot be built was left out by size(); a refusal here is a bug.
-async fn create_all(client: &Client, indexes: &[&IndexCandidate]) -> Result<()> {
+async fn create_all(client: &Session, indexes: &[&IndexCandidate]) -> Result<()> {
     for index in indexes {
         if let Err(why) = hypopg::create(client, index).await? {
             return Err(database_error(format!("HypoPG cannot create {}: {why}", index.definition())));
@@ -177,7 +177,7 @@ async fn create_all(client: &Client, indexes: &[&IndexCandidate]) -> Result<()> 
 }
 
 /// Our own statements (transaction control, HypoPG calls): a failure is the database's.
-async fn run(client: &Client, sql: &str) -> Result<()> {
+async fn run(client: &Session, sql: &str) -> Result<()> {
     client.simple_query(sql).await.map_err(|e| database_error(format!("{sql} failed: {}", server_message(&e))))?;
     Ok(())
 }
