@@ -142,7 +142,7 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     bad(&["tune", "--storage", "floppy"], 2, "floppy");
     bad(&["tune", "--format", "xml"], 2, "xml");
     bad(&["tune", "--apply"], 2, "--db");
-    bad(&["tune", "--db", "postgresql://host:notaport/db"], 2, "--db is not a PostgreSQL connection URL");
+    bad(&["tune", "--db", "postgresql://host:notaport/db"], 2, "--db: invalid port number: \"notaport\"");
     bad(&["tune", "--memory", "2GiB", "--connections", "100000"], 2, "cannot fit");
     bad(&["frobnicate"], 2, "frobnicate");
 }

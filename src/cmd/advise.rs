@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::error::Exit;
 use crate::migrate::{self, Change};
 use crate::pg::whatif::ServerWhatIf;
-use crate::pg::{self, catalog as pg_catalog, settings, statements as pg_statements, ConnectOptions};
+use crate::pg::{catalog as pg_catalog, settings, statements as pg_statements};
 use crate::render::{self, ReportFormat};
 use crate::workload::{export, log, queries, Workload, WorkloadStatement};
 use anyhow::{bail, Context, Result};
@@ -175,8 +175,7 @@ async fn live(
     mut from: Vec<String>,
     snapshot: Option<Snapshot>,
 ) -> Result<AdviseReport> {
-    let options = ConnectOptions { url: url.to_string(), timeout: Duration::from_secs(args.db.connect_timeout) };
-    let connection = pg::connect(&options).await?;
+    let connection = super::connect(&args.db, url, false).await?;
     let client = &connection.client;
     let state = settings::read_state(client).await?;
     let progress = Progress::new();

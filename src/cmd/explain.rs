@@ -12,7 +12,7 @@ use crate::migrate::{self, Change};
 use crate::pg::explain::{explain, PlanKind, Planning};
 use crate::pg::hypopg::{self, HypoStatus};
 use crate::pg::session::Session;
-use crate::pg::{self, catalog, settings, ConnectOptions};
+use crate::pg::{catalog, settings};
 use crate::plan::parse::{read, Input};
 use crate::plan::report::{DroppedSuggestion, ExplainReport, StatementReport, Suggestion};
 use crate::plan::rules::{diagnose, Context as RuleContext};
@@ -153,8 +153,7 @@ struct Server {
 }
 
 async fn open(args: &ExplainArgs, url: &str) -> Result<Server> {
-    let options = ConnectOptions { url: url.to_string(), timeout: Duration::from_secs(args.db.connect_timeout) };
-    let connection = pg::connect(&options).await?;
+    let connection = super::connect(&args.db, url, false).await?;
     let state = settings::read_state(&connection.client).await?;
     Ok(Server { client: connection.client, major: state.major() })
 }

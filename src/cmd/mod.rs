@@ -84,6 +84,18 @@ pub fn write_stderr(text: &str) {
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
+/// Connects to `url` (`--db`), saying on stderr what libpq would warn about.
+/// `read_write`: only a primary will do (`--apply`).
+pub async fn connect(db: &crate::cli::DbArgs, url: &str, read_write: bool) -> anyhow::Result<crate::pg::Connection> {
+    let options =
+        crate::pg::ConnectOptions { url: url.to_string(), timeout: std::time::Duration::from_secs(db.connect_timeout), read_write };
+    let connection = crate::pg::connect(&options).await?;
+    for warning in &connection.warnings {
+        note(&format!("warning: {warning}"));
+    }
+    Ok(connection)
+}
+
 /// One `pgadvise: ...` line on stderr.
 pub fn note(text: &str) {
     write_stderr(&format!("pgadvise: {text}\n"));

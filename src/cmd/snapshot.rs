@@ -3,10 +3,9 @@
 use crate::catalog::Snapshot;
 use crate::cli::SnapshotArgs;
 use crate::error::Exit;
-use crate::pg::{self, catalog, settings, ConnectOptions};
+use crate::pg::{self, catalog, settings};
 use anyhow::{bail, Context, Result};
 use std::io::Write;
-use std::time::Duration;
 
 pub fn run(args: &SnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
     let Some(url) = &args.db.db else {
@@ -14,8 +13,7 @@ pub fn run(args: &SnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     let snapshot = runtime.block_on(async {
-        let options = ConnectOptions { url: url.clone(), timeout: Duration::from_secs(args.db.connect_timeout) };
-        let connection = pg::connect(&options).await?;
+        let connection = super::connect(&args.db, &url, false).await?;
         let state = settings::read_state(&connection.client).await?;
         let database = pg::connect::query(&connection.client, "SELECT current_database()::text", "the database name").await?[0].get(0);
         let catalog = catalog::read_all(&connection.client).await?;

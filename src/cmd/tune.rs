@@ -9,7 +9,7 @@ use crate::error::Exit;
 use crate::host::{HostFacts, HostOverrides};
 use crate::input::{Source, Sourced};
 use crate::migrate::{self, Change};
-use crate::pg::{self, settings, ConnectOptions};
+use crate::pg::settings;
 use crate::profile::Profile;
 use crate::render::{self, TuneFormat};
 use crate::tune::report::{InputRow, LiveComparison, TuneReport};
@@ -19,7 +19,6 @@ use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// The profile when none is given: the middle ground for a workload we know nothing about.
 const DEFAULT_PROFILE: &str = "mixed";
@@ -62,8 +61,7 @@ pub fn run(args: &TuneArgs, config: &Config, out: &mut dyn Write) -> Result<Exit
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let options = ConnectOptions { url: url.clone(), timeout: Duration::from_secs(args.db.connect_timeout) };
-        let connection = pg::connect(&options).await?;
+        let connection = super::connect(&args.db, &url, args.apply).await?;
         let state = settings::read_state(&connection.client).await?;
         // The server's own version wins over --pg-version.
         input.pg_version = Sourced::new(state.major(), Source::Server("server_version_num".into()));

@@ -3,11 +3,13 @@
 
 pub mod catalog;
 pub mod connect;
+pub mod conninfo;
 pub mod explain;
 pub mod hypopg;
 pub mod session;
 pub mod settings;
 pub mod statements;
+pub mod tls;
 pub mod whatif;
 
 pub use connect::{connect, ConnectOptions, Connection};
