@@ -89,11 +89,11 @@ pub fn write_stderr(text: &str) {
 pub async fn connect(db: &crate::cli::DbArgs, url: &str, read_write: bool) -> anyhow::Result<crate::pg::Connection> {
     let options =
         crate::pg::ConnectOptions { url: url.to_string(), timeout: std::time::Duration::from_secs(db.connect_timeout), read_write };
-    let connection = crate::pg::connect(&options).await?;
-    for warning in &connection.warnings {
+    let plan = crate::pg::connect::plan_from_environment(&options)?;
+    for warning in &plan.warnings {
         note(&format!("warning: {warning}"));
     }
-    Ok(connection)
+    crate::pg::connect::connect_as_planned(plan, read_write).await
 }
 
 /// One `pgadvise: ...` line on stderr.

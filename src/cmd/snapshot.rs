@@ -13,7 +13,7 @@ pub fn run(args: &SnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     let snapshot = runtime.block_on(async {
-        let connection = super::connect(&args.db, &url, false).await?;
+        let connection = super::connect(&args.db, url, false).await?;
         let state = settings::read_state(&connection.client).await?;
         let database = pg::connect::query(&connection.client, "SELECT current_database()::text", "the database name").await?[0].get(0);
         let catalog = catalog::read_all(&connection.client).await?;

@@ -61,7 +61,7 @@ pub fn run(args: &TuneArgs, config: &Config, out: &mut dyn Write) -> Result<Exit
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let connection = super::connect(&args.db, &url, args.apply).await?;
+        let connection = super::connect(&args.db, url, args.apply).await?;
         let state = settings::read_state(&connection.client).await?;
         // The server's own version wins over --pg-version.
         input.pg_version = Sourced::new(state.major(), Source::Server("server_version_num".into()));

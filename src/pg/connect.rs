@@ -65,8 +65,6 @@ pub struct Connection {
     pub client: Session,
     /// `user@host:port/dbname`, for messages.
     pub target: String,
-    /// What libpq would warn about on the way (a password file others can read).
-    pub warnings: Vec<String>,
 }
 
 /// Everything needed to connect: one configuration per host to try, in order,
@@ -241,20 +239,27 @@ pub fn describe(config: &Config) -> String {
 /// Connects to the first host that takes the connection, as libpq does, or fails
 /// with a one-line error per host that maps to exit code 3.
 pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
+    connect_as_planned(plan_from_environment(options)?, options.read_write).await
+}
+
+/// [`plan`] from this process's environment and home directory.
+pub fn plan_from_environment(options: &ConnectOptions) -> Result<Plan> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let env = |name: &str| std::env::var(name).ok();
-    let plan = plan(options, &Sources { env: &env, home })?;
+    plan(options, &Sources { env: &env, home })
+}
+
+/// Connects by `plan`; its warnings are the caller's to show (before, as libpq does).
+pub async fn connect_as_planned(plan: Plan, read_write: bool) -> Result<Connection> {
     let mut failures = Vec::new();
     for config in &plan.hosts {
         let target = describe(config);
         match connect_host(config, &plan.tls).await {
-            Ok(client) => {
-                return Ok(Connection { client: Session::new(client, SESSION_STATEMENT_TIMEOUT), target, warnings: plan.warnings })
-            }
+            Ok(client) => return Ok(Connection { client: Session::new(client, SESSION_STATEMENT_TIMEOUT), target }),
             Err(why) => failures.push(format!("{target}: {why}")),
         }
     }
-    let hint = if options.read_write {
+    let hint = if read_write {
         "--apply needs a primary (read-write) server; name it in --db, or list every host with target_session_attrs=read-write"
     } else {
         "check the host and port, that the server runs and accepts this user (pg_hba.conf), and sslmode"
