@@ -27,10 +27,11 @@ pub enum Command {
 }
 
 /// Where the database is. `--db` alone takes the PG* environment variables
-/// (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE), so nothing connects unless asked.
+/// (PGHOST, PGPORT, PGUSER, PGSSLMODE...), a service and ~/.pgpass, as libpq does;
+/// nothing connects unless asked.
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
-    /// Connect to this server: a postgresql:// URL or key=value string; alone, use the PG* variables.
+    /// Connect to this server: a postgresql:// URL or key=value string (sslmode, service, ... as in libpq); alone, use the PG* variables.
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     pub db: Option<String>,
     /// Seconds to wait for the server to answer.

@@ -102,7 +102,7 @@ fn tls() -> &'static Tls {
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(&server.dir)
             .args(["-p", &server.port.to_string(), "-U", "postgres", "-d", "postgres", "-c"])
-            .arg(format!("CREATE ROLE certuser LOGIN; CREATE ROLE pwuser LOGIN PASSWORD '{PASSWORD}'; GRANT pg_read_all_settings TO pwuser"))
+            .arg(format!("CREATE ROLE certuser LOGIN; CREATE ROLE pwuser LOGIN PASSWORD '{PASSWORD}'; GRANT pg_read_all_settings TO pwuser; CREATE ROLE standby_like LOGIN SUPERUSER; ALTER ROLE standby_like SET default_transaction_read_only = on"))
             .output()
             .unwrap();
         assert!(setup.status.success(), "{}", stderr(&setup));
@@ -310,4 +310,23 @@ fn the_password_is_never_printed() {
     }
     written.push_str(&std::fs::read_to_string(&snapshot).unwrap());
     assert!(!written.is_empty() && !written.contains(PASSWORD), "a written file holds the password");
+}
+
+/// `--apply` needs a primary: a server that only takes reads (a standby; here a
+/// role whose sessions are read-only, which libpq's read-write check sees alike)
+/// is refused before anything is read or written, with why.
+#[test]
+fn apply_refuses_a_read_only_server() {
+    let tls = tls();
+    let home = home("standby");
+    let url = format!("postgresql://standby_like@127.0.0.1:{}/postgres?sslmode=require", tls.server.port);
+    let output = isolated(Path::new(env!("CARGO_BIN_EXE_pgadvise")), &home, &[])
+        .args(["tune", "--db", &url, "--apply", "--rollback-file", home.join("rollback.sql").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--apply needs a primary (read-write) server"), "{}", stderr(&output));
+    assert!(!home.join("rollback.sql").exists());
+    // Without --apply, reading from it is fine.
+    both(&url, &home, &[], OK);
 }

@@ -435,6 +435,10 @@ mod tests {
         assert_eq!(describe(config), "env_user@db.example:6543/env_db");
         assert_eq!(config.get_password(), Some(&b"s3cret"[..]));
         assert_eq!(plan_with("host=h", &|_| None).unwrap().hosts[0].get_application_name(), Some("pgadvise"));
+        let timeout = |name: &str| (name == "PGCONNECT_TIMEOUT").then(|| "1".to_string());
+        assert_eq!(plan_with("host=h", &timeout).unwrap().hosts[0].get_connect_timeout(), Some(&Duration::from_secs(2)), "libpq's minimum");
+        let address = |name: &str| (name == "PGHOSTADDR").then(|| "10.1.2.3".to_string());
+        assert_eq!(describe(&plan_with("user=u", &address).unwrap().hosts[0]), "u@10.1.2.3:5432/u");
     }
 
     #[test]
