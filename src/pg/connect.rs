@@ -255,7 +255,9 @@ pub async fn connect_as_planned(plan: Plan, read_write: bool) -> Result<Connecti
     for config in &plan.hosts {
         let target = describe(config);
         match connect_host(config, &plan.tls).await {
-            Ok(client) => return Ok(Connection { client: Session::new(client, SESSION_STATEMENT_TIMEOUT), target }),
+            Ok((client, cancel_tls)) => {
+                return Ok(Connection { client: Session::new(client, SESSION_STATEMENT_TIMEOUT, cancel_tls), target })
+            }
             Err(why) => failures.push(format!("{target}: {why}")),
         }
     }
@@ -270,7 +272,7 @@ pub async fn connect_as_planned(plan: Plan, read_write: bool) -> Result<Connecti
 /// One host, with libpq's sslmode fallbacks: `allow` tries plain text first and
 /// TLS second, `prefer` TLS first (taken when the server offers it) and plain
 /// text second. A Unix socket never uses TLS, as in libpq.
-async fn connect_host(config: &Config, tls: &TlsSettings) -> std::result::Result<Client, String> {
+async fn connect_host(config: &Config, tls: &TlsSettings) -> std::result::Result<(Client, Option<MakeRustlsConnect>), String> {
     let socket = matches!(config.get_hosts().first(), Some(Host::Unix(_)));
     let tries: &[SslMode] = match tls.mode {
         _ if socket => &[SslMode::Disable],
@@ -285,7 +287,7 @@ async fn connect_host(config: &Config, tls: &TlsSettings) -> std::result::Result
         let attempt = match mode {
             SslMode::Disable => {
                 config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-                timeout_connect(wait, config.connect(NoTls)).await
+                timeout_connect(wait, config.connect(NoTls)).await.map(|client| (client, None))
             }
             _ => {
                 let mode = if *mode == SslMode::Prefer {
@@ -294,8 +296,8 @@ async fn connect_host(config: &Config, tls: &TlsSettings) -> std::result::Result
                     tokio_postgres::config::SslMode::Require
                 };
                 config.ssl_mode(mode);
-                let tls_config = tls.client_config().map_err(|e| e.to_string())?;
-                timeout_connect(wait, config.connect(MakeRustlsConnect::new(tls_config))).await
+                let connector = MakeRustlsConnect::new(tls.client_config().map_err(|e| e.to_string())?);
+                timeout_connect(wait, config.connect(connector.clone())).await.map(|client| (client, Some(connector)))
             }
         };
         match attempt {

@@ -75,14 +75,16 @@ pub type PgResult<T> = std::result::Result<T, PgError>;
 pub struct Session {
     client: Client,
     cancel: CancelToken,
+    /// The session's TLS, which a cancel request must use too; `None` in plain text.
+    cancel_tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     /// The session's `statement_timeout`: what a call waits for, plus [`DEADLINE_MARGIN`].
     statement_timeout: Duration,
 }
 
 impl Session {
-    pub fn new(client: Client, statement_timeout: Duration) -> Session {
+    pub fn new(client: Client, statement_timeout: Duration, cancel_tls: Option<tokio_postgres_rustls::MakeRustlsConnect>) -> Session {
         let cancel = client.cancel_token();
-        Session { client, cancel, statement_timeout }
+        Session { client, cancel, cancel_tls, statement_timeout }
     }
 
     /// The same session, waiting for answers as if its `statement_timeout` were
@@ -133,7 +135,11 @@ impl Session {
             Ok(result) => result.map_err(PgError::Server),
             Err(_) => {
                 // Best effort, and bounded too: the server may be as deaf to a cancel.
-                let _ = tokio::time::timeout(Duration::from_secs(5), self.cancel.cancel_query(tokio_postgres::NoTls)).await;
+                let wait = Duration::from_secs(5);
+                let _ = match &self.cancel_tls {
+                    Some(tls) => tokio::time::timeout(wait, self.cancel.cancel_query(tls.clone())).await,
+                    None => tokio::time::timeout(wait, self.cancel.cancel_query(tokio_postgres::NoTls)).await,
+                };
                 Err(PgError::NoAnswer(deadline))
             }
         }
