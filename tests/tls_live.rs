@@ -330,3 +330,27 @@ fn apply_refuses_a_read_only_server() {
     // Without --apply, reading from it is fine.
     both(&url, &home, &[], OK);
 }
+
+/// A host that takes the TCP connection and then says nothing (a stuck proxy) is
+/// given up on within --connect-timeout, in one line, exit 3; so is a closed port.
+#[test]
+fn a_silent_or_closed_server_fails_within_the_connect_timeout() {
+    let home = home("silent");
+    // Listening, never accepting: the kernel completes the handshake, nobody answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    for (port, why) in [(silent_port, "no answer within 2 s"), (closed, "Connection refused")] {
+        let started = std::time::Instant::now();
+        let output = isolated(Path::new(env!("CARGO_BIN_EXE_pgadvise")), &home, &[])
+            .args(["tune", "--db", &format!("host=127.0.0.1 port={port} user=u"), "--connect-timeout", "2"])
+            .output()
+            .unwrap();
+        let waited = started.elapsed();
+        assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+        assert_eq!(stderr(&output).trim().lines().count(), 1, "{}", stderr(&output));
+        assert!(stderr(&output).contains(why), "{}", stderr(&output));
+        assert!(waited < std::time::Duration::from_secs(6), "waited {waited:?}");
+    }
+    drop(silent);
+}
