@@ -57,7 +57,8 @@ pub struct Access {
     pub rows: Option<f64>,
     /// Equality-on-a-constant predicates (by their SQL) allowed to make the index
     /// partial; `None` allows any that statistics show selective. Across a workload,
-    /// only constants that recur in several statements qualify: a one-off value is a
+    /// only constants that recur in several statements, or the one constant a column
+    /// is ever compared with, qualify: one of several values, each once, is a
     /// lookup, not a fixed condition.
     pub partial_constants: Option<Vec<String>>,
 }

@@ -5,7 +5,7 @@
 use super::index::{self, served_by, Access, IndexCandidate};
 use super::statement::{analyze, Aggregation, Skipped, StatementShape, Write};
 use crate::catalog::Catalog;
-use crate::sql::predicate::{Operand, Operator};
+use crate::sql::predicate::{Operand, Operator, Target};
 use crate::workload::{Workload, WorkloadStatement};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -78,6 +78,8 @@ pub fn analyze_workload(workload: Workload, catalog: &Catalog) -> Analysis {
     // recur; the others are done at once, so a big workload's parsed shapes are not
     // all held in memory together.
     let mut counts: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    // Per (schema, table, column), the constants it is compared with.
+    let mut values: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
     let mut deferred: Vec<(usize, WorkloadStatement, StatementShape)> = Vec::new();
     for (position, statement) in workload.statements.into_iter().enumerate() {
         slots.push(None);
@@ -95,8 +97,9 @@ pub fn analyze_workload(workload: Workload, catalog: &Catalog) -> Analysis {
             }
             Ok(shape) => {
                 let constants = constant_equalities(&shape);
-                for key in &constants {
-                    *counts.entry(key.clone()).or_default() += 1;
+                for (schema, table, column, sql) in &constants {
+                    *counts.entry((schema.clone(), table.clone(), sql.clone())).or_default() += 1;
+                    values.entry((schema.clone(), table.clone(), column.clone())).or_default().insert(sql.clone());
                 }
                 if constants.is_empty() {
                     slots[position] = Some(found.add(position, statement, shape, catalog, &Recurring::new()));
@@ -107,8 +110,13 @@ pub fn analyze_workload(workload: Workload, catalog: &Catalog) -> Analysis {
         }
     }
     let mut recurring = Recurring::new();
+    let only_constants: BTreeSet<(String, String, String)> = values
+        .into_iter()
+        .filter(|((schema, table, column), constants)| constants.len() == 1 && is_label(catalog, schema, table, column))
+        .map(|((schema, table, _), constants)| (schema, table, constants.into_iter().next().expect("one")))
+        .collect();
     for ((schema, table, sql), count) in counts {
-        if count >= 2 {
+        if count >= 2 || only_constants.contains(&(schema.clone(), table.clone(), sql.clone())) {
             recurring.entry((schema, table)).or_default().push(sql);
         }
     }
@@ -130,8 +138,11 @@ pub fn analyze_workload(workload: Workload, catalog: &Catalog) -> Analysis {
     analysis
 }
 
-/// (schema, table) → equalities on constants (by their SQL) that appear in at least
-/// two statements on that table: fixed conditions, fit for a partial index.
+/// (schema, table) → equalities on constants (by their SQL) that are fixed
+/// conditions, fit for a partial index: those in at least two statements on that
+/// table, and those on a column the workload compares with no other constant
+/// (`o_orderstatus = 'P'` in one report of a SQL file). A column compared with
+/// several constants, each once (a log's lookups), is a lookup, not a condition.
 type Recurring = BTreeMap<(String, String), Vec<String>>;
 
 /// What the statements have contributed so far.
@@ -194,12 +205,26 @@ impl Found {
 }
 
 /// The equalities on constants (`status = 'active'`) a statement has, each once.
-fn constant_equalities(shape: &StatementShape) -> BTreeSet<(String, String, String)> {
+/// Whether a column holds labels (a status, a kind, a flag: text, a character, an
+/// enum, a boolean) rather than numbers: `user_id = 1` in a lone statement is an
+/// example of a lookup, `status = 'P'` a condition the application always asks.
+fn is_label(catalog: &Catalog, schema: &str, table: &str, column: &str) -> bool {
+    let schema = (!schema.is_empty()).then_some(schema);
+    let Some(column) = catalog.table(schema, table).and_then(|t| t.columns.iter().find(|c| c.name == column)) else { return false };
+    let numeric = ["smallint", "integer", "bigint", "numeric", "real", "double precision", "money", "oid"];
+    !numeric.iter().any(|n| column.data_type.starts_with(n))
+        && !column.data_type.starts_with("timestamp")
+        && !column.data_type.starts_with("date")
+}
+
+/// (schema, table, column, predicate SQL) of each equality on a constant.
+fn constant_equalities(shape: &StatementShape) -> BTreeSet<(String, String, String, String)> {
     let mut seen = BTreeSet::new();
     for read in &shape.reads {
         for predicate in &read.predicates {
+            let Target::Column(column) = &predicate.target else { continue };
             if predicate.operator == Operator::Equality && matches!(predicate.operand, Operand::Constant(_)) {
-                seen.insert((read.schema.clone().unwrap_or_default(), read.table.clone(), predicate.sql.clone()));
+                seen.insert((read.schema.clone().unwrap_or_default(), read.table.clone(), column.name.clone(), predicate.sql.clone()));
             }
         }
     }
@@ -310,6 +335,35 @@ mod tests {
         let names: Vec<String> = analysis.candidates.iter().map(|c| c.index.name()).collect();
         assert_eq!(names, vec!["orders_account_id_created_at_idx"], "(account_id) is a prefix of (account_id, created_at)");
         assert_eq!(analysis.candidates[0].statements, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn a_constant_is_a_fixed_condition_when_it_recurs_or_is_the_columns_only_one() {
+        let mut catalog = catalog();
+        catalog.tables[0].stats = vec![crate::catalog::ColumnStats {
+            column: "status".into(),
+            null_frac: 0.0,
+            n_distinct: 3.0,
+            most_common_vals: vec!["F".into(), "O".into(), "P".into()],
+            most_common_freqs: vec![0.49, 0.49, 0.02],
+            correlation: None,
+            histogram_bounds: vec![],
+            table_rows: 1e6,
+        }];
+        catalog.tables[0].columns[2].data_type = "character(1)".into();
+        let names = |queries: &[(&str, f64, f64)]| {
+            analyze_workload(workload(queries), &catalog).candidates.iter().map(|c| c.index.name()).collect::<Vec<_>>()
+        };
+        // One report of a SQL file: 'P' is the only status the workload asks for.
+        let backlog = ("SELECT id FROM orders WHERE status = 'P' ORDER BY created_at LIMIT 100", 1.0, 1.0);
+        assert_eq!(names(&[backlog]), ["orders_created_at_where_status_p_idx"]);
+        // A log's lookups: each status once, none of them a fixed condition.
+        let other = ("SELECT id FROM orders WHERE status = 'F' ORDER BY created_at LIMIT 100", 1.0, 1.0);
+        assert_eq!(names(&[backlog, other]), ["orders_status_created_at_idx"]);
+        // A number is an example of a lookup, even alone.
+        catalog.tables[0].columns[2].data_type = "integer".into();
+        let names = analyze_workload(workload(&[backlog]), &catalog).candidates.iter().map(|c| c.index.name()).collect::<Vec<_>>();
+        assert_eq!(names, ["orders_status_created_at_idx"]);
     }
 
     #[test]
