@@ -193,7 +193,8 @@ fn advice_migrations_apply_and_undo_with_every_tool() {
         let after = catalog_state();
         for expected in [
             "Order Items_CustomerID_idx|i|CREATE INDEX \"Order Items_CustomerID_idx\" ON \"Sales Data\".\"Order Items\" USING btree (\"CustomerID\")|true|t",
-            "Order Items_quo\"te_naïve_idx|i|CREATE INDEX \"Order Items_quo\"\"te_naïve_idx\" ON \"Sales Data\".\"Order Items\" USING btree (\"quo\"\"te\", \"naïve\")|true|t",
+            // ("quo""te", "naïve") was the candidate; "quo""te" alone does the work.
+            "Order Items_quo\"te_idx|i|CREATE INDEX \"Order Items_quo\"\"te_idx\" ON \"Sales Data\".\"Order Items\" USING btree (\"quo\"\"te\")|true|t",
             "Order Items_by_naïve_mv|m|||t",
             "Order Items_by_naïve_mv_key|i|CREATE UNIQUE INDEX",
         ] {

@@ -53,8 +53,8 @@ pub const UNMEASURED_CALL_MS: f64 = 1.0;
 pub const CLEAR_WIN_OVER_WRITES: f64 = 2.0;
 /// ... and either saves this share of the workload's time as it stands with the
 /// indexes chosen so far (once the big wins are in, what is left is smaller, and
-/// a hundredth of it is still worth a small index) ...
-pub const DEFAULT_MIN_SAVED_SHARE: f64 = 0.01;
+/// a two-hundredth of it is still worth a small index) ...
+pub const DEFAULT_MIN_SAVED_SHARE: f64 = 0.005;
 /// ... or saves at least this share of one statement's cost without new indexes (a
 /// lookup on a small table is a small share of the workload, and still worth an
 /// index). Of its cost *without* new indexes: an index that takes a statement from
@@ -63,6 +63,11 @@ pub const MIN_STATEMENT_SHARE: f64 = 0.5;
 /// A candidate that makes another statement costlier is taken only when what it
 /// saves is this many times what that statement loses.
 pub const REGRESSION_MARGIN: f64 = 10.0;
+/// A chosen multi-column index gives way to its leading key alone when that is at
+/// most this share of its size ...
+pub const NARROW_MAX_SIZE_SHARE: f64 = 0.5;
+/// ... and saves at least this share of what the wider one saves.
+pub const NARROW_MIN_SAVED_SHARE: f64 = 0.97;
 /// Time to maintain one btree entry on a write (insert, delete, non-HOT update):
 /// about a microsecond when the page is cached. pg_stat_user_tables counts writes
 /// since its own reset, which may be longer ago than pg_stat_statements'.
@@ -283,23 +288,8 @@ pub async fn select<W: WhatIf>(
             }
             let after = planned(oracle.costs(&with, statements_of).await?, statements_of, &mut selection.unplanned);
             selection.planner_calls += statements_of.len();
-            let (mut saved, mut lost, mut best_statement_share) = (0.0, 0.0, 0.0f64);
-            let mut per_statement = Vec::new();
-            for (statement, new) in statements_of.iter().zip(&after) {
-                let (Some(before), Some(new), Some(base)) = (cost_of(&current, *statement), *new, base_of(*statement)) else { continue };
-                if base > 0.0 {
-                    // A plan that costs more with the index (the planner's own misjudgement,
-                    // or a worse plan shape elsewhere) counts against it.
-                    let change = weight_ms(&statements[*statement]) * (before - new) / base;
-                    if change > 0.0 {
-                        saved += change;
-                        best_statement_share = best_statement_share.max((before - new) / base);
-                    } else {
-                        lost -= change;
-                    }
-                }
-                per_statement.push((*statement, before, new));
-            }
+            let Judgement { saved, lost, best_statement_share, per_statement } =
+                judge(statements_of, &after, statements, |s| cost_of(&current, s), base_of);
             let table_writes = if limits.count_writes { write_cost_ms(&candidates[top].index, catalog) } else { 0.0 };
             let write_ms = table_writes + hot_cost_ms(&candidates[top].index, catalog, updated);
             let score = rank(saved - write_ms - lost, sizes[top], limits);
@@ -367,6 +357,32 @@ pub async fn select<W: WhatIf>(
                 continue;
             }
         }
+        // The leading key alone, if it does (nearly) the same work at half the size or less.
+        let mut index = candidates[top].index.clone();
+        let mut evaluation = evaluation;
+        let narrower = leading_key_only(&index).filter(|narrow| {
+            // Never one that is there already, chosen or in the catalog.
+            !selection.chosen.iter().any(|c| c.index.name() == narrow.name()) && super::index::served_by(narrow, catalog).is_none()
+        });
+        if let Some(narrow) = narrower {
+            if let Ok(size) = oracle.size(&narrow).await? {
+                let size = corrected_size(size, &narrow, catalog, server_major).max(8192);
+                if (size as f64) <= NARROW_MAX_SIZE_SHARE * sizes[top] as f64 {
+                    let statements_of = &candidates[top].statements;
+                    let mut with: Vec<&IndexCandidate> = selection.chosen.iter().map(|c| &c.index).collect();
+                    with.push(&narrow);
+                    let after = planned(oracle.costs(&with, statements_of).await?, statements_of, &mut selection.unplanned);
+                    selection.planner_calls += statements_of.len();
+                    let judged = judge(statements_of, &after, statements, |s| cost_of(&current, s), base_of);
+                    if judged.saved >= NARROW_MIN_SAVED_SHARE * evaluation.saved && judged.lost <= evaluation.lost {
+                        evaluation.saved = judged.saved;
+                        evaluation.per_statement = judged.per_statement;
+                        sizes[top] = size;
+                        index = narrow;
+                    }
+                }
+            }
+        }
         used_bytes += sizes[top];
         for (statement, _, new) in &evaluation.per_statement {
             if let Ok(i) = involved.binary_search(statement) {
@@ -375,7 +391,7 @@ pub async fn select<W: WhatIf>(
             }
         }
         selection.chosen.push(Chosen {
-            index: candidates[top].index.clone(),
+            index,
             statements: candidates[top].statements.clone(),
             saved_ms: evaluation.saved,
             write_ms: evaluation.write_ms,
@@ -392,6 +408,50 @@ pub async fn select<W: WhatIf>(
     selection.unplanned.sort();
     selection.unplanned.dedup_by_key(|(statement, _)| *statement);
     Ok(selection)
+}
+
+/// What a candidate's costs mean for its statements, against their current costs.
+struct Judgement {
+    saved: f64,
+    lost: f64,
+    best_statement_share: f64,
+    per_statement: Vec<(usize, f64, f64)>,
+}
+
+/// Time saved (and lost) by the statements `statements_of` at the costs `after`:
+/// each statement's weight times the change of its cost, as a share of its cost
+/// without new indexes.
+fn judge(
+    statements_of: &[usize],
+    after: &[Option<f64>],
+    statements: &[AnalyzedStatement],
+    current: impl Fn(usize) -> Option<f64>,
+    base: impl Fn(usize) -> Option<f64>,
+) -> Judgement {
+    let mut judgement = Judgement { saved: 0.0, lost: 0.0, best_statement_share: 0.0, per_statement: Vec::new() };
+    for (statement, new) in statements_of.iter().zip(after) {
+        let (Some(before), Some(new), Some(base)) = (current(*statement), *new, base(*statement)) else { continue };
+        if base > 0.0 {
+            // A plan that costs more with the index (the planner's own misjudgement,
+            // or a worse plan shape elsewhere) counts against it.
+            let change = weight_ms(&statements[*statement]) * (before - new) / base;
+            if change > 0.0 {
+                judgement.saved += change;
+                judgement.best_statement_share = judgement.best_statement_share.max((before - new) / base);
+            } else {
+                judgement.lost -= change;
+            }
+        }
+        judgement.per_statement.push((*statement, before, new));
+    }
+    judgement
+}
+
+/// The index on the leading key alone, when a wider one was chosen: with
+/// deduplication it is often a fraction of the size, and a join or a sort the
+/// later keys were for may not need them after all.
+fn leading_key_only(index: &IndexCandidate) -> Option<IndexCandidate> {
+    (index.keys.len() > 1 && index.include.is_empty()).then(|| IndexCandidate { keys: index.keys[..1].to_vec(), ..index.clone() })
 }
 
 /// The costs that came back, with each failure's reason kept for the report.
@@ -427,6 +487,8 @@ mod tests {
         base: f64,
         /// Statements the server cannot plan.
         unplannable: Vec<usize>,
+        /// Sizes by index name; 1 MiB for the others.
+        sizes: Vec<(&'static str, u64)>,
     }
 
     impl WhatIf for Table {
@@ -451,7 +513,7 @@ mod tests {
             Ok(if index.name() == "t_broken_idx" {
                 Err("functions in index expression must be marked IMMUTABLE".into())
             } else {
-                Ok(1 << 20)
+                Ok(self.sizes.iter().find(|(name, _)| *name == index.name()).map_or(1 << 20, |(_, size)| *size))
             })
         }
     }
@@ -502,6 +564,7 @@ mod tests {
             effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0), ("t_c_idx", 0, 20.0), ("t_d_idx", 2, 100.0)],
             base: 100.0,
             unplannable: vec![],
+            sizes: vec![],
         };
         let candidates = vec![
             candidate("a", vec![0]),
@@ -523,7 +586,8 @@ mod tests {
     #[test]
     fn a_statement_that_cannot_be_planned_is_listed_and_never_blamed_on_the_index() {
         // Statement 1 cannot be planned: b helps only it, so b is not "unused", it is unproven.
-        let mut oracle = Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0, unplannable: vec![1] };
+        let mut oracle =
+            Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0, unplannable: vec![1], sizes: vec![] };
         let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
         let selection =
             run(&mut oracle, &candidates, Limits { max_indexes: 10, budget_bytes: None, min_saved_share: Some(0.0), count_writes: true });
@@ -546,13 +610,14 @@ mod tests {
         // Statement 1 is 0.2% of the workload, and the index makes it 10x cheaper.
         let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
         let statements = vec![statement(10_000.0), statement(20.0)];
-        let oracle = || Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 10.0)], base: 100.0, unplannable: vec![] };
+        let oracle =
+            || Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 10.0)], base: 100.0, unplannable: vec![], sizes: vec![] };
         let chosen =
             |limits| run_on(&mut oracle(), &statements, &candidates, limits).chosen.iter().map(|c| c.index.name()).collect::<Vec<_>>();
         assert_eq!(chosen(DEFAULTS), ["t_a_idx", "t_b_idx"]);
         assert_eq!(chosen(Limits { min_saved_share: Some(0.01), ..DEFAULTS }), ["t_a_idx"], "--min-saving 1 is the user's rule");
         // A small saving that no statement feels stays out.
-        let mut marginal = Table { effects: vec![("t_b_idx", 1, 95.0)], base: 100.0, unplannable: vec![] };
+        let mut marginal = Table { effects: vec![("t_b_idx", 1, 95.0)], base: 100.0, unplannable: vec![], sizes: vec![] };
         let selection = run_on(&mut marginal, &statements, &candidates[1..], DEFAULTS);
         assert!(selection.chosen.is_empty());
         assert!(selection.rejected[0].1.starts_with("saves too little"), "{:?}", selection.rejected);
@@ -570,31 +635,60 @@ mod tests {
         let statements = vec![statement(10_000.0), statement(1000.0)];
         let effects =
             |wide_on_1: f64| vec![("t_a_idx", 0, 10.0), ("t_a_idx", 1, 90.0), ("t_a_b_idx", 0, 20.0), ("t_a_b_idx", 1, wide_on_1)];
-        let mut oracle = Table { effects: effects(50.0), base: 100.0, unplannable: vec![] };
+        let mut oracle = Table { effects: effects(50.0), base: 100.0, unplannable: vec![], sizes: vec![] };
         let selection = run_on(&mut oracle, &statements, &candidates, DEFAULTS);
         assert_eq!(selection.chosen.iter().map(|c| c.index.name()).collect::<Vec<_>>(), ["t_a_idx"]);
         assert!(selection.rejected[0].1.starts_with("t_a_idx, already chosen, leads with the same column"), "{:?}", selection.rejected);
         // Taking statement 1 on to 20 saves 70% of its cost: worth its width.
-        let mut oracle = Table { effects: effects(20.0), base: 100.0, unplannable: vec![] };
+        let mut oracle = Table { effects: effects(20.0), base: 100.0, unplannable: vec![], sizes: vec![] };
         assert_eq!(run_on(&mut oracle, &statements, &candidates, DEFAULTS).chosen.len(), 2);
     }
 
     #[test]
     fn a_chosen_index_that_helps_other_statements_is_counted_before_the_next_candidate() {
         // (a) was generated for statement 0 but helps statement 1 too (100 -> 10).
-        // (b), for statement 1 alone, takes it to 9.5: judged against 10, not 100,
-        // it saves 5 ms of the 600 the workload takes with (a): under 1%.
+        // (b), for statement 1 alone, takes it to 9.8: judged against 10, not 100,
+        // it saves 2 ms of the 600 the workload takes with (a): under 0.5%.
         let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
         let statements = vec![statement(10_000.0), statement(1000.0)];
-        let mut oracle =
-            Table { effects: vec![("t_a_idx", 0, 5.0), ("t_a_idx", 1, 10.0), ("t_b_idx", 1, 9.5)], base: 100.0, unplannable: vec![] };
+        let mut oracle = Table {
+            effects: vec![("t_a_idx", 0, 5.0), ("t_a_idx", 1, 10.0), ("t_b_idx", 1, 9.8)],
+            base: 100.0,
+            unplannable: vec![],
+            sizes: vec![],
+        };
         let selection = run_on(&mut oracle, &statements, &candidates, DEFAULTS);
         assert_eq!(selection.chosen.iter().map(|c| c.index.name()).collect::<Vec<_>>(), ["t_a_idx"], "{:?}", selection.rejected);
         // Taking it to 8 saves 20 ms of those 600: worth an index, though a sliver of
         // the 11,000 ms the workload took before.
-        let mut oracle =
-            Table { effects: vec![("t_a_idx", 0, 5.0), ("t_a_idx", 1, 10.0), ("t_b_idx", 1, 8.0)], base: 100.0, unplannable: vec![] };
+        let mut oracle = Table {
+            effects: vec![("t_a_idx", 0, 5.0), ("t_a_idx", 1, 10.0), ("t_b_idx", 1, 8.0)],
+            base: 100.0,
+            unplannable: vec![],
+            sizes: vec![],
+        };
         assert_eq!(run_on(&mut oracle, &statements, &candidates, DEFAULTS).chosen.len(), 2);
+    }
+
+    #[test]
+    fn the_leading_key_alone_replaces_a_wider_index_that_does_no_more() {
+        // (a, b) takes statement 0 from 100 to 10; (a) alone, a third of the size, to 10.2.
+        let mut wide = candidate("a", vec![0]);
+        wide.index.keys.push(IndexKey::Column { name: "b".into(), direction: String::new() });
+        let statements = vec![statement(1000.0)];
+        let oracle = |narrow_cost: f64| Table {
+            effects: vec![("t_a_b_idx", 0, 10.0), ("t_a_idx", 0, narrow_cost)],
+            base: 100.0,
+            unplannable: vec![],
+            sizes: vec![("t_a_b_idx", 3 << 20), ("t_a_idx", 1 << 20)],
+        };
+        let chosen = |narrow_cost| {
+            let selection = run_on(&mut oracle(narrow_cost), &statements, std::slice::from_ref(&wide), DEFAULTS);
+            selection.chosen.iter().map(|c| (c.index.name(), c.size_bytes)).collect::<Vec<_>>()
+        };
+        assert_eq!(chosen(10.2), [("t_a_idx".to_string(), 1 << 20)]);
+        // When the second key does real work, it stays.
+        assert_eq!(chosen(40.0), [("t_a_b_idx".to_string(), 3 << 20)]);
     }
 
     #[test]
@@ -605,8 +699,12 @@ mod tests {
         // indexes, and a sliver of the workload.
         let candidates = vec![candidate("a", vec![0, 1]), candidate("b", vec![0])];
         let statements = vec![statement(10.0), statement(100_000.0)];
-        let mut oracle =
-            Table { effects: vec![("t_a_idx", 0, 4.0), ("t_a_idx", 1, 50.0), ("t_b_idx", 0, 1.0)], base: 100.0, unplannable: vec![] };
+        let mut oracle = Table {
+            effects: vec![("t_a_idx", 0, 4.0), ("t_a_idx", 1, 50.0), ("t_b_idx", 0, 1.0)],
+            base: 100.0,
+            unplannable: vec![],
+            sizes: vec![],
+        };
         let selection = run_on(&mut oracle, &statements, &candidates, DEFAULTS);
         assert_eq!(selection.chosen.iter().map(|c| c.index.name()).collect::<Vec<_>>(), ["t_a_idx"]);
         assert!(selection.rejected[0].1.contains("no statement half its cost"), "{:?}", selection.rejected);
@@ -617,7 +715,8 @@ mod tests {
         let candidates = vec![candidate("r", vec![0, 1])];
         let mut statements = vec![statement(1000.0), statement(1000.0)];
         statements[1].statement.query = "SELECT * FROM t WHERE r > $1".into();
-        let mut oracle = Table { effects: vec![("t_r_idx", 0, 80.0), ("t_r_idx", 1, 150.0)], base: 100.0, unplannable: vec![] };
+        let mut oracle =
+            Table { effects: vec![("t_r_idx", 0, 80.0), ("t_r_idx", 1, 150.0)], base: 100.0, unplannable: vec![], sizes: vec![] };
         let selection = run_on(&mut oracle, &statements, &candidates, DEFAULTS);
         assert!(selection.chosen.is_empty());
         assert!(
@@ -626,7 +725,8 @@ mod tests {
             selection.rejected
         );
         // Saving far more than the loss, it is taken.
-        let mut oracle = Table { effects: vec![("t_r_idx", 0, 1.0), ("t_r_idx", 1, 101.0)], base: 100.0, unplannable: vec![] };
+        let mut oracle =
+            Table { effects: vec![("t_r_idx", 0, 1.0), ("t_r_idx", 1, 101.0)], base: 100.0, unplannable: vec![], sizes: vec![] };
         assert_eq!(run_on(&mut oracle, &statements, &candidates, DEFAULTS).chosen.len(), 1);
     }
 
@@ -647,7 +747,7 @@ mod tests {
                 self.0.size(index).await
             }
         }
-        let mut oracle = Skewed(Table { effects: vec![("t_b_idx", 1, 40.0)], base: 100.0, unplannable: vec![] });
+        let mut oracle = Skewed(Table { effects: vec![("t_b_idx", 1, 40.0)], base: 100.0, unplannable: vec![], sizes: vec![] });
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let selection = runtime
             .block_on(select(&mut oracle, &statements, &candidates, &Catalog::default(), &UpdatedColumns::new(), 15, DEFAULTS))
@@ -658,7 +758,8 @@ mod tests {
 
     #[test]
     fn stops_at_the_limits() {
-        let mut oracle = Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0, unplannable: vec![] };
+        let mut oracle =
+            Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0, unplannable: vec![], sizes: vec![] };
         let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
         let one =
             run(&mut oracle, &candidates, Limits { max_indexes: 1, budget_bytes: None, min_saved_share: Some(0.0), count_writes: true });
@@ -687,7 +788,8 @@ mod tests {
         let candidates = vec![candidate("a", vec![0]), candidate("b", vec![1])];
         let statements = vec![statement(1000.0), statement(1000.0)];
         let choose = |budget_bytes: Option<u64>| {
-            let mut oracle = Sized(Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0, unplannable: vec![] });
+            let mut oracle =
+                Sized(Table { effects: vec![("t_a_idx", 0, 10.0), ("t_b_idx", 1, 50.0)], base: 100.0, unplannable: vec![], sizes: vec![] });
             let limits = Limits { max_indexes: 1, budget_bytes, min_saved_share: Some(0.0), count_writes: true };
             let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let selection = runtime

@@ -6,7 +6,9 @@
 //! equality on a skewed column the average frequency: the index for the recent
 //! rows a report reads, or for the few pending orders of a backlog, never wins.
 //! From the column's pg_stats instead: for an equality, the most common value when
-//! one dominates, else a typical one; for the lower end of a range, a value near
+//! one holds a majority of the rows, else a typical one (the histogram's middle;
+//! for a column whose values are all common, the median of the common values by
+//! frequency); for the lower end of a range, a value near
 //! the top of the histogram (the newest or highest 1%), which is what "since $1"
 //! reports ask for; for the upper end, the next histogram bound after the lower
 //! end on the same column (a narrow window), or near the top; LIMIT 100 and
@@ -18,8 +20,10 @@ use crate::catalog::{Catalog, ColumnStats};
 use crate::sql::predicate::Comparison;
 use serde::Serialize;
 
-/// A most common value at least this frequent is what an equality usually asks for.
-const DOMINANT_FREQUENCY: f64 = 0.1;
+/// A most common value at least this frequent (a majority) is what an equality
+/// usually asks for. Below it, no one value stands for the calls: a country
+/// holding 20% of the customers is one of many a report is run for.
+const DOMINANT_FREQUENCY: f64 = 0.5;
 /// Where in the histogram a range's lower end goes: the top 1% of the rows.
 const RECENT_SHARE: f64 = 0.01;
 /// A page of results.
@@ -83,7 +87,13 @@ fn equal_value(stats: &ColumnStats, name: &str) -> Option<(String, String)> {
         }
         _ => match stats.histogram_bounds.get(stats.histogram_bounds.len() / 2) {
             Some(value) => Some((value.clone(), format!("a typical {name}"))),
-            None => stats.most_common_vals.first().map(|v| (v.clone(), format!("a common {name}"))),
+            // Every value is a common one (a country, a kind): the middle one by frequency.
+            None => {
+                let middle = stats.most_common_vals.len() / 2;
+                let value = stats.most_common_vals.get(middle)?;
+                let frequency = stats.most_common_freqs.get(middle).copied().unwrap_or(0.0);
+                Some((value.clone(), format!("a typical {name} ({:.0}% of rows)", frequency * 100.0)))
+            }
         },
     }
 }
@@ -127,6 +137,7 @@ mod tests {
         let table = Table {
             stats: vec![
                 stats("status", vec!["shipped", "pending"], vec![0.9, 0.03], vec![]),
+                stats("country", vec!["US", "FR", "DE", "JP", "IT"], vec![0.2, 0.1, 0.1, 0.05, 0.05], vec![]),
                 stats("customer_id", vec![], vec![], (0..=100).map(|i| (i * 1000).to_string()).collect()),
                 stats("created_at", vec![], vec![], days),
             ],
@@ -147,6 +158,8 @@ mod tests {
     fn equality_takes_a_dominant_value_else_a_typical_one() {
         assert_eq!(values(&[(1, column("status", Comparison::Equal))], 1), Some(vec!["shipped".into()]));
         assert_eq!(values(&[(1, column("customer_id", Comparison::Equal))], 1), Some(vec!["50000".into()]));
+        // The biggest country holds a fifth of the rows, no majority: the middle one.
+        assert_eq!(values(&[(1, column("country", Comparison::Equal))], 1), Some(vec!["DE".into()]));
     }
 
     #[test]
