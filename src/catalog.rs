@@ -56,6 +56,11 @@ pub struct Catalog {
     /// advice needs counts old enough to mean something; `None` when unknown.
     #[serde(default)]
     pub stats_age_seconds: Option<f64>,
+    /// The database's collation is C or POSIX: text compares byte by byte, and a
+    /// plain btree serves `LIKE 'prefix%'`. Otherwise (or unknown) a prefix match
+    /// needs `text_pattern_ops`.
+    #[serde(default)]
+    pub byte_order_collation: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

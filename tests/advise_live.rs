@@ -407,6 +407,45 @@ fn a_recent_window_is_planned_with_a_value_from_the_statistics() {
     assert!(assumed.contains("the newest or highest 1% of events.created_at"), "{assumed}");
 }
 
+/// Under a collation other than C (here C.utf8, which PostgreSQL 15 does not
+/// treat as C), a plain btree cannot serve `LIKE 'prefix%'`: the advice is a
+/// `text_pattern_ops` index, from a SQL file's literal prefix and from
+/// pg_stat_statements' `LIKE $1` alike, and the plain index already there does
+/// not count as serving it.
+#[test]
+fn a_prefix_search_gets_a_text_pattern_ops_index() {
+    let server = server();
+    server.psql("CREATE DATABASE prefixes LOCALE 'C.utf8' TEMPLATE template0");
+    let url = server.url_to("postgres", "prefixes");
+    let run = |sql: &str| {
+        let output = server.psql_command(&url).args(["-c", sql]).output().unwrap();
+        assert!(output.status.success(), "{sql}: {}", stderr(&output));
+    };
+    run("CREATE EXTENSION pg_stat_statements");
+    run("CREATE TABLE people (id bigint PRIMARY KEY, name text NOT NULL, note text NOT NULL)");
+    run("INSERT INTO people SELECT i, md5(i::text), repeat('x', 80) FROM generate_series(1, 200000) i");
+    run("CREATE INDEX people_name_plain ON people (name)");
+    run("ANALYZE people");
+    let expected = "CREATE INDEX CONCURRENTLY IF NOT EXISTS people_name_pattern_idx ON public.people (name text_pattern_ops);";
+
+    let queries = std::env::temp_dir().join(format!("pgadvise-prefix-{}.sql", std::process::id()));
+    std::fs::write(&queries, "SELECT id, note FROM people WHERE name LIKE 'abc1%';\n").unwrap();
+    let output = pgadvise(&["advise", "--db", &url, "--queries", queries.to_str().unwrap(), "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["indexes"][0]["sql"], expected, "rejected: {}", report["rejected"]);
+
+    run(RESET_THIS_DATABASE);
+    for prefix in ["abc1", "fe2", "0a9b", "77c"] {
+        run(&format!("SELECT id, note FROM people WHERE name LIKE '{prefix}%'"));
+    }
+    let output = pgadvise(&["advise", "--db", &url, "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["indexes"][0]["sql"], expected, "rejected: {}", report["rejected"]);
+    assert!(report["assumed_values"].to_string().contains("characters of a typical people.name"), "{}", report["assumed_values"]);
+}
+
 /// Two advise runs at once on a database where HypoPG is available but not
 /// created: each transaction creates the extension and rolls it back, so neither
 /// waits for the other longer than one EXPLAIN, and both give the same advice.

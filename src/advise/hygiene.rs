@@ -233,7 +233,7 @@ mod tests {
 
     fn check_aged(indexes: Vec<Index>, stats_age_seconds: Option<f64>) -> Hygiene {
         let table = Table { indexes, ..Table::new("public", "t", 1e5) };
-        check(&Catalog { tables: vec![table], stats_age_seconds }, WEEK)
+        check(&Catalog { tables: vec![table], stats_age_seconds, ..Catalog::default() }, WEEK)
     }
 
     fn check_indexes(indexes: Vec<Index>) -> Vec<(String, Problem)> {

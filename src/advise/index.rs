@@ -61,13 +61,22 @@ pub struct Access {
     /// is ever compared with, qualify: one of several values, each once, is a
     /// lookup, not a fixed condition.
     pub partial_constants: Option<Vec<String>>,
+    /// The database compares text byte by byte ([`Catalog::byte_order_collation`]):
+    /// a prefix match needs no `text_pattern_ops`.
+    pub byte_order_collation: bool,
 }
 
 /// One key of an index: a column with its sort direction, or an expression.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum IndexKey {
-    Column { name: String, direction: String },
+    Column {
+        name: String,
+        direction: String,
+    },
     Expression(String),
+    /// A key with `text_pattern_ops`, for `LIKE 'prefix%'`: under any collation but
+    /// C, a plain btree's order is not the byte order a prefix match needs.
+    Pattern(Box<IndexKey>),
 }
 
 impl IndexKey {
@@ -76,6 +85,24 @@ impl IndexKey {
             IndexKey::Column { name, direction } if direction.is_empty() => quote_ident(name),
             IndexKey::Column { name, direction } => format!("{} {direction}", quote_ident(name)),
             IndexKey::Expression(sql) => format!("({sql})"),
+            IndexKey::Pattern(key) => format!("{} text_pattern_ops", key.sql()),
+        }
+    }
+
+    /// The expression, for an expression key (with or without an operator class).
+    pub fn expression(&self) -> Option<&str> {
+        match self {
+            IndexKey::Column { .. } => None,
+            IndexKey::Expression(sql) => Some(sql),
+            IndexKey::Pattern(key) => key.expression(),
+        }
+    }
+
+    pub fn is_expression(&self) -> bool {
+        match self {
+            IndexKey::Column { .. } => false,
+            IndexKey::Expression(_) => true,
+            IndexKey::Pattern(key) => key.is_expression(),
         }
     }
 
@@ -91,6 +118,7 @@ impl IndexKey {
                 .filter(|w| !w.is_empty() && *w != "text")
                 .collect::<Vec<_>>()
                 .join("_"),
+            IndexKey::Pattern(key) => format!("{}_pattern", key.name_part()),
         }
     }
 
@@ -98,6 +126,7 @@ impl IndexKey {
         match self {
             IndexKey::Column { name, .. } => Some(name),
             IndexKey::Expression(_) => None,
+            IndexKey::Pattern(key) => key.column(),
         }
     }
 }
@@ -158,7 +187,7 @@ impl IndexCandidate {
     }
 
     pub fn kind(&self) -> &'static str {
-        match (self.keys.iter().any(|k| matches!(k, IndexKey::Expression(_))), self.predicate.is_some(), !self.include.is_empty()) {
+        match (self.keys.iter().any(IndexKey::is_expression), self.predicate.is_some(), !self.include.is_empty()) {
             (true, _, _) => "expression",
             (_, true, true) => "partial, covering",
             (_, true, false) => "partial",
@@ -196,7 +225,8 @@ pub fn suggest(scans: &[ScanConditions<'_>], catalog: Option<&Catalog>) -> Vec<I
     for scan in scans {
         let Some(reason) = needs_index(scan) else { continue };
         let stats = |column: &str| catalog.and_then(|c| c.column_stats(scan.schema, scan.table, column));
-        if let Some(candidate) = candidate(&scan.access(), Some(scan.node.id), reason, &stats) {
+        let access = Access { byte_order_collation: catalog.is_some_and(|c| c.byte_order_collation), ..scan.access() };
+        if let Some(candidate) = candidate(&access, Some(scan.node.id), reason, &stats) {
             if names.insert(candidate.name()) {
                 candidates.push(candidate);
             }
@@ -316,8 +346,17 @@ pub fn candidate(
                     push(&mut keys, key_of(&join.target));
                 }
             }
-            let range = lookups.iter().find(|p| p.operator == Operator::Range);
+            // A prefix match reads a range in byte order: its own key, with
+            // text_pattern_ops, which a sort under the collation cannot use.
+            let prefix = lookups.iter().find(|p| p.operator == Operator::Prefix);
+            if let Some(prefix) = prefix {
+                let key = key_of(&prefix.target);
+                push(&mut keys, if scan.byte_order_collation { key } else { IndexKey::Pattern(Box::new(key)) });
+            }
+            let range = lookups.iter().find(|p| p.operator == Operator::Range).or(prefix.filter(|_| scan.byte_order_collation));
+            let prefixed = prefix.is_some() && !scan.byte_order_collation;
             match (range, scan.sort_keys.first()) {
+                _ if prefixed => {}
                 (Some(range), Some(first)) if matches!(&range.target, Target::Column(c) if c.name == first.column) => {
                     push_sort_keys(&mut keys, &scan.sort_keys)
                 }
@@ -375,7 +414,7 @@ fn is_partial_condition(predicate: &Predicate, stats: &dyn Fn(&str) -> Option<Co
             let frequency = stats.frequency_of(&value);
             stats.distinct_values() <= PARTIAL_MAX_DISTINCT && frequency.is_some_and(|f| f <= PARTIAL_MAX_FREQUENCY)
         }
-        Operator::Range => false,
+        Operator::Range | Operator::Prefix => false,
     }
 }
 
@@ -407,7 +446,7 @@ fn covering_columns(scan: &Access, keys: &[IndexKey], partial: &[String]) -> Vec
         return Vec::new();
     }
     let rows = scan.rows.unwrap_or(0.0);
-    if rows < COVERING_MIN_ROWS || keys.iter().any(|k| matches!(k, IndexKey::Expression(_))) {
+    if rows < COVERING_MIN_ROWS || keys.iter().any(IndexKey::is_expression) {
         return Vec::new();
     }
     let mut needed: Vec<String> = output.iter().chain(&scan.residual_columns).cloned().collect();
@@ -429,7 +468,19 @@ fn covering_columns(scan: &Access, keys: &[IndexKey], partial: &[String]) -> Vec
 /// candidate's, and it stores every column the candidate would INCLUDE.
 pub fn served_by<'a>(candidate: &IndexCandidate, catalog: &'a Catalog) -> Option<&'a Index> {
     let table = catalog.table(candidate.schema.as_deref(), &candidate.table)?;
-    let wanted: Vec<String> = candidate.keys.iter().map(|k| normalized(&k.column().map_or_else(|| k.sql(), str::to_string))).collect();
+    let wanted: Vec<String> = candidate
+        .keys
+        .iter()
+        .map(|k| {
+            let plain = match k {
+                IndexKey::Pattern(inner) => inner.as_ref(),
+                other => other,
+            };
+            normalized(&plain.column().map_or_else(|| plain.sql(), str::to_string))
+        })
+        .collect();
+    // pg_get_indexdef's key list leaves out operator classes; the definition has them.
+    let pattern = candidate.keys.iter().any(|k| matches!(k, IndexKey::Pattern(_)));
     table.indexes.iter().find(|index| {
         let keys: Vec<String> = index.keys.iter().map(|k| normalized(k)).collect();
         let stored: Vec<String> = keys.iter().cloned().chain(index.include.iter().map(|c| normalized(c))).collect();
@@ -440,12 +491,13 @@ pub fn served_by<'a>(candidate: &IndexCandidate, catalog: &'a Catalog) -> Option
             && !keys.is_empty()
             && keys.len() < wanted.len()
             && wanted[..keys.len()] == keys[..]
-            && candidate.keys[..keys.len()].iter().all(|k| k.column().is_some());
+            && candidate.keys[..keys.len()].iter().all(|k| matches!(k, IndexKey::Column { .. }));
         if index.valid && index.method == "btree" && unique_prefix {
             return true;
         }
         index.valid
             && index.method == "btree"
+            && (!pattern || index.definition.contains("_pattern_ops"))
             && keys.len() >= wanted.len()
             && keys[..wanted.len()] == wanted[..]
             && match (&index.predicate, &candidate.predicate) {

@@ -170,7 +170,7 @@ pub fn hot_cost_ms(index: &IndexCandidate, catalog: &Catalog, updated: &UpdatedC
     let mut indexed: Vec<String> =
         index.keys.iter().filter_map(|k| k.column().map(str::to_string)).chain(index.include.iter().cloned()).collect();
     for key in &index.keys {
-        if let crate::advise::index::IndexKey::Expression(sql) = key {
+        if let Some(sql) = key.expression() {
             indexed.extend(columns.keys().filter(|c| sql.contains(c.as_str())).cloned());
         }
     }

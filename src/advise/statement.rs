@@ -434,6 +434,8 @@ impl<'a> Scope<'a> {
                 output_columns: select.and_then(|s| columns_read(s, &belongs, order_by_aliases(s))),
                 rows: None,
                 partial_constants: None,
+                // Set by the caller, who has the catalog.
+                byte_order_collation: false,
             };
             if !joined && access.predicates.iter().any(|p| p.operator == crate::sql::predicate::Operator::Equality) {
                 shape.key_lookup = true;

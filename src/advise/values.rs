@@ -59,6 +59,7 @@ pub fn assume(roles: &[(usize, ParameterRole)], count: usize, catalog: &Catalog)
                 let name = format!("{table}.{column}");
                 match comparison {
                     Comparison::Equal => equal_value(&stats, &name)?,
+                    Comparison::Like => like_value(&stats, &name)?,
                     Comparison::Lower => lower_value(&stats, &name)?,
                     Comparison::Upper => {
                         let lower = roles.iter().find_map(|(n, r)| match r {
@@ -96,6 +97,17 @@ fn equal_value(stats: &ColumnStats, name: &str) -> Option<(String, String)> {
             }
         },
     }
+}
+
+/// A prefix search: the first half of a typical value (at least 3 characters),
+/// wildcards in it escaped, then `%`.
+fn like_value(stats: &ColumnStats, name: &str) -> Option<(String, String)> {
+    let (typical, _) = equal_value(stats, name)?;
+    let length = typical.chars().count();
+    let keep = (length / 2).max(3).min(length);
+    let prefix: String = typical.chars().take(keep).collect();
+    let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    Some((format!("{escaped}%"), format!("the first {keep} characters of a typical {name}")))
 }
 
 fn top_bound(stats: &ColumnStats) -> Option<&String> {
@@ -160,6 +172,22 @@ mod tests {
         assert_eq!(values(&[(1, column("customer_id", Comparison::Equal))], 1), Some(vec!["50000".into()]));
         // The biggest country holds a fifth of the rows, no majority: the middle one.
         assert_eq!(values(&[(1, column("country", Comparison::Equal))], 1), Some(vec!["DE".into()]));
+    }
+
+    #[test]
+    fn a_prefix_search_takes_the_first_half_of_a_typical_value() {
+        assert_eq!(values(&[(1, column("customer_id", Comparison::Like))], 1), Some(vec!["500%".into()]));
+        let stats = ColumnStats {
+            column: "email".into(),
+            null_frac: 0.0,
+            n_distinct: -1.0,
+            most_common_vals: vec![],
+            most_common_freqs: vec![],
+            correlation: None,
+            histogram_bounds: vec!["a".into(), "an_n%x@example.com".into(), "z".into()],
+            table_rows: 1e6,
+        };
+        assert_eq!(like_value(&stats, "t.email").unwrap().0, "an\\_n\\%x@ex%", "wildcards in the value are escaped");
     }
 
     #[test]

@@ -173,6 +173,7 @@ impl Found {
             if single && statement.calls > 0.0 {
                 access.rows = Some(statement.rows / statement.calls);
             }
+            access.byte_order_collation = catalog.byte_order_collation;
             access.partial_constants = Some(recurring.get(&(table.schema.clone(), table.name.clone())).cloned().unwrap_or_default());
             let stats = |column: &str| catalog.column_stats(Some(&table.schema), &table.name, column);
             // The reason is filled in once the candidate's statements are known.
@@ -364,6 +365,30 @@ mod tests {
         catalog.tables[0].columns[2].data_type = "integer".into();
         let names = analyze_workload(workload(&[backlog]), &catalog).candidates.iter().map(|c| c.index.name()).collect::<Vec<_>>();
         assert_eq!(names, ["orders_status_created_at_idx"]);
+    }
+
+    #[test]
+    fn a_prefix_search_gets_a_pattern_ops_key() {
+        let analysis = analyze_workload(
+            workload(&[
+                ("SELECT id FROM orders WHERE status LIKE 'sh%'", 10.0, 50.0),
+                ("SELECT id FROM orders WHERE lower(status) LIKE $1", 10.0, 50.0),
+            ]),
+            &catalog(),
+        );
+        let sql: Vec<String> = analysis.candidates.iter().map(|c| crate::action::Action::CreateIndex(c.index.clone()).sql()).collect();
+        assert_eq!(
+            sql,
+            [
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_lower_status_pattern_idx ON public.orders ((lower(status)) text_pattern_ops);",
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_status_pattern_idx ON public.orders (status text_pattern_ops);",
+            ]
+        );
+        // Where text compares byte by byte (a C collation), the plain key serves the prefix, and ORDER BY too.
+        let c = Catalog { byte_order_collation: true, ..catalog() };
+        let analysis =
+            analyze_workload(workload(&[("SELECT id FROM orders WHERE status LIKE 'sh%' ORDER BY status LIMIT 5", 10.0, 50.0)]), &c);
+        assert_eq!(analysis.candidates.iter().map(|c| c.index.name()).collect::<Vec<_>>(), ["orders_status_idx"]);
     }
 
     #[test]

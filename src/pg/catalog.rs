@@ -73,6 +73,9 @@ const STATS_AGE: &str = "
                (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
                pg_postmaster_start_time()))::float8";
 
+/// Whether the database compares text byte by byte (libc's C or POSIX).
+const BYTE_ORDER_COLLATION: &str = "SELECT datcollate IN ('C', 'POSIX') FROM pg_database WHERE datname = current_database()";
+
 /// The whole database's user tables.
 pub async fn read_all(client: &Session) -> Result<Catalog> {
     read(client, None).await
@@ -155,5 +158,7 @@ async fn read(client: &Session, names: Option<&[String]>) -> Result<Catalog> {
         });
     }
     let stats_age_seconds = client.query_one(STATS_AGE, &[]).await.map_err(|e| failed("the statistics' age", e))?.get::<_, Option<f64>>(0);
-    Ok(Catalog { tables, stats_age_seconds })
+    let byte_order_collation =
+        client.query_one(BYTE_ORDER_COLLATION, &[]).await.map_err(|e| failed("the database's collation", e))?.get::<_, bool>(0);
+    Ok(Catalog { tables, stats_age_seconds, byte_order_collation })
 }

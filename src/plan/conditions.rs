@@ -49,6 +49,7 @@ impl ScanConditions<'_> {
             output_columns: self.output_columns.clone(),
             rows: self.node.total_actual_rows().or(self.node.plan_rows),
             partial_constants: None,
+            byte_order_collation: false,
         }
     }
 }

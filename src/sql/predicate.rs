@@ -35,8 +35,12 @@ pub enum Target {
 pub enum Operator {
     /// `=`, `IN (...)`, `= ANY (...)`.
     Equality,
-    /// `<`, `<=`, `>`, `>=`, `BETWEEN`, `LIKE 'prefix%'`.
+    /// `<`, `<=`, `>`, `>=`, `BETWEEN`.
     Range,
+    /// `LIKE 'prefix%'`, or `LIKE $n` (a prefix when the value is one): a range
+    /// in byte order, which only a `text_pattern_ops` index has under a collation
+    /// other than C.
+    Prefix,
     IsNull,
     IsNotNull,
     /// A boolean column tested for true (`active`, `active = true`, `active IS TRUE`).
@@ -106,6 +110,8 @@ pub enum Comparison {
     Lower,
     /// `col < $n`, `col <= $n`: the upper end.
     Upper,
+    /// `col LIKE $n`.
+    Like,
 }
 
 /// The `$n` placeholders a conjunct compares a column with: `col = $1`,
@@ -125,12 +131,17 @@ pub fn placeholder_comparisons(conjunct: &Expr) -> Vec<(ColumnRef, Comparison, u
             };
             let comparison = match (op, flipped) {
                 (BinaryOperator::Eq, _) => Comparison::Equal,
+                (BinaryOperator::PGLikeMatch, false) => Comparison::Like,
                 (BinaryOperator::Gt | BinaryOperator::GtEq, false) | (BinaryOperator::Lt | BinaryOperator::LtEq, true) => Comparison::Lower,
                 (BinaryOperator::Lt | BinaryOperator::LtEq, false) | (BinaryOperator::Gt | BinaryOperator::GtEq, true) => Comparison::Upper,
                 _ => return Vec::new(),
             };
             vec![(column, comparison, number)]
         }
+        Expr::Like { negated: false, expr, pattern, .. } => match (column_ref(strip_casts(expr)), placeholder_number(pattern)) {
+            (Some(column), Some(n)) => vec![(column, Comparison::Like, n)],
+            _ => Vec::new(),
+        },
         Expr::Between { expr, negated: false, low, high } => match column_ref(strip_casts(expr)) {
             Some(column) => [(low, Comparison::Lower), (high, Comparison::Upper)]
                 .into_iter()
@@ -273,7 +284,7 @@ fn classify(expr: &Expr, belongs: &dyn Fn(&ColumnRef) -> bool) -> Option<Predica
             let operator = match op {
                 BinaryOperator::Eq => Operator::Equality,
                 BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq => Operator::Range,
-                BinaryOperator::PGLikeMatch => Operator::Range,
+                BinaryOperator::PGLikeMatch => Operator::Prefix,
                 _ => return None,
             };
             // Either side may be ours; the other is then the operand.
@@ -315,7 +326,7 @@ fn classify(expr: &Expr, belongs: &dyn Fn(&ColumnRef) -> bool) -> Option<Predica
             let target = target(expr, belongs)?;
             let operand = operand(pattern, belongs)?;
             is_prefix_pattern(&operand).then_some(())?;
-            predicate(target, Operator::Range, operand)
+            predicate(target, Operator::Prefix, operand)
         }
         Expr::IsNull(inner) => predicate(target(inner, belongs)?, Operator::IsNull, Operand::None),
         Expr::IsNotNull(inner) => predicate(target(inner, belongs)?, Operator::IsNotNull, Operand::None),
@@ -338,7 +349,12 @@ fn boolean_constant(value: &str) -> Option<bool> {
     }
 }
 
+/// A constant pattern whose only wildcard is a trailing `%`, or a parameter
+/// (whose value may be one: the values assumed for it are).
 fn is_prefix_pattern(operand: &Operand) -> bool {
+    if *operand == Operand::Parameter {
+        return true;
+    }
     let Operand::Constant(text) = operand else { return false };
     // 'abc%'::text → abc% ; a prefix pattern has its only wildcard at the end.
     let Some(start) = text.find('\'') else { return false };
@@ -497,9 +513,11 @@ mod tests {
     }
 
     #[test]
-    fn like_is_a_range_only_with_a_fixed_prefix() {
-        assert_eq!(read("((name)::text ~~ 'abc%'::text)")[0].1, Operator::Range);
+    fn like_is_a_prefix_match_only_with_a_fixed_prefix_or_a_parameter() {
+        assert_eq!(read("((name)::text ~~ 'abc%'::text)")[0].1, Operator::Prefix);
         assert!(read("((name)::text ~~ '%abc'::text)").is_empty());
+        assert!(read("((name)::text ~~ 'a_c%'::text)").is_empty());
+        assert_eq!(read("((name)::text ~~ $1)")[0].1, Operator::Prefix, "the value may be a prefix");
     }
 
     #[test]
