@@ -93,7 +93,7 @@ pub async fn run(server: &TestServer, options: &Settings<'_>, progress: &dyn Fn(
     let url = server.url_to("postgres", DATABASE);
     progress("loading the analytic database");
     let sql_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql");
-    let load_s = crate::quality::load(server, DATABASE, &sql_dir.join("analytic.sql"), &[])?;
+    let load_s = crate::quality::load(server, DATABASE, &sql_dir.join("analytic.sql"), &[], None)?;
     let queries_file = sql_dir.join("analytic_queries.sql");
     let queries = queries(&std::fs::read_to_string(&queries_file)?);
     let (client, connection) = tokio_postgres::connect(&url, NoTls).await.context("cannot connect to the benchmark server")?;

@@ -61,7 +61,10 @@ pub async fn run(server: &TestServer, options: &Settings<'_>, progress: &dyn Fn(
     let url = server.url_to("postgres", DATABASE);
     progress("loading the application database (about a minute)");
     let sql = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/app.sql");
-    let load_s = load(server, DATABASE, &sql, &[("scale", options.scale.to_string())])?;
+    // A language collation, as production databases have (en_US.UTF-8 and the
+    // like; this machine has only C.utf8, which PostgreSQL 15 treats alike): a
+    // plain btree then cannot serve LIKE 'prefix%'.
+    let load_s = load(server, DATABASE, &sql, &[("scale", options.scale.to_string())], Some("C.utf8"))?;
     let (client, connection) = tokio_postgres::connect(&url, NoTls).await.context("cannot connect to the benchmark server")?;
     tokio::spawn(connection);
     client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg").await?;
@@ -152,8 +155,12 @@ pub(crate) async fn added_indexes(client: &Client) -> Result<(usize, u64)> {
 }
 
 /// Creates `database` and runs the SQL file that fills it; returns the seconds it took.
-pub(crate) fn load(server: &TestServer, database: &str, sql: &Path, variables: &[(&str, String)]) -> Result<f64> {
-    server.psql(&format!("CREATE DATABASE {database}"));
+/// `locale`: the database's own (`CREATE DATABASE ... LOCALE`); else the server's C.
+pub(crate) fn load(server: &TestServer, database: &str, sql: &Path, variables: &[(&str, String)], locale: Option<&str>) -> Result<f64> {
+    match locale {
+        Some(locale) => server.psql(&format!("CREATE DATABASE {database} LOCALE '{locale}' TEMPLATE template0")),
+        None => server.psql(&format!("CREATE DATABASE {database}")),
+    };
     let started = Instant::now();
     let mut command = server.psql_command(&server.url_to("postgres", database));
     for (name, value) in variables {
