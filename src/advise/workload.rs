@@ -2,7 +2,7 @@
 //! it could help), plus the statements left out and why. Pure: the planner's
 //! verdict comes later, from `select`.
 
-use super::index::{self, served_by, Access, IndexCandidate};
+use super::index::{self, served_by, Access, IndexCandidate, IndexKey};
 use super::statement::{analyze, Aggregation, Skipped, StatementShape, Write};
 use crate::catalog::Catalog;
 use crate::sql::predicate::{Operand, Operator, Target};
@@ -127,6 +127,7 @@ pub fn analyze_workload(workload: Workload, catalog: &Catalog) -> Analysis {
 
     let mut candidates: Vec<WorkloadCandidate> = found.by_name.into_values().collect();
     merge_prefixes(&mut candidates);
+    share_pattern_keys(&mut candidates);
     for candidate in &mut candidates {
         candidate.statements.sort_unstable();
         candidate.statements.dedup();
@@ -230,6 +231,43 @@ fn constant_equalities(shape: &StatementShape) -> BTreeSet<(String, String, Stri
         }
     }
     seen
+}
+
+/// A column searched by prefix with `text_pattern_ops` and looked up by equality
+/// elsewhere needs one index, not two: the pattern index serves `=` as well, and
+/// beside a plain one the planner may walk the plain one in ORDER BY order,
+/// filtering the prefix, through most of the table. So each candidate that leads
+/// with the plain column gets a twin leading with the pattern key, which also
+/// serves the prefix searches; the selection then weighs them.
+fn share_pattern_keys(candidates: &mut Vec<WorkloadCandidate>) {
+    let searches: Vec<(Option<String>, String, IndexKey, Vec<usize>)> = candidates
+        .iter()
+        .filter_map(|c| match c.index.keys.as_slice() {
+            [pattern @ IndexKey::Pattern(_)] if c.index.predicate.is_none() => {
+                Some((c.index.schema.clone(), c.index.table.clone(), pattern.clone(), c.statements.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    for (schema, table, pattern, searching) in searches {
+        let IndexKey::Pattern(plain) = &pattern else { continue };
+        let twins: Vec<WorkloadCandidate> = candidates
+            .iter()
+            .filter(|c| c.index.schema == schema && c.index.table == table && c.index.keys.first() == Some(plain.as_ref()))
+            .map(|c| {
+                let mut twin = c.clone();
+                twin.index.keys[0] = pattern.clone();
+                twin.statements.extend(&searching);
+                twin
+            })
+            .collect();
+        for twin in twins {
+            match candidates.iter_mut().find(|c| c.index.name() == twin.index.name()) {
+                Some(existing) => existing.statements.extend(twin.statements),
+                None => candidates.push(twin),
+            }
+        }
+    }
 }
 
 /// A candidate whose keys are a leading prefix of another's on the same table,
@@ -384,6 +422,17 @@ mod tests {
                 "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_status_pattern_idx ON public.orders (status text_pattern_ops);",
             ]
         );
+        // Looked up by equality too: the pattern index serves both, so it gets the lookup's statement as well.
+        let analysis = analyze_workload(
+            workload(&[
+                ("SELECT id FROM orders WHERE status LIKE 'sh%'", 10.0, 50.0),
+                ("SELECT id FROM orders WHERE status = $1", 10.0, 50.0),
+            ]),
+            &catalog(),
+        );
+        let candidates: Vec<(String, Vec<usize>)> = analysis.candidates.iter().map(|c| (c.index.name(), c.statements.clone())).collect();
+        let lookup = analysis.statements.iter().position(|s| s.statement.query.contains("= $1")).unwrap();
+        assert_eq!(candidates, [("orders_status_idx".to_string(), vec![lookup]), ("orders_status_pattern_idx".to_string(), vec![0, 1])]);
         // Where text compares byte by byte (a C collation), the plain key serves the prefix, and ORDER BY too.
         let c = Catalog { byte_order_collation: true, ..catalog() };
         let analysis =
