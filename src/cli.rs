@@ -34,9 +34,9 @@ pub struct DbArgs {
     /// Connect to this server: a postgresql:// URL or key=value string (sslmode, service, ... as in libpq); alone, use the PG* variables.
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     pub db: Option<String>,
-    /// Seconds to wait for the server to answer.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub connect_timeout: u64,
+    /// Seconds to wait for the server to answer; wins over connect_timeout in --db and PGCONNECT_TIMEOUT [default: 5].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub connect_timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]

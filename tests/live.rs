@@ -91,7 +91,7 @@ fn recommendations_are_within_the_live_servers_bounds() {
     let server = server();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let settings = runtime.block_on(async {
-        let options = pgadvise::pg::ConnectOptions { url: server.url(), timeout: Duration::from_secs(5), read_write: false };
+        let options = pgadvise::pg::ConnectOptions { url: server.url(), timeout: Some(Duration::from_secs(5)), read_write: false };
         let connection = pgadvise::pg::connect(&options).await.unwrap();
         pgadvise::pg::settings::read_settings(&connection.client).await.unwrap()
     });

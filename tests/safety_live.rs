@@ -211,7 +211,7 @@ fn a_server_that_stops_answering_is_given_up_on() {
     let server = server();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        let options = pgadvise::pg::ConnectOptions { url: server.url(), timeout: Duration::from_secs(5), read_write: false };
+        let options = pgadvise::pg::ConnectOptions { url: server.url(), timeout: Some(Duration::from_secs(5)), read_write: false };
         let connection = pgadvise::pg::connect(&options).await.unwrap();
         let session = connection.client.with_statement_timeout(Duration::from_secs(1));
         let pid: i32 = session.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);

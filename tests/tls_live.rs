@@ -354,3 +354,51 @@ fn a_silent_or_closed_server_fails_within_the_connect_timeout() {
     }
     drop(silent);
 }
+
+/// The PG* variables not covered above, each doing what libpq does with it.
+#[test]
+fn the_remaining_pg_variables_are_read_as_libpq_reads_them() {
+    let tls = tls();
+    let port = tls.server.port.to_string();
+    let home = home("variables");
+    let ca = tls.file("ca.crt");
+    let env = |pairs: &[(&'static str, &str)]| pairs.iter().map(|(k, v)| (*k, v.to_string())).collect::<Vec<_>>();
+    // PGHOST, PGPORT, PGUSER, PGDATABASE alone (an empty --db).
+    let base =
+        [("PGHOST", "127.0.0.1"), ("PGPORT", port.as_str()), ("PGUSER", "postgres"), ("PGDATABASE", "postgres"), ("PGSSLMODE", "require")];
+    both("", &home, &env(&base), OK);
+    // PGHOSTADDR: connect to the address, verify the certificate against PGHOST's name.
+    let by_address = [("PGHOST", "localhost"), ("PGHOSTADDR", "127.0.0.1"), ("PGPORT", port.as_str()), ("PGUSER", "postgres")];
+    both("sslmode=verify-full", &home, &[env(&by_address), vec![("PGSSLROOTCERT", ca.clone())]].concat(), OK);
+    // PGSSLCERT and PGSSLKEY: the client certificate for a cert-only role.
+    let certificate = [("PGSSLCERT", tls.file("client.crt")), ("PGSSLKEY", tls.file("client.key"))];
+    let cert_user = format!("host=localhost port={port} user=certuser dbname=postgres sslmode=verify-full sslrootcert={ca}");
+    both(&cert_user, &home, &certificate, OK);
+    // PGSYSCONFDIR: the system's service file.
+    let sysconf = home.join("etc");
+    std::fs::create_dir_all(&sysconf).unwrap();
+    std::fs::write(sysconf.join("pg_service.conf"), format!("[sys]\nhost=127.0.0.1\nport={port}\nuser=postgres\nsslmode=require\n"))
+        .unwrap();
+    both("service=sys dbname=postgres", &home, &[("PGSYSCONFDIR", sysconf.to_str().unwrap().to_string())], OK);
+    // PGTARGETSESSIONATTRS: a read-only session is skipped.
+    let standby = format!("host=127.0.0.1 port={port} user=standby_like dbname=postgres sslmode=require");
+    both(&standby, &home, &[("PGTARGETSESSIONATTRS", "read-write".to_string())], REFUSED);
+    // PGOPTIONS reach the server: a session made read-only by them is no primary for --apply.
+    let output =
+        isolated(Path::new(env!("CARGO_BIN_EXE_pgadvise")), &home, &[("PGOPTIONS", "-c default_transaction_read_only=on".to_string())])
+            .args(["tune", "--db", &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres sslmode=require"), "--apply"])
+            .args(["--rollback-file", home.join("rollback.sql").to_str().unwrap()])
+            .output()
+            .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--apply needs a primary"), "{}", stderr(&output));
+    // PGCONNECT_TIMEOUT replaces the default of 5 s (an explicit --connect-timeout would win over it).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let started = std::time::Instant::now();
+    let output = isolated(Path::new(env!("CARGO_BIN_EXE_pgadvise")), &home, &[("PGCONNECT_TIMEOUT", "2".to_string())])
+        .args(["tune", "--db", &format!("host=127.0.0.1 port={} user=u", silent.local_addr().unwrap().port())])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stderr(&output).contains("no answer within 2 s"), "{}", stderr(&output));
+}

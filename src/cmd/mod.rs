@@ -88,7 +88,7 @@ pub fn write_stderr(text: &str) {
 /// `read_write`: only a primary will do (`--apply`).
 pub async fn connect(db: &crate::cli::DbArgs, url: &str, read_write: bool) -> anyhow::Result<crate::pg::Connection> {
     let options =
-        crate::pg::ConnectOptions { url: url.to_string(), timeout: std::time::Duration::from_secs(db.connect_timeout), read_write };
+        crate::pg::ConnectOptions { url: url.to_string(), timeout: db.connect_timeout.map(std::time::Duration::from_secs), read_write };
     let plan = crate::pg::connect::plan_from_environment(&options)?;
     for warning in &plan.warnings {
         note(&format!("warning: {warning}"));

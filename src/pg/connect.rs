@@ -54,8 +54,9 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 pub struct ConnectOptions {
     /// The `--db` value; empty means "from the PG* environment variables".
     pub url: String,
-    /// `--connect-timeout`; `connect_timeout` in the string or PGCONNECT_TIMEOUT wins.
-    pub timeout: Duration,
+    /// `--connect-timeout` when given: it wins over `connect_timeout` in the
+    /// string or PGCONNECT_TIMEOUT, which win over [`DEFAULT_CONNECT_TIMEOUT`].
+    pub timeout: Option<Duration>,
     /// Only a primary will do (`--apply`): a standby is skipped, or refused with why.
     pub read_write: bool,
 }
@@ -108,15 +109,16 @@ pub fn plan(options: &ConnectOptions, sources: &Sources<'_>) -> Result<Plan> {
     let hostaddrs = list("hostaddr")?;
     let user = get("user").or_else(|| (sources.env)("USER")).unwrap_or_else(|| "postgres".into());
     let dbname = get("dbname").unwrap_or_else(|| user.clone());
-    let timeout = match get("connect_timeout") {
-        // libpq: a timeout under 2 s is 2 s, and 0 means none (we keep ours then).
+    let from_params = match get("connect_timeout") {
+        // libpq: a timeout under 2 s is 2 s, and 0 means none (we keep our default then).
         Some(seconds) => match seconds.parse::<u64>() {
-            Ok(0) => options.timeout,
-            Ok(seconds) => Duration::from_secs(seconds.max(2)),
+            Ok(0) => None,
+            Ok(seconds) => Some(Duration::from_secs(seconds.max(2))),
             Err(_) => bail!("--db: invalid connect_timeout value \"{seconds}\""),
         },
-        None => options.timeout,
+        None => None,
     };
+    let timeout = options.timeout.or(from_params).unwrap_or(DEFAULT_CONNECT_TIMEOUT);
     let passfile = get("passfile").map(PathBuf::from).or_else(|| sources.home.as_ref().map(|h| h.join(".pgpass")));
 
     let mut configs = Vec::new();
@@ -214,6 +216,9 @@ pub fn plan(options: &ConnectOptions, sources: &Sources<'_>) -> Result<Plan> {
     }
     Ok(Plan { hosts: configs, tls, warnings })
 }
+
+/// How long to wait for a server when nothing says otherwise.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Debian's libpq looks for the server's socket here when no host is given.
 const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
@@ -410,7 +415,7 @@ mod tests {
     use super::*;
 
     fn options(url: &str) -> ConnectOptions {
-        ConnectOptions { url: url.into(), timeout: Duration::from_secs(3), read_write: false }
+        ConnectOptions { url: url.into(), timeout: None, read_write: false }
     }
 
     fn plan_with(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan> {
