@@ -394,7 +394,6 @@ fn the_remaining_pg_variables_are_read_as_libpq_reads_them() {
     assert!(stderr(&output).contains("--apply needs a primary"), "{}", stderr(&output));
     // PGCONNECT_TIMEOUT replaces the default of 5 s (an explicit --connect-timeout would win over it).
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let started = std::time::Instant::now();
     let output = isolated(Path::new(env!("CARGO_BIN_EXE_pgadvise")), &home, &[("PGCONNECT_TIMEOUT", "2".to_string())])
         .args(["tune", "--db", &format!("host=127.0.0.1 port={} user=u", silent.local_addr().unwrap().port())])
         .output()

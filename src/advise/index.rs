@@ -464,8 +464,8 @@ fn covering_columns(scan: &Access, keys: &[IndexKey], partial: &[String]) -> Vec
 }
 
 /// The existing index that already serves `candidate`, if any: valid, btree,
-/// its leading keys are the candidate's keys, its predicate (if any) is the
-/// candidate's, and it stores every column the candidate would INCLUDE.
+/// its leading keys are the candidate's keys, it has the candidate's predicate or
+/// neither has one, and it stores every column the candidate would INCLUDE.
 pub fn served_by<'a>(candidate: &IndexCandidate, catalog: &'a Catalog) -> Option<&'a Index> {
     let table = catalog.table(candidate.schema.as_deref(), &candidate.table)?;
     let wanted: Vec<String> = candidate
@@ -501,9 +501,12 @@ pub fn served_by<'a>(candidate: &IndexCandidate, catalog: &'a Catalog) -> Option
             && keys.len() >= wanted.len()
             && keys[..wanted.len()] == wanted[..]
             && match (&index.predicate, &candidate.predicate) {
-                (None, _) => true,
+                (None, None) => true,
                 (Some(theirs), Some(ours)) => normalized(theirs) == normalized(ours),
-                (Some(_), None) => false,
+                // A partial candidate's point is often its predicate, not its keys:
+                // (c_custkey) WHERE c_mktsegment = 'B' lists a segment's customers,
+                // which the primary key on c_custkey does not. The planner decides.
+                (None, Some(_)) | (Some(_), None) => false,
             }
             && candidate.include.iter().all(|c| stored.contains(&normalized(c)))
     })
