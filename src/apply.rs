@@ -28,6 +28,8 @@ pub enum ApplyStatus {
     /// The server still reports another value (overridden, or the reload failed).
     NotApplied {
         running: String,
+        /// What still wins over ALTER SYSTEM (`ALTER DATABASE ... SET`, say), when known.
+        overridden_by: Option<String>,
     },
 }
 
@@ -36,7 +38,10 @@ impl fmt::Display for ApplyStatus {
         f.write_str(match self {
             ApplyStatus::Applied => "applied",
             ApplyStatus::PendingRestart => "pending restart",
-            ApplyStatus::NotApplied { running } => return write!(f, "NOT applied: the server still uses {running}"),
+            ApplyStatus::NotApplied { running, overridden_by: None } => return write!(f, "NOT applied: the server still uses {running}"),
+            ApplyStatus::NotApplied { running, overridden_by: Some(by) } => {
+                return write!(f, "NOT applied: the server still uses {running}, OVERRIDDEN by {by}")
+            }
         })
     }
 }
@@ -140,7 +145,7 @@ async fn change_and_reload(
                     (Some(live), Some(value)) => value.show_server(&live.setting, live.unit.as_deref()),
                     _ => "?".into(),
                 };
-                ApplyStatus::NotApplied { running }
+                ApplyStatus::NotApplied { running, overridden_by: change.overridden_by.clone() }
             };
             AppliedSetting { name: change.name, before: change.current.clone(), set_to: change.proposed.clone(), status }
         })

@@ -82,6 +82,39 @@ fn a_setting_overridden_per_database_is_flagged() {
     assert!(change(&changes, "work_mem").unwrap()["overridden_by"].is_null());
 }
 
+/// --apply says why a setting did not take: the same override plain `tune --db` names.
+#[test]
+fn apply_names_the_override_that_kept_a_setting_from_taking() {
+    let _lock = serial();
+    let server = server();
+    server.psql("ALTER DATABASE postgres SET random_page_cost = 3");
+    let rollback = server.dir.join("rollback-override.sql");
+    let output = tune(&["--db", &server.url(), "--apply", "--rollback-file", rollback.to_str().unwrap()]);
+    server.psql("ALTER DATABASE postgres RESET random_page_cost");
+    server.psql_file(&rollback);
+    wait_for("work_mem to return to 4MB", || show("work_mem") == "4MB");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let line = text.lines().find(|l| l.contains("random_page_cost")).expect("a random_page_cost row");
+    assert!(line.contains("NOT applied: the server still uses 3.0, OVERRIDDEN by ALTER DATABASE"), "{text}");
+}
+
+/// shared_buffers is sized to the server's databases, not to the templates too.
+#[test]
+fn the_data_size_leaves_the_templates_out() {
+    let server = server();
+    let output = pgadvise(&["tune", "--db", &server.url(), "--memory", "8GiB", "--cpus", "4", "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let row = json["inputs"].as_array().unwrap().iter().find(|r| r["name"] == "data_size").expect("a data_size input").clone();
+    let databases: u64 =
+        server.psql("SELECT sum(pg_database_size(oid))::bigint FROM pg_database WHERE datallowconn AND NOT datistemplate").parse().unwrap();
+    let with_templates: u64 = server.psql("SELECT sum(pg_database_size(oid))::bigint FROM pg_database WHERE datallowconn").parse().unwrap();
+    assert_eq!(row["value"], pgadvise::units::format_human_bytes(databases), "{row}");
+    assert_ne!(row["value"], pgadvise::units::format_human_bytes(with_templates), "{row}");
+    assert!(row["source"].to_string().contains("templates aside"), "{row}");
+}
+
 #[test]
 fn recommendations_are_within_the_live_servers_bounds() {
     use pgadvise::host::{Host, StorageKind};

@@ -67,7 +67,8 @@ pub fn run(args: &TuneArgs, config: &Config, out: &mut dyn Write) -> Result<Exit
         input.pg_version = Sourced::new(state.major(), Source::Server("server_version_num".into()));
         if input.data_size.is_none() {
             let size = settings::read_database_size(&connection.client).await?;
-            input.data_size = Some(Sourced::new(size, Source::Server("pg_database_size".into())));
+            input.data_size =
+                Some(Sourced::new(size, Source::Server("pg_database_size of the server's databases, templates aside".into())));
         }
         input.evidence = Some(settings::read_evidence(&connection.client, &state).await?);
         let recommendation = tune::recommend(&input)?;

@@ -84,7 +84,7 @@ pub async fn read_database_size(client: &Session) -> Result<u64> {
     let rows = query(
         client,
         "SELECT coalesce(sum(pg_database_size(oid)), 0)::bigint FROM pg_database
-         WHERE datallowconn AND has_database_privilege(oid, 'CONNECT')",
+         WHERE datallowconn AND NOT datistemplate AND has_database_privilege(oid, 'CONNECT')",
         "database sizes",
     )
     .await?;

@@ -17,7 +17,7 @@ use comfy_table::{Cell, CellAlignment, Color, Table};
 /// Output formats of the reports of `explain` and `advise`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
-    /// The plan tree, findings and suggestions for people (default on a terminal).
+    /// Tables for people (default on a terminal).
     Table,
     /// Everything, for tools (default when piped).
     Json,

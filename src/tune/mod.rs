@@ -165,12 +165,12 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         let enough = floor_mib((size as f64 * DATA_GROWTH_HEADROOM) as u64 + MIB - 1).max(DEFAULT_SHARED_BUFFERS);
         if enough < shared_buffers {
             notes.push(format!(
-                "the database is only {}, so shared_buffers and work_mem were sized to it; if it will grow, pass --data-size with the size you expect",
+                "the server's databases hold only {}, so shared_buffers and work_mem were sized to them; if they will grow, pass --data-size with the size you expect",
                 units::format_human_bytes(size)
             ));
             shared_buffers = enough;
             shared_buffers_why = format!(
-                "the database is {}, so {:.0}× that (room to grow) caches all of it; more memory goes to queries instead",
+                "the server's databases hold {} (shared_buffers serves them all), so {:.0}× that (room to grow) caches all of it; more memory goes to queries instead",
                 units::format_human_bytes(size),
                 DATA_GROWTH_HEADROOM
             );
