@@ -401,3 +401,21 @@ fn the_remaining_pg_variables_are_read_as_libpq_reads_them() {
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(stderr(&output).contains("no answer within 2 s"), "{}", stderr(&output));
 }
+
+/// A refused connection says what to do about its cause, not a generic hint.
+#[test]
+fn a_refused_connection_says_what_to_fix() {
+    let tls = tls();
+    let home = home("refused");
+    let at = |rest: &str| format!("host=127.0.0.1 port={} sslmode=require {rest}", tls.server.port);
+    for (conninfo, expected) in [
+        (at("user=postgres dbname=nope"), "database \"nope\" does not exist: check the database name in --db or PGDATABASE"),
+        (at(&format!("user=pwuser dbname=postgres password={PASSWORD}x")), "check the password in --db, PGPASSWORD or ~/.pgpass"),
+        (at("user=pwuser dbname=postgres"), "check the password in --db, PGPASSWORD or ~/.pgpass"),
+    ] {
+        let output = both(&conninfo, &home, &[], REFUSED);
+        let message = stderr(&output);
+        assert!(message.contains(expected), "{conninfo}: {message}");
+        assert!(!message.contains("pg_hba.conf), and sslmode"), "no generic hint beside a specific one: {message}");
+    }
+}

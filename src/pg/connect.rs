@@ -267,11 +267,13 @@ pub async fn connect_as_planned(plan: Plan, read_write: bool) -> Result<Connecti
         }
     }
     let hint = if read_write {
-        "--apply needs a primary (read-write) server; name it in --db, or list every host with target_session_attrs=read-write"
+        "; --apply needs a primary (read-write) server; name it in --db, or list every host with target_session_attrs=read-write"
+    } else if failures.iter().all(|f| says_what_to_do(f)) {
+        ""
     } else {
-        "check the host and port, that the server runs and accepts this user (pg_hba.conf), and sslmode"
+        "; check the host and port, that the server runs and accepts this user (pg_hba.conf), and sslmode"
     };
-    Err(database_error(format!("cannot connect to {}; {hint}", failures.join("; "))))
+    Err(database_error(format!("cannot connect to {}{hint}", failures.join("; "))))
 }
 
 /// One host, with libpq's sslmode fallbacks: `allow` tries plain text first and
@@ -344,20 +346,33 @@ where
 }
 
 /// A connection failure in one line, named by cause the way libpq names it.
+/// With what to do about it when the cause is known, after a `: `.
 fn connect_message(error: &tokio_postgres::Error) -> String {
     let text = error_text(error);
     let lower = text.to_lowercase();
+    let code = error.code().map(|c| c.code());
     if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
-        "the server's certificate is not signed by a trusted root (sslrootcert)".into()
+        "the server's certificate is not signed by a trusted root: check sslrootcert".into()
     } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
-        "the server's certificate does not name this host (sslmode=verify-full)".into()
+        "the server's certificate does not name this host: connect by the name it was issued for, or use sslmode=verify-ca".into()
     } else if lower.contains("server does not support tls") {
-        "the server does not support SSL, but SSL was required".into()
+        "the server does not support SSL, but SSL was required: use sslmode=prefer or disable".into()
     } else if lower.contains("no encryption") {
-        format!("{text} (the server requires SSL: set sslmode=require or stronger)")
+        format!("{text}: the server requires SSL, set sslmode=require or stronger")
+    } else if code == Some("3D000") {
+        format!("{text}: check the database name in --db or PGDATABASE")
+    } else if code == Some("28P01") || lower.contains("password missing") {
+        format!("{text}: check the password in --db, PGPASSWORD or ~/.pgpass")
+    } else if code == Some("28000") {
+        format!("{text}: the server's pg_hba.conf does not let this user in from here")
     } else {
         text
     }
+}
+
+/// Whether [`connect_message`] already said what to do.
+fn says_what_to_do(message: &str) -> bool {
+    message.contains(": check ") || message.contains(": the server") || message.contains(": use ") || message.contains(": connect by")
 }
 
 /// The useful part of a tokio-postgres error: the server's message when there is one.
