@@ -446,6 +446,36 @@ fn a_prefix_search_gets_a_text_pattern_ops_index() {
     assert!(report["assumed_values"].to_string().contains("characters of a typical people.name"), "{}", report["assumed_values"]);
 }
 
+/// Utility statements in pg_stat_statements (SET, VACUUM, DDL, ALTER SYSTEM) and
+/// pgadvise's own catalog and planner queries from an earlier run are neither
+/// advised on nor listed as unreadable.
+#[test]
+fn utility_statements_and_pgadvises_own_queries_are_left_out() {
+    let (url, run) = new_database("utility");
+    run("CREATE EXTENSION pg_stat_statements");
+    run("CREATE TABLE items (id bigint PRIMARY KEY, kind int NOT NULL)");
+    run("INSERT INTO items SELECT i, i % 1000 FROM generate_series(1, 100000) i");
+    run("ANALYZE items");
+    run(RESET_THIS_DATABASE);
+    for sql in ["SET work_mem = '8MB'", "VACUUM items", "CREATE TEMP TABLE scratch (a int)", "SELECT id FROM items WHERE kind = 7"] {
+        run(sql);
+    }
+    let advise = || {
+        let output = pgadvise(&["advise", "--db", &url, "--format", "json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_str::<Value>(&stdout(&output)).unwrap()
+    };
+    advise();
+    let report = advise();
+    assert_eq!(report["not_analyzed"], serde_json::json!([]), "{}", report["not_analyzed"]);
+    let text = report.to_string();
+    for absent in ["VACUUM", "work_mem", "scratch", "pgadvise */", "pg_class"] {
+        assert!(!text.contains(absent), "{absent} in {text}");
+    }
+    let chosen = names(&report["indexes"]);
+    assert!(chosen.len() == 1 && chosen[0].starts_with("items_kind"), "{chosen:?}");
+}
+
 /// Two advise runs at once on a database where HypoPG is available but not
 /// created: each transaction creates the extension and rolls it back, so neither
 /// waits for the other longer than one EXPLAIN, and both give the same advice.

@@ -72,6 +72,15 @@ impl From<tokio_postgres::Error> for PgError {
 
 pub type PgResult<T> = std::result::Result<T, PgError>;
 
+/// The comment every statement pgadvise sends starts with: pg_stat_statements
+/// keeps it, so pgadvise's own catalog and planner queries are told apart from
+/// the application's in the next run (and a DBA sees whose they are).
+pub const TAG: &str = "/* pgadvise */ ";
+
+fn tagged(sql: &str) -> String {
+    format!("{TAG}{sql}")
+}
+
 pub struct Session {
     client: Client,
     cancel: CancelToken,
@@ -95,30 +104,30 @@ impl Session {
 
     /// One statement with parameters (extended protocol: the server runs exactly one).
     pub async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<Vec<Row>> {
-        self.within(self.statement_timeout, self.client.query(sql, params)).await
+        self.within(self.statement_timeout, self.client.query(&tagged(sql), params)).await
     }
 
     /// As [`Session::query`], for a statement run under its own `statement_timeout`
     /// (EXPLAIN ANALYZE with `--timeout`), which may be longer than the session's.
     pub async fn query_under(&self, statement_timeout: Duration, sql: &str) -> PgResult<Vec<Row>> {
-        self.within(statement_timeout.max(self.statement_timeout), self.client.query(sql, &[])).await
+        self.within(statement_timeout.max(self.statement_timeout), self.client.query(&tagged(sql), &[])).await
     }
 
     pub async fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<Row> {
-        self.within(self.statement_timeout, self.client.query_one(sql, params)).await
+        self.within(self.statement_timeout, self.client.query_one(&tagged(sql), params)).await
     }
 
     pub async fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<Option<Row>> {
-        self.within(self.statement_timeout, self.client.query_opt(sql, params)).await
+        self.within(self.statement_timeout, self.client.query_opt(&tagged(sql), params)).await
     }
 
     /// pgadvise's own statements without parameters: BEGIN, SET LOCAL, ALTER SYSTEM.
     pub async fn simple_query(&self, sql: &str) -> PgResult<Vec<SimpleQueryMessage>> {
-        self.within(self.statement_timeout, self.client.simple_query(sql)).await
+        self.within(self.statement_timeout, self.client.simple_query(&tagged(sql))).await
     }
 
     pub async fn batch_execute(&self, sql: &str) -> PgResult<()> {
-        self.within(self.statement_timeout, self.client.batch_execute(sql)).await
+        self.within(self.statement_timeout, self.client.batch_execute(&tagged(sql))).await
     }
 
     pub fn is_closed(&self) -> bool {

@@ -3,12 +3,15 @@
 use super::connect::server_message;
 use crate::advise::writes::StatsPeriods;
 use crate::error::database_error;
-use crate::pg::session::Session;
+use crate::pg::session::{Session, TAG};
+use crate::sql::lexical::is_plannable;
 use crate::workload::WorkloadStatement;
 use anyhow::Result;
 
-/// The statements pg_stat_statements recorded for the current database. Column
-/// names changed in 13 (`total_time` became `total_exec_time`).
+/// The statements pg_stat_statements recorded for the current database: queries
+/// and DML, which an index can speed up; not utility statements (DDL, `SET`,
+/// `ALTER SYSTEM`, `VACUUM`), and not pgadvise's own (they start with its
+/// [`TAG`]). Column names changed in 13 (`total_time` became `total_exec_time`).
 pub async fn read(client: &Session, server_major: u32) -> Result<Vec<WorkloadStatement>> {
     let installed = client
         .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'", &[])
@@ -24,9 +27,11 @@ pub async fn read(client: &Session, server_major: u32) -> Result<Vec<WorkloadSta
         "SELECT query, calls::float8, {total}::float8, rows::float8, shared_blks_hit::float8, shared_blks_read::float8
          FROM pg_stat_statements
          WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query IS NOT NULL
-         ORDER BY {total} DESC, query"
+           AND left(query, {}) <> $1
+         ORDER BY {total} DESC, query",
+        TAG.len()
     );
-    let rows = client.query(&sql, &[]).await.map_err(|e| {
+    let rows = client.query(&sql, &[&TAG]).await.map_err(|e| {
         let hint = if e.as_db_error().is_some_and(|d| d.message().contains("must be loaded via")) {
             ": add pg_stat_statements to shared_preload_libraries and restart"
         } else {
@@ -47,7 +52,7 @@ pub async fn read(client: &Session, server_major: u32) -> Result<Vec<WorkloadSta
     }
     Ok(rows
         .into_iter()
-        .filter(|r| !is_hidden(r))
+        .filter(|r| !is_hidden(r) && is_plannable(r.get::<_, &str>(0)))
         .map(|r| WorkloadStatement {
             query: r.get(0),
             calls: r.get(1),

@@ -46,6 +46,26 @@ pub fn kinds(text: &str) -> Vec<Kind> {
     kinds
 }
 
+/// The statement's command word (`SELECT`, `ALTER`...), upper-cased, after any
+/// leading comments; `(` for a parenthesized query; `None` for no code at all.
+pub fn command(text: &str) -> Option<String> {
+    let kinds = kinds(text);
+    let bytes = text.as_bytes();
+    let start = (0..bytes.len()).find(|&i| kinds[i] == Kind::Code && !bytes[i].is_ascii_whitespace())?;
+    if bytes[start] == b'(' {
+        return Some("(".into());
+    }
+    let end = (start..bytes.len()).find(|&i| !bytes[i].is_ascii_alphabetic()).unwrap_or(bytes.len());
+    Some(text[start..end].to_ascii_uppercase())
+}
+
+/// Whether the statement is one the planner plans (and an index can speed up):
+/// a query or DML, not DDL, `SET`, `ALTER SYSTEM`, `VACUUM` or a transaction command.
+pub fn is_plannable(text: &str) -> bool {
+    command(text)
+        .is_some_and(|c| matches!(c.as_str(), "(" | "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "WITH" | "MERGE" | "VALUES" | "TABLE"))
+}
+
 /// A byte that can continue an identifier (or a `$n` placeholder).
 pub fn is_word_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$' || byte >= 0x80
@@ -63,6 +83,19 @@ fn dollar_tag(text: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plannable_statements_are_queries_and_dml_after_any_comment() {
+        assert!(is_plannable("/* app:checkout */ -- x\n  select 1"));
+        assert!(is_plannable("(SELECT 1) UNION (SELECT 2)"));
+        assert!(is_plannable("WITH x AS (SELECT 1) DELETE FROM t"));
+        for utility in
+            ["ALTER SYSTEM SET work_mem = $1", "SET search_path = x", "VACUUM t", "BEGIN", "CREATE INDEX i ON t (a)", "", "-- only"]
+        {
+            assert!(!is_plannable(utility), "{utility}");
+        }
+        assert_eq!(command("/* pgadvise */ EXPLAIN SELECT 1").as_deref(), Some("EXPLAIN"));
+    }
 
     fn show(text: &str) -> String {
         kinds(text)
