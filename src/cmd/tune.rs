@@ -56,7 +56,7 @@ pub fn run(args: &TuneArgs, config: &Config, out: &mut dyn Write) -> Result<Exit
     let Some(url) = &args.db.db else {
         let recommendation = tune::recommend(&input)?;
         let report = report(&input, &profile_source, recommendation, None);
-        return finish(out, &report, format, migration.as_ref(), &BTreeMap::new());
+        return finish(out, &report, format, migration.as_ref(), None);
     };
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
@@ -89,7 +89,7 @@ pub fn run(args: &TuneArgs, config: &Config, out: &mut dyn Write) -> Result<Exit
         if let Some(target) = &migration {
             let names: Vec<&str> = changes.iter().map(|c| c.name).collect();
             let earlier = apply::auto_conf_values(&connection.client, &state, &names).await?;
-            return finish(out, &report, format, Some(target), &earlier);
+            return finish(out, &report, format, Some(target), Some(&earlier));
         }
         write_report(out, &report, format)?;
         if args.diff {
@@ -107,7 +107,7 @@ fn finish(
     report: &TuneReport,
     format: TuneFormat,
     migration: Option<&Target>,
-    earlier: &BTreeMap<String, String>,
+    earlier: Option<&BTreeMap<String, String>>,
 ) -> Result<Exit> {
     let Some(target) = migration else {
         write_report(out, report, format)?;
@@ -121,7 +121,13 @@ fn finish(
 }
 
 /// One ALTER SYSTEM per setting (each must run alone, outside a transaction), between reloads.
-fn changes(report: &TuneReport, earlier: &BTreeMap<String, String>) -> Vec<Change> {
+/// Said in every offline down migration's header.
+const UNKNOWN_EARLIER: &str = "Written offline: the value postgresql.auto.conf held before is unknown, so going down RESETs it \
+     (to postgresql.conf's value); with --db the down migration writes the earlier value back.";
+
+/// `earlier`: what postgresql.auto.conf held, read from the server; `None` offline,
+/// where the undo can only RESET, and says so.
+fn changes(report: &TuneReport, earlier: Option<&BTreeMap<String, String>>) -> Vec<Change> {
     let proposed = report.proposed();
     if proposed.is_empty() {
         return Vec::new();
@@ -130,8 +136,12 @@ fn changes(report: &TuneReport, earlier: &BTreeMap<String, String>) -> Vec<Chang
     let [reload_after_down, reload] = migrate::reloads(&restart);
     let mut changes = vec![reload_after_down];
     changes.extend(proposed.iter().map(|s| {
-        let set = SetParameter { name: s.name.clone(), value: s.value.clone(), earlier: earlier.get(&s.name).cloned() };
-        migrate::alter_system(set, s.restart, &s.rationale)
+        let set = SetParameter { name: s.name.clone(), value: s.value.clone(), earlier: earlier.and_then(|e| e.get(&s.name)).cloned() };
+        let mut change = migrate::alter_system(set, s.restart, &s.rationale);
+        if earlier.is_none() {
+            change.undo_notes.push(UNKNOWN_EARLIER.into());
+        }
+        change
     }));
     changes.push(reload);
     changes

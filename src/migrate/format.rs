@@ -114,7 +114,12 @@ fn describe(change: &Change, direction: Direction) -> String {
                 out.push_str(&format!("-- {}\n", comment_text(line)));
             }
         }
-        Direction::Down => out.push_str(&format!("-- Undoes: {}\n", comment_text(&change.title))),
+        Direction::Down => {
+            out.push_str(&format!("-- Undoes: {}\n", comment_text(&change.title)));
+            for line in &change.undo_notes {
+                out.push_str(&format!("-- {}\n", comment_text(line)));
+            }
+        }
     }
     out
 }

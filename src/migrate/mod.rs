@@ -31,11 +31,13 @@ pub struct Change {
     pub title: String,
     /// Further header lines: why, the evidence, what to watch for.
     pub why: Vec<String>,
+    /// Header lines of the down migration: what its undo cannot know.
+    pub undo_notes: Vec<String>,
 }
 
 impl Change {
     pub fn new(action: Action, why: Vec<String>) -> Change {
-        Change { slug: action.slug(), title: action.title(), why, action }
+        Change { slug: action.slug(), title: action.title(), why, undo_notes: Vec::new(), action }
     }
 
     /// The action's statements going up, each with the lint exceptions it needs.
@@ -204,6 +206,7 @@ pub fn reloads(restart: &[&str]) -> [Change; 2] {
         slug: slug.into(),
         title: title.into(),
         why: [vec![first_line.to_string()], why.clone()].concat(),
+        undo_notes: Vec::new(),
     };
     [
         reload(
