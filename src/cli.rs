@@ -70,7 +70,7 @@ pub struct TuneArgs {
     pub format: Option<TuneFormat>,
     #[command(flatten)]
     pub db: DbArgs,
-    /// With --db: print a unified diff of the conf lines before and after.
+    /// With --db: print a unified diff of the conf lines before and after, setting by setting (as comments in sql and conf output).
     #[arg(long, requires = "db")]
     pub diff: bool,
     /// With --db: apply the changes (ALTER SYSTEM, reload) after writing a rollback script.

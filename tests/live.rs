@@ -66,6 +66,17 @@ fn diff_marks_restart_and_reload_from_pg_settings_context() {
     assert!(text.contains("--- current\n+++ proposed\n"), "{text}");
     assert!(text.contains("-shared_buffers = '128MB'\n"), "{text}");
     assert!(text.contains("+shared_buffers = '2GB'\n"), "{text}");
+
+    // Piped to a file, SQL output stays SQL: the diff comes as comments, setting by setting.
+    let output = tune(&["--db", &server.url(), "--format", "sql", "--diff"]);
+    let text = stdout(&output);
+    assert!(
+        text.lines().all(|l| l.is_empty() || l.starts_with("--") || l.starts_with("ALTER SYSTEM") || l.starts_with("SELECT")),
+        "{text}"
+    );
+    assert!(text.contains("--  # shared_buffers (takes a restart)\n-- -shared_buffers = '128MB'\n-- +shared_buffers = '2GB'\n"), "{text}");
+    let refused = tune(&["--db", &server.url(), "--format", "json", "--diff"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
 }
 
 #[test]

@@ -27,6 +27,9 @@ const DEFAULT_PG_VERSION: u32 = 17;
 
 pub fn run(args: &TuneArgs, config: &Config, out: &mut dyn Write) -> Result<Exit> {
     let migration = Target::resolve(&args.migration, &config.migrations)?;
+    if args.diff && args.format == Some(TuneFormat::Json) {
+        bail!("--diff is for people and reviews: use it with --format table, sql or conf (the JSON lists every change already)");
+    }
     if migration.is_some() && args.apply {
         bail!("--apply changes the server now; --emit-migration and --check write migrations for later: choose one");
     }
@@ -93,9 +96,14 @@ pub fn run(args: &TuneArgs, config: &Config, out: &mut dyn Write) -> Result<Exit
         }
         write_report(out, &report, format)?;
         if args.diff {
-            let (before, after) = tune::diff::conf_lines(&changes);
-            let diff = similar::TextDiff::from_lines(&before, &after);
-            write!(out, "\n{}", diff.unified_diff().header("current", "proposed"))?;
+            // As comments in SQL and conf output, so that `> file` stays a file the server reads.
+            let comment = match format {
+                TuneFormat::Sql => "-- ",
+                TuneFormat::Conf => "# ",
+                TuneFormat::Table | TuneFormat::Json => "",
+            };
+            let diff: String = tune::diff::conf_diff(&changes).lines().map(|line| format!("{comment}{line}\n")).collect();
+            write!(out, "\n{diff}")?;
         }
         Ok(Exit::Success)
     })

@@ -59,15 +59,18 @@ fn overriding_source(live: &ServerSetting) -> Option<String> {
     None
 }
 
-/// The postgresql.conf lines for `changes`, before and after, for `--diff`.
-pub fn conf_lines(changes: &[Change]) -> (String, String) {
+/// `--diff`: a unified diff of the postgresql.conf lines, current to proposed,
+/// that a reviewer reads setting by setting: each change is its own `-`/`+`
+/// pair under a context line naming it and whether it takes a restart.
+pub fn conf_diff(changes: &[Change]) -> String {
     let mut before = String::new();
     let mut after = String::new();
     for change in changes {
-        before.push_str(&format!("{} = '{}'\n", change.name, change.current));
-        after.push_str(&format!("{} = '{}'\n", change.name, change.proposed));
+        let context = format!("# {}{}\n", change.name, if change.restart { " (takes a restart)" } else { "" });
+        before.push_str(&format!("{context}{} = '{}'\n", change.name, change.current));
+        after.push_str(&format!("{context}{} = '{}'\n", change.name, change.proposed));
     }
-    (before, after)
+    similar::TextDiff::from_lines(&before, &after).unified_diff().context_radius(1).header("current", "proposed").to_string()
 }
 
 #[cfg(test)]
@@ -121,15 +124,26 @@ mod tests {
     }
 
     #[test]
-    fn conf_lines_make_a_before_and_after() {
-        let change = Change {
-            name: "work_mem",
-            current: "4MB".into(),
-            proposed: "32MB".into(),
-            restart: false,
+    fn the_diff_reads_setting_by_setting() {
+        let change = |name: &'static str, current: &str, proposed: &str, restart: bool| Change {
+            name,
+            current: current.into(),
+            proposed: proposed.into(),
+            restart,
             overridden_by: None,
             rationale: String::new(),
         };
-        assert_eq!(conf_lines(&[change]), ("work_mem = '4MB'\n".to_string(), "work_mem = '32MB'\n".to_string()));
+        let diff = conf_diff(&[change("shared_buffers", "128MB", "2GB", true), change("work_mem", "4MB", "32MB", false)]);
+        insta::assert_snapshot!(diff, @r"
+        --- current
+        +++ proposed
+        @@ -1,4 +1,4 @@
+         # shared_buffers (takes a restart)
+        -shared_buffers = '128MB'
+        +shared_buffers = '2GB'
+         # work_mem
+        -work_mem = '4MB'
+        +work_mem = '32MB'
+        ");
     }
 }
