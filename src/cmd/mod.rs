@@ -54,16 +54,19 @@ fn fill_db(db: &mut DbArgs, config: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Table width: the terminal's when there is one, else a fixed width so output diffs cleanly.
+/// Table width: the terminal's when there is one (asked of the terminal itself:
+/// shells do not export COLUMNS), else a fixed width so output diffs cleanly.
 pub fn table_width() -> u16 {
     use std::io::IsTerminal;
-    if std::io::stdout().is_terminal() {
-        if let Some(columns) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
-            return columns;
-        }
-        return 140;
+    const PIPED: u16 = 140;
+    if !std::io::stdout().is_terminal() {
+        return PIPED;
     }
-    140
+    // comfy-table asks the terminal (through crossterm) when stdout is one.
+    comfy_table::Table::new()
+        .width()
+        .or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
+        .unwrap_or(PIPED)
 }
 
 /// The report format asked for, else a table for a person at a terminal and JSON for a pipe.

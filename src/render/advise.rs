@@ -119,7 +119,7 @@ pub fn advise_table(report: &AdviseReport, width: u16) -> String {
     for skipped in &report.not_analyzed {
         out.push_str(&format!("note: not analyzed ({}): {}: {}\n", skipped.source, skipped.statement, skipped.reason));
     }
-    out
+    super::wrap_prefixed(&out, "note: ", width)
 }
 
 pub fn advise_markdown(report: &AdviseReport) -> String {

@@ -53,7 +53,7 @@ pub fn explain_table(report: &ExplainReport, width: u16) -> String {
         out.push_str(&suggestions_sql(statement, report.hypopg.as_ref()));
     }
     out.push_str(&notes(report));
-    out
+    super::wrap_prefixed(&out, "note: ", width)
 }
 
 pub fn explain_json(report: &ExplainReport) -> anyhow::Result<String> {

@@ -27,6 +27,38 @@ pub(crate) fn clip(text: &str) -> String {
     }
 }
 
+/// Lines of `text` that start with `prefix` (`note: `, `- `) and are wider than
+/// `width`, wrapped at spaces, continued under their first word: a note reads as
+/// a paragraph on an 80-column terminal, not as one long line.
+pub(crate) fn wrap_prefixed(text: &str, prefix: &str, width: u16) -> String {
+    let width = usize::from(width).max(40);
+    let indent = " ".repeat(prefix.chars().count());
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        if !body.starts_with(prefix) || body.chars().count() <= width {
+            out.push_str(line);
+            continue;
+        }
+        let mut current = String::new();
+        for word in body.split(' ') {
+            if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
+                out.push_str(current.trim_end());
+                out.push('\n');
+                current = indent.clone();
+            } else if !current.is_empty() && current != indent {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+        out.push_str(&current);
+        if line.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
 pub(crate) fn new_table(width: u16, header: &[&str]) -> Table {
     let mut table = Table::new();
     table
@@ -38,4 +70,21 @@ pub(crate) fn new_table(width: u16, header: &[&str]) -> Table {
         table.force_no_tty();
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_notes_wrap_under_their_first_word() {
+        let text = "title\nnote: one two three four five six seven eight nine ten eleven twelve thirteen fourteen\nother line\n";
+        let wrapped = wrap_prefixed(text, "note: ", 40);
+        assert_eq!(
+            wrapped,
+            "title\nnote: one two three four five six seven\n      eight nine ten eleven twelve\n      thirteen fourteen\nother line\n"
+        );
+        assert!(wrapped.lines().all(|l| l.chars().count() <= 40));
+        assert_eq!(wrap_prefixed("note: short\n", "note: ", 40), "note: short\n");
+    }
 }

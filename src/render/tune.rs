@@ -75,7 +75,7 @@ pub fn tune_table(report: &TuneReport, width: u16) -> String {
             out.push_str(&format!("- {note}\n"));
         }
     }
-    out
+    super::wrap_prefixed(&out, "- ", width)
 }
 
 fn applies(restart: bool) -> &'static str {
