@@ -63,10 +63,7 @@ pub fn table_width() -> u16 {
         return PIPED;
     }
     // comfy-table asks the terminal (through crossterm) when stdout is one.
-    comfy_table::Table::new()
-        .width()
-        .or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
-        .unwrap_or(PIPED)
+    comfy_table::Table::new().width().or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())).unwrap_or(PIPED)
 }
 
 /// The report format asked for, else a table for a person at a terminal and JSON for a pipe.

@@ -91,8 +91,9 @@ fn budget_rows(b: &MemoryBudget) -> Vec<(String, String)> {
         ("shared_buffers".into(), format_human_bytes(b.shared_buffers)),
         (
             format!(
-                "{} backends × work_mem {} × hash_mem_multiplier {}",
+                "{} backends × {} sort/hash nodes × work_mem {} × hash_mem_multiplier {}",
                 b.backends,
+                crate::tune::setting::Value::Real(b.nodes_per_query).to_pg(),
                 format_pg_bytes(b.work_mem),
                 crate::tune::setting::Value::Real(b.hash_mem_multiplier).to_pg()
             ),

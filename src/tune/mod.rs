@@ -112,6 +112,8 @@ pub struct MemoryBudget {
     pub backends: u32,
     pub work_mem: u64,
     pub hash_mem_multiplier: f64,
+    /// Sort/hash nodes a query may run at once (the profile's), each at work_mem.
+    pub nodes_per_query: f64,
     pub query_memory: u64,
     pub autovacuum_workers: u32,
     pub autovacuum_work_mem: u64,
@@ -203,8 +205,10 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         );
     }
     let available = memory - fixed;
-    // How many backends can hold PostgreSQL's default work_mem at once.
-    let capacity = (available as f64 / (DEFAULT_WORK_MEM as f64 * hash_mem_multiplier)) as u32;
+    // How many backends can hold PostgreSQL's default work_mem at once, in each of
+    // the profile's sort/hash nodes per query.
+    let nodes = p.work_mem_operations_per_query;
+    let capacity = (available as f64 / (DEFAULT_WORK_MEM as f64 * hash_mem_multiplier * nodes)) as u32;
     let mut max_connections = input.connections.value;
     let connections_from_user = matches!(input.connections.source, Source::Flag(_));
     let mut connections_why = format!("{} ({})", max_connections, input.connections.source);
@@ -231,19 +235,28 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         p.work_mem_operations_per_query,
         p.name
     );
-    if backends as u64 * (work_mem as f64 * hash_mem_multiplier) as u64 > available {
-        // Only a user's own --connections gets here: go below the default rather than overcommit.
-        work_mem = ((available as f64 / (backends as f64 * hash_mem_multiplier)) as u64 / KIB * KIB).max(MIN_WORK_MEM);
-        if backends as u64 * (work_mem as f64 * hash_mem_multiplier) as u64 > available {
+    let query_memory_at = |work_mem: u64| (backends as f64 * work_mem as f64 * hash_mem_multiplier * nodes) as u64;
+    if query_memory_at(work_mem) > available {
+        // A user's own --connections, or the fewest connections PostgreSQL starts
+        // with on a very small host: go below the default rather than overcommit.
+        let connections = if connections_from_user {
+            format!("--connections {max_connections}")
+        } else {
+            format!("even the fewest connections ({max_connections})")
+        };
+        work_mem = ((available as f64 / (backends as f64 * hash_mem_multiplier * nodes)) as u64 / KIB * KIB).max(MIN_WORK_MEM);
+        if query_memory_at(work_mem) > available {
             bail!(
-                "--connections {max_connections} cannot fit in {mem_text} even at the minimum work_mem of 64kB: use fewer connections behind a pooler such as PgBouncer"
+                "{connections} cannot fit in {mem_text} even at the minimum work_mem of 64kB: use fewer connections behind a pooler such as PgBouncer"
             );
         }
         work_mem_why = format!(
-            "below PostgreSQL's default 4MB because {max_connections} connections (--connections) must fit in {mem_text}; a pooler such as PgBouncer and fewer connections would allow more"
+            "below PostgreSQL's default 4MB because {connections} × {} sort/hash nodes per query (profile {}) must fit in {mem_text}; a pooler such as PgBouncer and fewer connections would allow more",
+            format_multiplier(nodes),
+            p.name
         );
         notes.push(format!(
-            "--connections {max_connections} leaves only {} work_mem per connection in {mem_text}: queries will sort on disk. Put PgBouncer (transaction mode) in front and lower max_connections.",
+            "{connections} leave only {} work_mem per sort/hash node in {mem_text}: queries will sort on disk. Put PgBouncer (transaction mode) in front and lower max_connections.",
             units::format_pg_bytes(work_mem)
         ));
     }
@@ -536,13 +549,14 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         }
     }
 
-    let query_memory = (backends as f64 * work_mem as f64 * hash_mem_multiplier) as u64;
+    let query_memory = (backends as f64 * work_mem as f64 * hash_mem_multiplier * nodes) as u64;
     let autovacuum_memory = autovacuum_max_workers as u64 * autovacuum_work_mem;
     let budget = MemoryBudget {
         shared_buffers,
         backends,
         work_mem,
         hash_mem_multiplier,
+        nodes_per_query: nodes,
         query_memory,
         autovacuum_workers: autovacuum_max_workers,
         autovacuum_work_mem,
