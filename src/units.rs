@@ -86,6 +86,16 @@ pub fn format_pg_seconds(seconds: u64) -> String {
     format!("{seconds}s")
 }
 
+/// `bytes` rounded up to a step of a quarter of its power of two in MiB (128MB,
+/// 160MB, 192MB, 224MB, 256MB, 320MB, ...): a size derived from the data moves
+/// in steps, so a few MB of new data do not make a new recommendation.
+pub fn step_up(bytes: u64) -> u64 {
+    let mib = bytes.div_ceil(MIB).max(1);
+    let power = 1u64 << (63 - mib.leading_zeros());
+    let step = (power / 4).max(1);
+    mib.div_ceil(step) * step * MIB
+}
+
 /// Rounds down to a readable step: whole MiB below 1GiB, 64MiB steps above,
 /// so recommendations read `6016MB` rather than `6025MB` and diffs stay stable.
 pub fn floor_mib(bytes: u64) -> u64 {
@@ -132,6 +142,17 @@ pub fn round_up_mib(kib: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_sizes_move_in_quarter_power_steps() {
+        let mib = |n: u64| n * MIB;
+        assert_eq!(step_up(mib(460)), mib(512));
+        assert_eq!(step_up(mib(467)), mib(512), "3 MB more data, the same advice");
+        assert_eq!(step_up(mib(130)), mib(160));
+        assert_eq!(step_up(mib(128)), mib(128));
+        assert_eq!(step_up(mib(5000)), mib(5120));
+        assert_eq!(step_up(1), mib(1));
+    }
 
     #[test]
     fn parses_sizes_in_binary_units() {

@@ -23,6 +23,10 @@ pub struct Change {
     pub rationale: String,
 }
 
+/// A setting that needs a restart is proposed only when the server's value is
+/// further than this share from the recommendation.
+pub const RESTART_HYSTERESIS: f64 = 0.2;
+
 /// The recommended settings that differ from the server's, in recommendation order.
 /// Settings the server does not know are left out (the version decides availability).
 pub fn compare(settings: &[Setting], server: &BTreeMap<String, ServerSetting>) -> Vec<Change> {
@@ -34,12 +38,18 @@ pub fn compare(settings: &[Setting], server: &BTreeMap<String, ServerSetting>) -
             if setting.value.matches_server(&live.setting, unit) {
                 return None;
             }
+            // A restart for a few percent is not worth it: advice that moves with the
+            // data (shared_buffers and wal_buffers on a growing database) settles.
+            let restart = live.context == "postmaster";
+            if restart && setting.value.near_server(&live.setting, unit, RESTART_HYSTERESIS) {
+                return None;
+            }
             let current = setting.value.show_server(&live.setting, unit);
             Some(Change {
                 name: setting.name,
                 current,
                 proposed: setting.value.to_pg(),
-                restart: live.context == "postmaster",
+                restart,
                 overridden_by: overriding_source(live),
                 rationale: setting.rationale.clone(),
             })
@@ -121,6 +131,23 @@ mod tests {
         );
         assert!(changes[2].overridden_by.as_deref().unwrap().contains("command line"));
         assert!(changes[0].overridden_by.is_none());
+    }
+
+    #[test]
+    fn a_restart_for_a_few_percent_is_not_proposed() {
+        let setting = |name: &'static str, bytes: u64| ours(name, Value::Bytes(bytes));
+        let server: BTreeMap<String, ServerSetting> = [
+            live("shared_buffers", &(460 * 128).to_string(), Some("8kB"), "postmaster", "configuration file"),
+            live("work_mem", "4096", Some("kB"), "user", "default"),
+        ]
+        .into_iter()
+        .collect();
+        let mib = 1024 * 1024;
+        // 460MB running, 512MB advised: within 20%, and a restart: left alone.
+        assert!(compare(&[setting("shared_buffers", 512 * mib)], &server).is_empty());
+        assert_eq!(compare(&[setting("shared_buffers", 1024 * mib)], &server).len(), 1);
+        // A reloadable setting changes however small the step.
+        assert_eq!(compare(&[setting("work_mem", 4 * mib + mib / 2)], &server).len(), 1);
     }
 
     #[test]

@@ -164,7 +164,7 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         p.name
     );
     if let Some(size) = data_size {
-        let enough = floor_mib((size as f64 * DATA_GROWTH_HEADROOM) as u64 + MIB - 1).max(DEFAULT_SHARED_BUFFERS);
+        let enough = units::step_up((size as f64 * DATA_GROWTH_HEADROOM) as u64).max(DEFAULT_SHARED_BUFFERS);
         if enough < shared_buffers {
             notes.push(format!(
                 "the server's databases hold only {}, so shared_buffers and work_mem were sized to them; if they will grow, pass --data-size with the size you expect",

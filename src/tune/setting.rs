@@ -68,6 +68,15 @@ impl Value {
         self.like_from_server(setting, unit).map(|v| v.to_pg()).unwrap_or_else(|| setting.to_string())
     }
 
+    /// Whether the server's `setting` (in `unit`) is within `share` of this value
+    /// (a byte size or a number): close enough that changing it would not matter.
+    pub fn near_server(&self, setting: &str, unit: Option<&str>, share: f64) -> bool {
+        match (self.in_unit(unit), setting.trim().parse::<f64>()) {
+            (Some(ours), Ok(theirs)) if ours > 0.0 => ((ours - theirs) / ours).abs() <= share,
+            _ => false,
+        }
+    }
+
     /// Whether the server's `setting` (in `unit`) already equals this value.
     pub fn matches_server(&self, setting: &str, unit: Option<&str>) -> bool {
         match (self.in_unit(unit), setting.trim().parse::<f64>()) {
