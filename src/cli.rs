@@ -125,14 +125,14 @@ pub struct AdviseArgs {
     /// A catalog snapshot (pgadvise snapshot) to use instead of the server's catalog.
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
-    /// pg_stat_statements exported as CSV or JSON, instead of the server's.
+    /// pg_stat_statements exported as CSV or JSON, instead of the server's (with --queries and --log, together).
     #[arg(long, value_name = "FILE")]
     pub stats: Option<PathBuf>,
-    /// SQL files to add to the workload (one call a statement, or a `-- calls: N` comment).
+    /// SQL files as the workload, instead of the server's pg_stat_statements (one call a statement, or a `-- calls: N` comment).
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub queries: Vec<PathBuf>,
     /// Server logs (stderr, csvlog or jsonlog) with log_min_duration_statement or auto_explain
-    /// entries, and statements cancelled by statement_timeout.
+    /// entries, and statements cancelled by statement_timeout; instead of the server's pg_stat_statements.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub log: Vec<PathBuf>,
     /// At most this many new indexes [default: no limit: each index is judged by what it saves].
@@ -142,7 +142,8 @@ pub struct AdviseArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub budget: Option<u64>,
     /// An index must save at least this percentage of the workload's time [default: it
-    /// saves twice its write cost, and 0.5% of the workload or half of a statement's cost].
+    /// saves twice its write cost, and 0.5% of the workload's time with the indexes chosen
+    /// before it or half of a statement's cost].
     #[arg(long, value_name = "PERCENT")]
     pub min_saving: Option<f64>,
     /// Seconds each EXPLAIN may take (statement_timeout).

@@ -118,3 +118,15 @@ fn flags_that_need_the_planner_are_noted_offline() {
         serde_json::from_str(&advise(&["--stats", &path("advise/app_statements.csv"), "--format", "json"])).unwrap();
     assert!(plain["notes"].as_array().unwrap().is_empty());
 }
+
+/// `--help` says what the statement sources do: files replace the server's
+/// pg_stat_statements, they do not add to it; and the table format is advise's own.
+#[test]
+fn help_says_files_replace_pg_stat_statements() {
+    let output = pgadvise(&["advise", "--help"]);
+    let help = stdout(&output).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("SQL files as the workload, instead of the server's pg_stat_statements"), "{help}");
+    assert!(help.contains("statement_timeout; instead of the server's pg_stat_statements"), "--log says it too: {help}");
+    assert!(!help.contains("to add to the workload"), "{help}");
+    assert!(!help.contains("The plan tree"), "explain's words: {help}");
+}
