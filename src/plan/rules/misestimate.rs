@@ -67,6 +67,18 @@ fn significant(node: &PlanNode, stops_early: bool) -> Option<crate::plan::metric
     (m.factor >= MISESTIMATE_FACTOR && rows >= MISESTIMATE_MIN_ROWS && !expected).then_some(m)
 }
 
+/// PostgreSQL's selectivities for a condition it has no statistics for: an
+/// equality (DEFAULT_EQ_SEL) and a range (DEFAULT_INEQ_SEL).
+const DEFAULT_SELECTIVITIES: [f64; 2] = [0.005, 1.0 / 3.0];
+
+/// Whether a scan's estimate is one of [`DEFAULT_SELECTIVITIES`] of the rows it
+/// read (its returned rows plus those its filter removed).
+fn is_default_selectivity(node: &PlanNode) -> bool {
+    let (Some(actual), Some(estimated)) = (node.actual, node.plan_rows) else { return false };
+    let scanned = actual.rows + node.rows_removed_by_filter.unwrap_or(0.0) / actual.loops.max(1.0);
+    scanned > 0.0 && DEFAULT_SELECTIVITIES.iter().any(|s| (estimated / (scanned * s) - 1.0).abs() <= 0.1)
+}
+
 fn advice(node: &PlanNode) -> String {
     let Some(table) = &node.relation else {
         return "check the estimates of the nodes below; for joins on correlated columns, CREATE STATISTICS on the join columns of each table, then ANALYZE".into();
@@ -74,10 +86,23 @@ fn advice(node: &PlanNode) -> String {
     let table = quote_ident(table);
     let reference = node.reference_name().unwrap_or_default().to_string();
     let own = crate::sql::predicate::of_relation(reference.as_str());
-    let mut columns: Vec<String> = [&node.filter, &node.index_cond, &node.recheck_cond]
+    let conditions: Vec<_> =
+        [&node.filter, &node.index_cond, &node.recheck_cond].into_iter().flatten().flat_map(|c| predicates(c, &own)).collect();
+    let expressions: Vec<String> = conditions
+        .iter()
+        .filter_map(|p| match &p.target {
+            Target::Expression { sql, .. } => Some(sql.clone()),
+            Target::Column(_) => None,
+        })
+        .collect();
+    if !expressions.is_empty() && is_default_selectivity(node) {
+        return format!(
+            "the estimate is PostgreSQL's default guess for a condition on an expression it keeps no statistics on, not stale statistics (ANALYZE will not change it): give {} statistics with an expression index on it, or on PostgreSQL 14+ CREATE STATISTICS ON ({}) FROM {table}, then ANALYZE {table}",
+            expressions[0], expressions[0]
+        );
+    }
+    let mut columns: Vec<String> = conditions
         .into_iter()
-        .flatten()
-        .flat_map(|c| predicates(c, &own))
         .filter_map(|p| match p.target {
             Target::Column(c) => Some(c.name),
             Target::Expression { .. } => None,

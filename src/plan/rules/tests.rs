@@ -87,6 +87,12 @@ fn misestimates_are_reported_where_they_start() {
         1.0,
     );
     assert!(!fires(misestimate::ID, &limited));
+    // 750 of 150,000 rows: PostgreSQL's 0.5% guess for an expression, which ANALYZE does not change.
+    let guessed = json!({"Relation Name": "users", "Filter": "(lower((email)::text) = 'a@b.c'::text)", "Rows Removed by Filter": 140_000});
+    let plan = statement(node("Seq Scan", 10.0, 10_000.0, 750.0, 1.0, guessed), 10.0);
+    let finding = diagnose(&plan, &Context::default()).into_iter().find(|f| f.rule == misestimate::ID).expect("fires");
+    assert!(finding.advice.starts_with("the estimate is PostgreSQL's default guess"), "{}", finding.advice);
+    assert!(!finding.advice.starts_with("ANALYZE"), "{}", finding.advice);
 }
 
 #[test]
