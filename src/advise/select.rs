@@ -367,14 +367,14 @@ pub async fn select<W: WhatIf>(
         if let Some(narrow) = narrower {
             if let Ok(size) = oracle.size(&narrow).await? {
                 let size = corrected_size(size, &narrow, catalog, server_major).max(8192);
-                if (size as f64) <= NARROW_MAX_SIZE_SHARE * sizes[top] as f64 {
+                if narrow_will_do(f64::INFINITY, size, 0.0, sizes[top]) {
                     let statements_of = &candidates[top].statements;
                     let mut with: Vec<&IndexCandidate> = selection.chosen.iter().map(|c| &c.index).collect();
                     with.push(&narrow);
                     let after = planned(oracle.costs(&with, statements_of).await?, statements_of, &mut selection.unplanned);
                     selection.planner_calls += statements_of.len();
                     let judged = judge(statements_of, &after, statements, |s| cost_of(&current, s), base_of);
-                    if judged.saved >= NARROW_MIN_SAVED_SHARE * evaluation.saved && judged.lost <= evaluation.lost {
+                    if narrow_will_do(judged.saved, size, evaluation.saved, sizes[top]) && judged.lost <= evaluation.lost {
                         evaluation.saved = judged.saved;
                         evaluation.per_statement = judged.per_statement;
                         sizes[top] = size;
@@ -450,8 +450,14 @@ fn judge(
 /// The index on the leading key alone, when a wider one was chosen: with
 /// deduplication it is often a fraction of the size, and a join or a sort the
 /// later keys were for may not need them after all.
-fn leading_key_only(index: &IndexCandidate) -> Option<IndexCandidate> {
+pub fn leading_key_only(index: &IndexCandidate) -> Option<IndexCandidate> {
     (index.keys.len() > 1 && index.include.is_empty()).then(|| IndexCandidate { keys: index.keys[..1].to_vec(), ..index.clone() })
+}
+
+/// Whether the narrower index does the wider one's work: at most
+/// [`NARROW_MAX_SIZE_SHARE`] of its size and [`NARROW_MIN_SAVED_SHARE`] of its saving.
+pub fn narrow_will_do(narrow_saved: f64, narrow_bytes: u64, wide_saved: f64, wide_bytes: u64) -> bool {
+    (narrow_bytes as f64) <= NARROW_MAX_SIZE_SHARE * wide_bytes as f64 && narrow_saved >= NARROW_MIN_SAVED_SHARE * wide_saved
 }
 
 /// The costs that came back, with each failure's reason kept for the report.

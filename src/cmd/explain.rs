@@ -2,7 +2,8 @@
 //! index suggestions (verified with HypoPG when the server has it) → table, JSON or Markdown.
 
 use super::{report_format, Progress};
-use crate::advise::index::{self, served_by};
+use crate::advise::index::{self, served_by, IndexCandidate};
+use crate::advise::select::{corrected_size, leading_key_only, narrow_will_do};
 use crate::catalog::Catalog;
 use crate::cli::ExplainArgs;
 use crate::cmd::migration::{prepare, Action, Target};
@@ -10,7 +11,7 @@ use crate::config::Config;
 use crate::error::Exit;
 use crate::migrate::{self, Change};
 use crate::pg::explain::{explain, PlanKind, Planning};
-use crate::pg::hypopg::{self, HypoStatus};
+use crate::pg::hypopg::{self, HypoStatus, Verification};
 use crate::pg::session::Session;
 use crate::pg::{catalog, settings};
 use crate::plan::parse::{read, Input};
@@ -131,7 +132,39 @@ fn statement_report(
             scan.output_columns = Some(columns.clone());
         }
     }
-    let candidates = index::suggest(&scans, catalog);
+    let mut candidates = index::suggest(&scans, catalog);
+    // One statement, one answer: with its text and the catalog, the candidates are
+    // advise's for that statement, from the same analysis; the plan's stay for the
+    // tables the text does not give one for (a loop's inner side, say).
+    if let (Some(text), Some(catalog)) = (sql.as_deref().or(parsed.map(|p| p.text.as_str())), catalog) {
+        let rows = plan.root.total_actual_rows().or(plan.root.plan_rows).unwrap_or(1.0);
+        let statement = crate::workload::WorkloadStatement {
+            query: text.to_string(),
+            calls: 1.0,
+            total_ms: 0.0,
+            rows,
+            shared_hit: 0.0,
+            shared_read: 0.0,
+            source: label.clone(),
+        };
+        let analysis = crate::advise::workload::analyze_workload(crate::workload::Workload::new(vec![statement]), catalog);
+        for from_text in analysis.candidates {
+            let mut index = from_text.index;
+            let same_table =
+                |c: &IndexCandidate| c.table == index.table && (c.schema.is_none() || index.schema.is_none() || c.schema == index.schema);
+            match candidates.iter().position(same_table) {
+                Some(at) => {
+                    index.node = candidates[at].node;
+                    index.reason = candidates[at].reason.clone();
+                    let mut seen = false;
+                    candidates.retain(|c| !same_table(c) || !std::mem::replace(&mut seen, true));
+                    let at = candidates.iter().position(same_table).unwrap_or(at.min(candidates.len()));
+                    candidates[at] = index;
+                }
+                None => candidates.push(index),
+            }
+        }
+    }
     let mut suggestions = Vec::new();
     let mut dropped = Vec::new();
     for candidate in candidates {
@@ -181,7 +214,7 @@ async fn live_plan(args: &ExplainArgs, url: &str, name: &str, plan: Plan) -> Res
     let hypopg = match queries.as_slice() {
         [query] => {
             let planning = Planning { analyze: false, ..planning(args, &server, query) };
-            Some(verify(&server.client, &query.text, &planning, &mut statement).await?)
+            Some(verify(&server.client, &query.text, &planning, &catalog, &mut statement).await?)
         }
         _ => {
             notes.push(
@@ -215,7 +248,7 @@ async fn live_sql(args: &ExplainArgs, url: &str, name: &str, statements: &[SqlSt
         let catalog = read_catalog(&server.client, &plan).await?;
         let mut report =
             statement_report(label, Some(planning.kind()), Some(statement.text.clone()), Some(statement), plan, Some(&catalog));
-        let status = verify(&server.client, &statement.text, &Planning { analyze: false, ..planning }, &mut report).await?;
+        let status = verify(&server.client, &statement.text, &Planning { analyze: false, ..planning }, &catalog, &mut report).await?;
         hypopg_status = Some(status);
         reports.push(report);
     }
@@ -230,12 +263,43 @@ async fn read_catalog(client: &Session, plan: &Plan) -> Result<Catalog> {
     catalog::read_tables(client, &tables).await
 }
 
-/// Asks the planner about each suggestion; keeps those it uses.
-async fn verify(client: &Session, sql: &str, planning: &Planning, statement: &mut StatementReport) -> Result<HypoStatus> {
-    let candidates: Vec<_> = statement.suggestions.iter().map(|s| s.index.clone()).collect();
-    let (status, verdicts) = hypopg::verify(client, sql, planning, &candidates).await?;
+/// Asks the planner about each suggestion; keeps those it uses. A multi-column
+/// suggestion gives way to its leading key alone by advise's rule
+/// (`select::narrow_will_do`), so both commands give one statement one answer.
+async fn verify(
+    client: &Session,
+    sql: &str,
+    planning: &Planning,
+    catalog: &Catalog,
+    statement: &mut StatementReport,
+) -> Result<HypoStatus> {
+    let mut candidates: Vec<_> = statement.suggestions.iter().map(|s| s.index.clone()).collect();
+    let narrow: Vec<Option<IndexCandidate>> = candidates.iter().map(leading_key_only).collect();
+    candidates.extend(narrow.iter().flatten().cloned());
+    let (status, mut verdicts) = hypopg::verify(client, sql, planning, &candidates).await?;
     if verdicts.is_empty() {
         return Ok(status);
+    }
+    let mut narrow_verdicts = verdicts.split_off(statement.suggestions.len()).into_iter();
+    let corrected = |index: &IndexCandidate, bytes: u64| corrected_size(bytes, index, catalog, planning.server_major);
+    for ((suggestion, verdict), narrow) in statement.suggestions.iter_mut().zip(verdicts.iter_mut()).zip(narrow) {
+        let Some(narrow) = narrow else { continue };
+        let Some(Ok(narrow_verdict)) = narrow_verdicts.next() else { continue };
+        let Ok(wide) = verdict else { continue };
+        let saved = |v: &Verification| v.cost_before - v.cost_after;
+        if narrow_verdict.used
+            && narrow_will_do(
+                saved(&narrow_verdict),
+                corrected(&narrow, narrow_verdict.size_bytes),
+                saved(wide),
+                corrected(&suggestion.index, wide.size_bytes),
+            )
+        {
+            let reason = suggestion.reason.clone();
+            *suggestion = Suggestion::new(IndexCandidate { reason: reason.clone(), ..narrow });
+            suggestion.reason = reason;
+            *verdict = Ok(narrow_verdict);
+        }
     }
     let mut kept = Vec::new();
     for (mut suggestion, verdict) in statement.suggestions.drain(..).zip(verdicts) {
