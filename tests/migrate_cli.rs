@@ -195,6 +195,19 @@ fn emit_only_adds_and_check_shows_the_advice_the_directory_lacks() {
     assert!(diff.contains(&format!("+++ b/{}", added.display())), "new advice, after every version there: {diff}");
     assert!(diff.contains("+CREATE INDEX CONCURRENTLY IF NOT EXISTS invoices_issued_at_incl_idx"), "{diff}");
     assert!(stderr(&drift).contains("lacks 2 migration files"), "{}", stderr(&drift));
+    assert!(
+        stderr(&drift).contains(&format!("--emit-migration {} --migration-format golang-migrate", dir.display())),
+        "the hint keeps the format: {}",
+        stderr(&drift)
+    );
+    // Checked (or emitted) in another format than it was written in: an error that says so, nothing written.
+    let before_wrong = listing(&dir);
+    for flag in ["--check", "--emit-migration"] {
+        let wrong = run(&advise_args(), &[flag, dir.to_str().unwrap()]);
+        assert_eq!(wrong.status.code(), Some(2), "{flag}: {}", stderr(&wrong));
+        assert!(stderr(&wrong).contains("in another format than plain: pass the --migration-format"), "{}", stderr(&wrong));
+    }
+    assert_eq!(listing(&dir), before_wrong, "nothing written");
     assert!(stderr(&drift).contains("no longer advised (0040_add_index_gone_idx.up.sql)"), "{}", stderr(&drift));
 
     let emitted = run(&advise_args(), &["--emit-migration", dir.to_str().unwrap(), "--migration-format", "golang-migrate"]);

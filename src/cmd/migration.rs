@@ -117,8 +117,12 @@ impl Prepared {
                     out.write_all(diff.as_bytes())?;
                 }
                 super::note(&format!(
-                    "{shown} lacks {} migration files for advice it does not hold yet; write them with --emit-migration {shown}",
-                    diffs.len()
+                    "{shown} lacks {} migration files for advice it does not hold yet; write them with --emit-migration {shown}{}",
+                    diffs.len(),
+                    match self.target.format {
+                        MigrationFormat::Plain => String::new(),
+                        other => format!(" --migration-format {}", other.name()),
+                    }
                 ));
                 Ok(Exit::Findings)
             }
@@ -130,6 +134,13 @@ impl Prepared {
 /// would replace one of the team's own.
 pub fn prepare(target: &Target, command: &str, changes: &[Change]) -> Result<Prepared> {
     let existing = dir::scan(&target.dir, command)?;
+    if !existing.generated.is_empty() && !existing.generated.iter().any(|(name, contents)| written_as(target.format, name, contents)) {
+        anyhow::bail!(
+            "{} holds migration files pgadvise {command} wrote in another format than {}: pass the --migration-format they were written with (or set it in pgadvise.toml)",
+            target.dir.display(),
+            target.format.name()
+        );
+    }
     let version = target.version.unwrap_or_else(|| existing.next_version());
     let new = existing.new_changes(changes);
     let migration = Migration { command, changes: &new, version, timeouts: &target.timeouts };
@@ -139,6 +150,17 @@ pub fn prepare(target: &Target, command: &str, changes: &[Change]) -> Result<Pre
     }
     let no_longer_advised = existing.no_longer_advised(changes);
     Ok(Prepared { target: target.clone(), existing, files, no_longer_advised })
+}
+
+/// Whether a file pgadvise wrote looks like one of `format`'s.
+fn written_as(format: MigrationFormat, name: &str, contents: &str) -> bool {
+    let up_down = name.ends_with(".up.sql") || name.ends_with(".down.sql");
+    match format {
+        MigrationFormat::Plain => name.contains("_pgadvise_"),
+        MigrationFormat::Sqlx | MigrationFormat::GolangMigrate => up_down,
+        MigrationFormat::Flyway => name.starts_with('V') || name.starts_with('U'),
+        MigrationFormat::Dbmate => contents.contains("-- migrate:up"),
+    }
 }
 
 #[cfg(test)]

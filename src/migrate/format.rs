@@ -34,6 +34,17 @@ impl MigrationFormat {
         matches!(self, MigrationFormat::Sqlx | MigrationFormat::GolangMigrate | MigrationFormat::Dbmate)
     }
 
+    /// As `--migration-format` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            MigrationFormat::Plain => "plain",
+            MigrationFormat::Sqlx => "sqlx",
+            MigrationFormat::GolangMigrate => "golang-migrate",
+            MigrationFormat::Flyway => "flyway",
+            MigrationFormat::Dbmate => "dbmate",
+        }
+    }
+
     fn tool(self) -> &'static str {
         match self {
             MigrationFormat::Plain => "psql",
