@@ -200,11 +200,18 @@ fn a_server_that_stops_answering_is_given_up_on() {
     use pgadvise::pg::session::{PgError, DEADLINE_MARGIN};
     use std::time::{Duration, Instant};
 
+    extern "C" {
+        fn kill(pid: i32, signal: i32) -> i32;
+    }
+    const SIGCONT: i32 = 18;
+    const SIGSTOP: i32 = 19;
+
     /// Resumes the stopped backend however the test ends.
-    struct Resume(String);
+    struct Resume(i32);
     impl Drop for Resume {
         fn drop(&mut self) {
-            let _ = std::process::Command::new("kill").args(["-CONT", &self.0]).status();
+            // SAFETY: kill(2) on a pid, with no memory involved.
+            unsafe { kill(self.0, SIGCONT) };
         }
     }
 
@@ -215,8 +222,9 @@ fn a_server_that_stops_answering_is_given_up_on() {
         let connection = pgadvise::pg::connect(&options).await.unwrap();
         let session = connection.client.with_statement_timeout(Duration::from_secs(1));
         let pid: i32 = session.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
-        assert!(std::process::Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap().success());
-        let _resume = Resume(pid.to_string());
+        // SAFETY: kill(2) on a pid, with no memory involved.
+        assert_eq!(unsafe { kill(pid, SIGSTOP) }, 0, "cannot stop the backend");
+        let _resume = Resume(pid);
         let started = Instant::now();
         let error = session.query("SELECT 1", &[]).await.unwrap_err();
         let waited = started.elapsed();
