@@ -57,7 +57,7 @@ pub struct TuneArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=262_143))]
     pub connections: Option<u32>,
     /// Target PostgreSQL major version; a live server's own version wins.
-    #[arg(long, value_name = "VERSION", value_parser = clap::value_parser!(u32).range(12..=17))]
+    #[arg(long, value_name = "VERSION", value_parser = clap::value_parser!(u32).range(12..=19))]
     pub pg_version: Option<u32>,
     /// Size of the databases (e.g. 200GiB); a live server's own size is used otherwise.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]

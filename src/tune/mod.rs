@@ -20,7 +20,19 @@ use setting::{InputName, Setting, Value, RESTART_SETTINGS};
 pub use diff::{compare, Change};
 
 /// PostgreSQL versions whose settings we know.
-pub const SUPPORTED_VERSIONS: std::ops::RangeInclusive<u32> = 12..=17;
+pub const SUPPORTED_VERSIONS: std::ops::RangeInclusive<u32> = 12..=19;
+/// The newest major version whose settings pgadvise's rules were written from;
+/// a newer one is tuned with its rules, and the report says so.
+pub const NEWEST_KNOWN_VERSION: u32 = 18;
+/// The oldest major version the PostgreSQL project still supports (14 until November 2026).
+pub const OLDEST_SUPPORTED_UPSTREAM: u32 = 14;
+/// io_workers, when io_method is `worker` (18+): one per this many CPUs ...
+pub const CPUS_PER_IO_WORKER: u32 = 4;
+/// ... at least PostgreSQL's default, at most its limit.
+pub const MIN_IO_WORKERS: u32 = 3;
+pub const MAX_IO_WORKERS: u32 = 32;
+/// autovacuum_worker_slots' default (18+): autovacuum_max_workers may not exceed it.
+pub const DEFAULT_AUTOVACUUM_WORKER_SLOTS: u32 = 16;
 /// PostgreSQL's own defaults, which a recommendation never goes below.
 const DEFAULT_SHARED_BUFFERS: u64 = 128 * MIB;
 const DEFAULT_WORK_MEM: u64 = 4 * MIB;
@@ -150,8 +162,26 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
     let evidence = input.evidence.as_ref();
     let mut settings = Vec::new();
     let mut notes = Vec::new();
+    if version < OLDEST_SUPPORTED_UPSTREAM {
+        notes.push(format!(
+            "PostgreSQL {version} is past its end of life (no more security fixes): plan the upgrade; these settings are for {version}"
+        ));
+    }
+    if version > NEWEST_KNOWN_VERSION {
+        notes.push(format!(
+            "PostgreSQL {version} is newer than pgadvise's rules, which know up to {NEWEST_KNOWN_VERSION}: its settings are tuned as {NEWEST_KNOWN_VERSION}'s; check its release notes for new ones"
+        ));
+    }
+    // autovacuum_max_workers takes a reload from 18 on (autovacuum_worker_slots the restart).
+    let restarts = |name: &str| RESTART_SETTINGS.contains(&name) && !(version >= 18 && name == "autovacuum_max_workers");
     let mut add = |name: &'static str, value: Value, inputs: &[InputName], rationale: String| {
-        settings.push(Setting { name, value, rationale, inputs: inputs.to_vec(), restart: RESTART_SETTINGS.contains(&name) });
+        settings.push(Setting {
+            name,
+            value,
+            rationale,
+            inputs: inputs.to_vec(),
+            restart: restarts(name) || name == "autovacuum_worker_slots",
+        });
     };
     use InputName::*;
 
@@ -397,6 +427,20 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
             format!("storage {storage}: the same prefetch depth for VACUUM and other maintenance (PostgreSQL 13+)"),
         );
     }
+    if version >= 18 {
+        // io_method stays `worker` (the default, and the one every build has):
+        // io_uring needs a build with liburing, and a server that cannot start with it.
+        let io_workers = (cpus / CPUS_PER_IO_WORKER).clamp(MIN_IO_WORKERS, MAX_IO_WORKERS);
+        let io_workers = if storage == StorageKind::Hdd { MIN_IO_WORKERS } else { io_workers };
+        add(
+            "io_workers",
+            Value::Integer(io_workers as i64),
+            &[Cpus, Storage, PgVersion],
+            format!(
+                "io_method worker (PostgreSQL 18+): processes that issue reads ahead of the scans, one per {CPUS_PER_IO_WORKER} CPUs on {storage}, at least the default {MIN_IO_WORKERS}, at most {MAX_IO_WORKERS}; a disk that seeks gains nothing from more"
+            ),
+        );
+    }
     add(
         "default_statistics_target",
         Value::Integer(p.default_statistics_target as i64),
@@ -491,6 +535,16 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
             p.autovacuum_max_workers_max.max(DEFAULT_AUTOVACUUM_MAX_WORKERS)
         ),
     );
+    if version >= 18 && autovacuum_max_workers > DEFAULT_AUTOVACUUM_WORKER_SLOTS {
+        add(
+            "autovacuum_worker_slots",
+            Value::Integer(autovacuum_max_workers as i64),
+            &[Cpus, Profile, PgVersion],
+            format!(
+                "room for the {autovacuum_max_workers} autovacuum workers above (PostgreSQL 18+: autovacuum_max_workers changes at a reload, within these slots, which take a restart)"
+            ),
+        );
+    }
     add(
         "autovacuum_vacuum_cost_limit",
         Value::Integer(p.autovacuum_vacuum_cost_limit as i64),

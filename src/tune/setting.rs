@@ -172,6 +172,8 @@ const PG_BOUNDS: &[(&str, f64, f64)] = &[
     ("max_parallel_workers_per_gather", 0.0, 1024.0),
     ("max_parallel_maintenance_workers", 0.0, 1024.0),
     ("autovacuum_max_workers", 1.0, 262_143.0),
+    ("autovacuum_worker_slots", 1.0, 262_143.0),
+    ("io_workers", 1.0, 32.0),
     ("autovacuum_vacuum_cost_limit", -1.0, 10_000.0),
     ("autovacuum_vacuum_scale_factor", 0.0, 100.0),
     ("autovacuum_vacuum_insert_scale_factor", 0.0, 100.0),

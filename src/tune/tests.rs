@@ -66,7 +66,8 @@ fn bounds(name: &str) -> (f64, f64) {
         "default_statistics_target" => (1.0, 10000.0),
         "max_worker_processes" => (0.0, 262143.0),
         "max_parallel_workers" | "max_parallel_workers_per_gather" | "max_parallel_maintenance_workers" => (0.0, 1024.0),
-        "autovacuum_max_workers" => (1.0, 262143.0),
+        "autovacuum_max_workers" | "autovacuum_worker_slots" => (1.0, 262143.0),
+        "io_workers" => (1.0, 32.0),
         "autovacuum_vacuum_cost_limit" => (1.0, 10000.0),
         "autovacuum_vacuum_scale_factor" | "autovacuum_analyze_scale_factor" | "autovacuum_vacuum_insert_scale_factor" => (0.0, 100.0),
         other => panic!("no bounds known for {other}"),
@@ -170,6 +171,13 @@ fn names_follow_the_version() {
         assert_eq!(has("hash_mem_multiplier"), version >= 13, "pg{version}");
         assert_eq!(has("maintenance_io_concurrency"), version >= 13, "pg{version}");
         assert_eq!(has("autovacuum_vacuum_insert_scale_factor"), version >= 13, "pg{version}");
+        assert_eq!(has("io_workers"), version >= 18, "pg{version}");
+        let restarts = rec.settings.iter().find(|s| s.name == "autovacuum_max_workers").unwrap().restart;
+        assert_eq!(restarts, version < 18, "pg{version}: autovacuum_max_workers takes a reload from 18 on");
+        let past_eol = rec.notes.iter().any(|n| n.contains("past its end of life"));
+        assert_eq!(past_eol, version < 14, "pg{version}");
+        let newer = rec.notes.iter().any(|n| n.contains("newer than pgadvise's rules"));
+        assert_eq!(newer, version > 18, "pg{version}");
         let expected = if version >= 15 { "lz4" } else { "on" };
         assert_eq!(get(&rec, "wal_compression"), Some(&Value::Enum(expected.into())), "pg{version}");
         let mut names: Vec<_> = rec.settings.iter().map(|s| s.name).collect();
@@ -177,7 +185,7 @@ fn names_follow_the_version() {
         names.dedup();
         assert_eq!(names.len(), rec.settings.len(), "pg{version}: a setting appears twice");
     }
-    for version in [11, 18] {
+    for version in [11, 20] {
         let err = recommend(&input(16 * GIB, 8, &profile, version)).unwrap_err().to_string();
         assert!(err.contains("not supported"), "{err}");
     }
@@ -323,4 +331,19 @@ fn never_recommends_what_postgresql_refuses() {
     huge_target.default_statistics_target = 100_000;
     let err = recommend(&input(8 * GIB, 4, &huge_target, 15)).unwrap_err().to_string();
     assert!(err.starts_with("default_statistics_target would be 100000, outside PostgreSQL's range of 1 to 10000"), "{err}");
+}
+
+#[test]
+fn postgresql_18_gets_io_workers_by_cpus_and_storage_and_slots_for_many_autovacuum_workers() {
+    let profile = Profile::load("oltp").unwrap();
+    let workers = |memory, cpus, storage: StorageKind| {
+        let mut input = input(memory, cpus, &profile, 18);
+        input.host.storage.value = storage;
+        let rec = recommend(&input).unwrap();
+        (get(&rec, "io_workers").cloned(), get(&rec, "autovacuum_worker_slots").cloned())
+    };
+    assert_eq!(workers(16 * GIB, 8, StorageKind::Ssd).0, Some(Value::Integer(3)), "the default, at 8 CPUs");
+    assert_eq!(workers(64 * GIB, 64, StorageKind::Ssd).0, Some(Value::Integer(16)), "one per 4 CPUs");
+    assert_eq!(workers(64 * GIB, 64, StorageKind::Hdd).0, Some(Value::Integer(3)), "a seeking disk gains nothing from more");
+    assert_eq!(workers(16 * GIB, 8, StorageKind::Ssd).1, None, "3 workers fit the default 16 slots");
 }
