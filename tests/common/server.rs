@@ -12,6 +12,9 @@ pub struct TestServer {
     pub port: u16,
     pub dir: PathBuf,
     bin: PathBuf,
+    /// Where psql is: the server's own bin directory, or Debian's 15 for a
+    /// package that ships none (npm's embedded-postgres).
+    client_bin: PathBuf,
     run_as_postgres: bool,
 }
 
@@ -41,6 +44,26 @@ impl TestServer {
             std::process::id(),
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
         );
+        Self::start_from(bin.clone(), bin, settings, unique)
+    }
+
+    /// A server from another PostgreSQL's binaries in `bin` (initdb, pg_ctl,
+    /// postgres; pg_stat_statements in its contrib), with Debian's 15 psql as the
+    /// client. No HypoPG.
+    pub fn start_version(bin: PathBuf, settings: &str) -> TestServer {
+        for program in ["initdb", "pg_ctl", "postgres"] {
+            assert!(bin.join(program).exists(), "{} is missing: run tests/run, which fetches it", bin.join(program).display());
+        }
+        let unique = format!(
+            "pgadvise-test-version-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        );
+        let client_bin = PathBuf::from(std::env::var("PGADVISE_TEST_PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into()));
+        Self::start_from(bin, client_bin, settings, unique)
+    }
+
+    fn start_from(bin: PathBuf, client_bin: PathBuf, settings: &str, unique: String) -> TestServer {
         let dir = std::env::temp_dir().join(unique);
         std::fs::create_dir_all(&dir).unwrap();
         // SAFETY: geteuid has no preconditions.
@@ -51,7 +74,7 @@ impl TestServer {
             assert!(status.success(), "cannot chown {} to postgres", dir.display());
         }
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let server = TestServer { port, dir, bin, run_as_postgres };
+        let server = TestServer { port, dir, bin, client_bin, run_as_postgres };
         let data = server.dir.join("data");
         server.run_checked(
             "initdb",
@@ -73,6 +96,9 @@ impl TestServer {
 
     /// The path of one of the server's programs (psql, pgbench...).
     pub fn program(&self, name: &str) -> PathBuf {
+        if name == "psql" {
+            return self.client_bin.join(name);
+        }
         self.bin.join(name)
     }
 
@@ -130,14 +156,14 @@ impl TestServer {
 
     /// psql from the server's own bin directory, unaligned and tuples-only, stopping on the first error.
     pub fn psql_command(&self, url: &str) -> Command {
-        let mut command = Command::new(self.bin.join("psql"));
+        let mut command = Command::new(self.client_bin.join("psql"));
         command.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url]);
         command
     }
 
     /// Runs SQL with psql as the superuser; returns unaligned, tuples-only output.
     pub fn psql(&self, sql: &str) -> String {
-        let output = Command::new(self.bin.join("psql"))
+        let output = Command::new(self.client_bin.join("psql"))
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", &self.url(), "-c", sql])
             .output()
             .expect("psql runs");
@@ -147,7 +173,7 @@ impl TestServer {
 
     /// Runs a SQL file with psql as the superuser, statement by statement, as a user would.
     pub fn psql_file(&self, path: &Path) {
-        let output = Command::new(self.bin.join("psql"))
+        let output = Command::new(self.client_bin.join("psql"))
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &self.url(), "-f"])
             .arg(path)
             .output()
