@@ -13,6 +13,12 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 static SERVER: OnceLock<TestServer> = OnceLock::new();
+/// The tests that change or read the server's settings take turns.
+static SETTINGS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn settings_lock() -> std::sync::MutexGuard<'static, ()> {
+    SETTINGS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 extern "C" {
     fn atexit(callback: extern "C" fn()) -> i32;
@@ -50,6 +56,7 @@ fn json(args: &[&str]) -> Value {
 
 #[test]
 fn tune_reads_an_18_server_and_gives_its_settings() {
+    let _turn = settings_lock();
     let server = server();
     let report = json(&["tune", "--db", &server.url(), "--memory", "8GiB", "--cpus", "16", "--storage", "ssd", "--format", "json"]);
     assert_eq!(report["pg_version"], 18, "{report}");
@@ -60,6 +67,8 @@ fn tune_reads_an_18_server_and_gives_its_settings() {
     // Every recommended setting is one the server knows (none was left out as unknown).
     let changes = report["live"]["changes"].as_array().unwrap();
     assert!(changes.iter().any(|c| c["name"] == "io_workers"), "{changes:?}");
+    // A server built without lz4 already compresses with pglz: not a change.
+    assert!(!changes.iter().any(|c| c["name"] == "wal_compression" && c["current"] == "pglz"), "{changes:?}");
 }
 
 #[test]
@@ -86,4 +95,40 @@ fn explain_reads_18_plans_with_their_new_fields() {
     assert!(statement["plan"]["root"].is_object(), "{statement}");
     // 18 writes BUFFERS with ANALYZE by default and fractional row counts: the plan still reads.
     assert!(statement["plan"]["execution_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{}", statement["plan"]);
+}
+
+/// 18's settings applied with --apply, then undone with the rollback script it wrote first.
+#[test]
+fn apply_and_rollback_on_18() {
+    let _turn = settings_lock();
+    let server = server();
+    let rollback = server.dir.join("rollback-18.sql");
+    let output = pgadvise(&[
+        "tune",
+        "--db",
+        &server.url(),
+        "--memory",
+        "8GiB",
+        "--cpus",
+        "16",
+        "--storage",
+        "ssd",
+        "--apply",
+        "--rollback-file",
+        rollback.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let show = |name: &str| server.psql(&format!("SHOW {name}"));
+    assert_eq!(show("io_workers"), "4", "io_workers takes a reload on 18");
+    let script = std::fs::read_to_string(&rollback).unwrap();
+    assert!(script.contains("ALTER SYSTEM RESET io_workers;"), "{script}");
+    server.psql_file(&rollback);
+    for _ in 0..50 {
+        if show("io_workers") == "3" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(show("io_workers"), "3", "the rollback puts the default back");
+    assert_eq!(server.psql("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'"), "0");
 }

@@ -504,6 +504,9 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         let has_lz4 = evidence.is_none_or(|e| e.wal_compression_methods.is_empty() || e.wal_compression_methods.iter().any(|m| m == "lz4"));
         let (value, why) = if version >= 15 && has_lz4 {
             ("lz4", "lz4 compresses full-page images in WAL at little CPU cost (PostgreSQL 15+)")
+        } else if version >= 15 {
+            // "pglz" as 15+ shows it: "on" means the same, and would read as a change.
+            ("pglz", "compress full-page images in WAL with pglz (this server was built without lz4)")
         } else {
             ("on", "compress full-page images in WAL with pglz (lz4 needs PostgreSQL 15+ built with it)")
         };
