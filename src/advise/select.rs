@@ -367,7 +367,7 @@ pub async fn select<W: WhatIf>(
         if let Some(narrow) = narrower {
             if let Ok(size) = oracle.size(&narrow).await? {
                 let size = corrected_size(size, &narrow, catalog, server_major).max(8192);
-                if narrow_will_do(f64::INFINITY, size, 0.0, sizes[top]) {
+                if narrow_is_smaller(size, sizes[top]) {
                     let statements_of = &candidates[top].statements;
                     let mut with: Vec<&IndexCandidate> = selection.chosen.iter().map(|c| &c.index).collect();
                     with.push(&narrow);
@@ -454,10 +454,16 @@ pub fn leading_key_only(index: &IndexCandidate) -> Option<IndexCandidate> {
     (index.keys.len() > 1 && index.include.is_empty()).then(|| IndexCandidate { keys: index.keys[..1].to_vec(), ..index.clone() })
 }
 
-/// Whether the narrower index does the wider one's work: at most
-/// [`NARROW_MAX_SIZE_SHARE`] of its size and [`NARROW_MIN_SAVED_SHARE`] of its saving.
+/// Whether the narrower index is small enough to be worth trying: at most
+/// [`NARROW_MAX_SIZE_SHARE`] of the wider one's size.
+pub fn narrow_is_smaller(narrow_bytes: u64, wide_bytes: u64) -> bool {
+    (narrow_bytes as f64) <= NARROW_MAX_SIZE_SHARE * wide_bytes as f64
+}
+
+/// Whether the narrower index does the wider one's work: smaller (see
+/// [`narrow_is_smaller`]) and at least [`NARROW_MIN_SAVED_SHARE`] of its saving.
 pub fn narrow_will_do(narrow_saved: f64, narrow_bytes: u64, wide_saved: f64, wide_bytes: u64) -> bool {
-    (narrow_bytes as f64) <= NARROW_MAX_SIZE_SHARE * wide_bytes as f64 && narrow_saved >= NARROW_MIN_SAVED_SHARE * wide_saved
+    narrow_is_smaller(narrow_bytes, wide_bytes) && narrow_saved >= NARROW_MIN_SAVED_SHARE * wide_saved
 }
 
 /// The costs that came back, with each failure's reason kept for the report.

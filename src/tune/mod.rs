@@ -175,13 +175,7 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
     // autovacuum_max_workers takes a reload from 18 on (autovacuum_worker_slots the restart).
     let restarts = |name: &str| RESTART_SETTINGS.contains(&name) && !(version >= 18 && name == "autovacuum_max_workers");
     let mut add = |name: &'static str, value: Value, inputs: &[InputName], rationale: String| {
-        settings.push(Setting {
-            name,
-            value,
-            rationale,
-            inputs: inputs.to_vec(),
-            restart: restarts(name) || name == "autovacuum_worker_slots",
-        });
+        settings.push(Setting { name, value, rationale, inputs: inputs.to_vec(), restart: restarts(name) });
     };
     use InputName::*;
 

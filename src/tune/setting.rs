@@ -202,8 +202,15 @@ impl Setting {
 }
 
 /// Settings whose `pg_settings.context` is `postmaster` in PostgreSQL 12 to 17.
-pub const RESTART_SETTINGS: &[&str] =
-    &["shared_buffers", "max_connections", "wal_buffers", "huge_pages", "max_worker_processes", "autovacuum_max_workers"];
+pub const RESTART_SETTINGS: &[&str] = &[
+    "shared_buffers",
+    "max_connections",
+    "wal_buffers",
+    "huge_pages",
+    "max_worker_processes",
+    "autovacuum_max_workers",
+    "autovacuum_worker_slots",
+];
 
 #[cfg(test)]
 mod tests {
