@@ -152,14 +152,17 @@ fn statement_report(
             let mut index = from_text.index;
             let same_table =
                 |c: &IndexCandidate| c.table == index.table && (c.schema.is_none() || index.schema.is_none() || c.schema == index.schema);
-            match candidates.iter().position(same_table) {
-                Some(at) => {
+            // The first of the plan's candidates on the table gives its place, node and
+            // reason; the others on it go.
+            let same: Vec<usize> = (0..candidates.len()).filter(|&i| same_table(&candidates[i])).collect();
+            match same.split_first() {
+                Some((&at, others)) => {
                     index.node = candidates[at].node;
                     index.reason = candidates[at].reason.clone();
-                    let mut seen = false;
-                    candidates.retain(|c| !same_table(c) || !std::mem::replace(&mut seen, true));
-                    let at = candidates.iter().position(same_table).unwrap_or(at.min(candidates.len()));
                     candidates[at] = index;
+                    for &other in others.iter().rev() {
+                        candidates.remove(other);
+                    }
                 }
                 None => candidates.push(index),
             }
@@ -295,9 +298,7 @@ async fn verify(
                 corrected(&suggestion.index, wide.size_bytes),
             )
         {
-            let reason = suggestion.reason.clone();
-            *suggestion = Suggestion::new(IndexCandidate { reason: reason.clone(), ..narrow });
-            suggestion.reason = reason;
+            *suggestion = Suggestion::new(IndexCandidate { reason: suggestion.reason.clone(), ..narrow });
             *verdict = Ok(narrow_verdict);
         }
     }

@@ -257,18 +257,22 @@ pub fn plan_from_environment(options: &ConnectOptions) -> Result<Plan> {
 /// Connects by `plan`; its warnings are the caller's to show (before, as libpq does).
 pub async fn connect_as_planned(plan: Plan, read_write: bool) -> Result<Connection> {
     let mut failures = Vec::new();
+    let mut all_say_what_to_do = true;
     for config in &plan.hosts {
         let target = describe(config);
         match connect_host(config, &plan.tls).await {
             Ok((client, cancel_tls)) => {
                 return Ok(Connection { client: Session::new(client, SESSION_STATEMENT_TIMEOUT, cancel_tls), target })
             }
-            Err(why) => failures.push(format!("{target}: {why}")),
+            Err(failure) => {
+                all_say_what_to_do &= failure.says_what_to_do;
+                failures.push(format!("{target}: {}", failure.message));
+            }
         }
     }
     let hint = if read_write {
         "; --apply needs a primary (read-write) server; name it in --db, or list every host with target_session_attrs=read-write"
-    } else if failures.iter().all(|f| says_what_to_do(f)) {
+    } else if all_say_what_to_do {
         ""
     } else {
         "; check the host and port, that the server runs and accepts this user (pg_hba.conf), and sslmode"
@@ -279,7 +283,7 @@ pub async fn connect_as_planned(plan: Plan, read_write: bool) -> Result<Connecti
 /// One host, with libpq's sslmode fallbacks: `allow` tries plain text first and
 /// TLS second, `prefer` TLS first (taken when the server offers it) and plain
 /// text second. A Unix socket never uses TLS, as in libpq.
-async fn connect_host(config: &Config, tls: &TlsSettings) -> std::result::Result<(Client, Option<MakeRustlsConnect>), String> {
+async fn connect_host(config: &Config, tls: &TlsSettings) -> std::result::Result<(Client, Option<MakeRustlsConnect>), HostFailure> {
     let socket = matches!(config.get_hosts().first(), Some(Host::Unix(_)));
     let tries: &[SslMode] = match tls.mode {
         _ if socket => &[SslMode::Disable],
@@ -287,7 +291,7 @@ async fn connect_host(config: &Config, tls: &TlsSettings) -> std::result::Result
         SslMode::Prefer => &[SslMode::Prefer, SslMode::Disable],
         mode => &[if mode == SslMode::Disable { SslMode::Disable } else { SslMode::Require }],
     };
-    let mut last = String::new();
+    let mut last = HostFailure::without_fix(String::new());
     for mode in tries {
         let mut config = config.clone();
         let wait = *config.get_connect_timeout().unwrap_or(&Duration::from_secs(5)) + Duration::from_secs(1);
@@ -303,14 +307,14 @@ async fn connect_host(config: &Config, tls: &TlsSettings) -> std::result::Result
                     tokio_postgres::config::SslMode::Require
                 };
                 config.ssl_mode(mode);
-                let connector = MakeRustlsConnect::new(tls.client_config().map_err(|e| e.to_string())?);
+                let connector = MakeRustlsConnect::new(tls.client_config().map_err(|e| HostFailure::without_fix(e.to_string()))?);
                 timeout_connect(wait, config.connect(connector.clone())).await.map(|client| (client, Some(connector)))
             }
         };
         match attempt {
             Ok(client) => return Ok(client),
             // No answer in time: another try would only wait as long again.
-            Err(Failure::TimedOut(why)) => return Err(why),
+            Err(Failure::TimedOut(why)) => return Err(HostFailure::without_fix(why)),
             Err(Failure::Refused(why)) => last = why,
         }
     }
@@ -319,7 +323,23 @@ async fn connect_host(config: &Config, tls: &TlsSettings) -> std::result::Result
 
 enum Failure {
     TimedOut(String),
-    Refused(String),
+    Refused(HostFailure),
+}
+
+/// Why one host refused, and whether the message already says what to fix.
+struct HostFailure {
+    message: String,
+    says_what_to_do: bool,
+}
+
+impl HostFailure {
+    fn without_fix(message: String) -> HostFailure {
+        HostFailure { message, says_what_to_do: false }
+    }
+
+    fn with_fix(message: String) -> HostFailure {
+        HostFailure { message, says_what_to_do: true }
+    }
 }
 
 async fn timeout_connect<S, T>(
@@ -345,34 +365,30 @@ where
     }
 }
 
-/// A connection failure in one line, named by cause the way libpq names it.
-/// With what to do about it when the cause is known, after a `: `.
-fn connect_message(error: &tokio_postgres::Error) -> String {
+/// A connection failure in one line, named by cause the way libpq names it, with
+/// what to do about it when the cause is known.
+fn connect_message(error: &tokio_postgres::Error) -> HostFailure {
     let text = error_text(error);
     let lower = text.to_lowercase();
     let code = error.code().map(|c| c.code());
+    let fix = |message: String| HostFailure::with_fix(message);
     if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
-        "the server's certificate is not signed by a trusted root: check sslrootcert".into()
+        fix("the server's certificate is not signed by a trusted root: check sslrootcert".into())
     } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
-        "the server's certificate does not name this host: connect by the name it was issued for, or use sslmode=verify-ca".into()
+        fix("the server's certificate does not name this host: connect by the name it was issued for, or use sslmode=verify-ca".into())
     } else if lower.contains("server does not support tls") {
-        "the server does not support SSL, but SSL was required: use sslmode=prefer or disable".into()
+        fix("the server does not support SSL, but SSL was required: use sslmode=prefer or disable".into())
     } else if lower.contains("no encryption") {
-        format!("{text}: the server requires SSL, set sslmode=require or stronger")
+        fix(format!("{text}: the server requires SSL, set sslmode=require or stronger"))
     } else if code == Some("3D000") {
-        format!("{text}: check the database name in --db or PGDATABASE")
+        fix(format!("{text}: check the database name in --db or PGDATABASE"))
     } else if code == Some("28P01") || lower.contains("password missing") {
-        format!("{text}: check the password in --db, PGPASSWORD or ~/.pgpass")
+        fix(format!("{text}: check the password in --db, PGPASSWORD or ~/.pgpass"))
     } else if code == Some("28000") {
-        format!("{text}: the server's pg_hba.conf does not let this user in from here")
+        fix(format!("{text}: the server's pg_hba.conf does not let this user in from here"))
     } else {
-        text
+        HostFailure::without_fix(text)
     }
-}
-
-/// Whether [`connect_message`] already said what to do.
-fn says_what_to_do(message: &str) -> bool {
-    message.contains(": check ") || message.contains(": the server") || message.contains(": use ") || message.contains(": connect by")
 }
 
 /// The useful part of a tokio-postgres error: the server's message when there is one.
