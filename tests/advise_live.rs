@@ -263,9 +263,22 @@ fn a_bulk_load_before_the_statistics_reset_does_not_cost_the_index() {
     }
     let output = psql.output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let inserts =
-        server.psql_command(&url).args(["-c", "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'accounts'"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&inserts.stdout).trim(), "200000", "the table statistics count the load");
+    // A backend flushes its table statistics at most once a second: wait for them.
+    let inserts = || {
+        let output = server
+            .psql_command(&url)
+            .args(["-c", "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'accounts'"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    for _ in 0..50 {
+        if inserts() == "200000" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(inserts(), "200000", "the table statistics count the load");
 
     let output = pgadvise(&["advise", "--db", &url, "--format", "json"]);
     assert!(output.status.success(), "{}", stderr(&output));
