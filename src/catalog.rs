@@ -61,6 +61,10 @@ pub struct Catalog {
     /// needs `text_pattern_ops`.
     #[serde(default)]
     pub byte_order_collation: bool,
+    /// The planner can skip through a B-tree's leading columns (PostgreSQL 18+), so
+    /// an index on (a, b) serves a filter on b when a has few values.
+    #[serde(default)]
+    pub btree_skip_scan: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

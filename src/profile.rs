@@ -59,6 +59,11 @@ pub struct ScaleFactors {
     pub vacuum: f64,
     pub analyze: f64,
     pub vacuum_insert: f64,
+    /// PostgreSQL 18+: dead rows that trigger a vacuum whatever the table's size
+    /// (`autovacuum_vacuum_max_threshold`, default 100M), so that the scale factor
+    /// does not leave the biggest tables waiting longest.
+    #[serde(default)]
+    pub vacuum_max_threshold: Option<u64>,
 }
 
 fn bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {

@@ -56,6 +56,10 @@ table_snapshots! {
     window_run_condition_pg17: "plans/joe__34.json",
     // 18: fractional row counts in a parallel plan.
     parallel_gather_pg18: "plans/joe__41.json",
+    // 18: a skip scan (Index Searches), SERIALIZE and MEMORY.
+    skip_scan_pg18: "explain/pg18_skip_scan.json",
+    // 18: a Seq Scan chosen with enable_seqscan off (Disabled).
+    disabled_seq_scan_pg18: "explain/pg18_disabled.json",
     // psql's aligned output, pasted from a terminal.
     psql_wrapped: "explain/psql_wrapped.txt",
     // auto_explain's bare object with Query Text and a duplicated "Workers" key.

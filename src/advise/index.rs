@@ -7,9 +7,9 @@
 //! selective) becomes a partial index's WHERE; the few other columns the scan
 //! returns become INCLUDE columns, so an index-only scan is possible.
 
-use crate::catalog::{Catalog, ColumnStats, Index};
+use crate::catalog::{Catalog, ColumnStats, Index, Table};
 use crate::plan::conditions::ScanConditions;
-use crate::plan::rules::thresholds::{BIG_SCAN_ROWS, DISCARD_SHARE, INDEX_FILTER_MIN_REMOVED, NESTED_LOOP_MIN_LOOPS};
+use crate::plan::rules::thresholds::{BIG_SCAN_ROWS, DISCARD_SHARE, INDEX_FILTER_MIN_REMOVED, NESTED_LOOP_MIN_LOOPS, SKIP_SCAN_MIN_SEARCHES};
 use crate::sql::predicate::{Operand, Operator, Predicate, SortKey, Target};
 use crate::sql::quote_ident;
 use serde::Serialize;
@@ -262,6 +262,18 @@ fn needs_index(scan: &ScanConditions<'_>) -> Option<String> {
     if scan.predicates.is_empty() && scan.sort_keys.is_empty() {
         return None;
     }
+    // A skip scan (18+): the scan itself, or the bitmap index scans under it.
+    let skips = std::iter::once(node).chain(node.children.iter().filter(|c| c.node_type.starts_with("Bitmap"))).find_map(|n| {
+        n.skip_searches_per_loop().filter(|s| *s >= SKIP_SCAN_MIN_SEARCHES).map(|s| (n, s))
+    });
+    if let Some((skipping, searches)) = skips {
+        return Some(format!(
+            "node {}: {} searches its index {} times per loop, skipping through leading columns",
+            skipping.id,
+            skipping.label(),
+            crate::units::format_count(searches.round())
+        ));
+    }
     match actual {
         Some(a) if a.loops > 0.0 => {
             let returned = a.rows * a.loops;
@@ -495,11 +507,11 @@ pub fn served_by<'a>(candidate: &IndexCandidate, catalog: &'a Catalog) -> Option
         if index.valid && index.method == "btree" && unique_prefix {
             return true;
         }
+        let leads = keys.len() >= wanted.len() && keys[..wanted.len()] == wanted[..];
         index.valid
             && index.method == "btree"
             && (!pattern || index.definition.contains("_pattern_ops"))
-            && keys.len() >= wanted.len()
-            && keys[..wanted.len()] == wanted[..]
+            && (leads || (catalog.btree_skip_scan && skips_to(table, &keys, &wanted)))
             && match (&index.predicate, &candidate.predicate) {
                 (None, None) => true,
                 (Some(theirs), Some(ours)) => normalized(theirs) == normalized(ours),
@@ -511,6 +523,28 @@ pub fn served_by<'a>(candidate: &IndexCandidate, catalog: &'a Catalog) -> Option
             && candidate.include.iter().all(|c| stored.contains(&normalized(c)))
     })
 }
+
+/// On PostgreSQL 18+, whether a skip scan of an index with `keys` finds `wanted`:
+/// the wanted keys follow leading columns that have at most
+/// [`SKIP_SCAN_MAX_PREFIXES`] combinations of values between them, so the scan
+/// descends the index a few times instead of once.
+fn skips_to(table: &Table, keys: &[String], wanted: &[String]) -> bool {
+    (1..keys.len()).any(|skipped| {
+        keys.len() - skipped >= wanted.len()
+            && keys[skipped..skipped + wanted.len()] == wanted[..]
+            && keys[..skipped]
+                .iter()
+                .map(|key| table.stats.iter().find(|s| normalized(&s.column) == *key).map(ColumnStats::distinct_values))
+                .try_fold(1.0, |product, distinct| distinct.map(|d| product * d.max(1.0)))
+                .is_some_and(|prefixes| prefixes <= SKIP_SCAN_MAX_PREFIXES)
+    })
+}
+
+/// The most combinations of values in the leading columns an index's skip scan
+/// may step through and still count as serving a filter on the columns after
+/// them: each one costs a descent of the index (about two, with the search for
+/// the next value), so four stay below the plan rule's SKIP_SCAN_MIN_SEARCHES.
+pub const SKIP_SCAN_MAX_PREFIXES: f64 = 4.0;
 
 /// Text of a key or predicate with case, spaces, parentheses and quotes removed,
 /// so `lower((email)::TEXT)` matches pg_get_indexdef's `lower(email::text)`.

@@ -74,7 +74,9 @@ const STATS_AGE: &str = "
                pg_postmaster_start_time()))::float8";
 
 /// Whether the database compares text byte by byte (libc's C or POSIX).
-const BYTE_ORDER_COLLATION: &str = "SELECT datcollate IN ('C', 'POSIX') FROM pg_database WHERE datname = current_database()";
+/// The database's collation, and whether the planner can skip-scan a B-tree (18+).
+const DATABASE_TRAITS: &str = "SELECT datcollate IN ('C', 'POSIX'), current_setting('server_version_num')::int >= 180000
+     FROM pg_database WHERE datname = current_database()";
 
 /// The whole database's user tables.
 pub async fn read_all(client: &Session) -> Result<Catalog> {
@@ -158,7 +160,6 @@ async fn read(client: &Session, names: Option<&[String]>) -> Result<Catalog> {
         });
     }
     let stats_age_seconds = client.query_one(STATS_AGE, &[]).await.map_err(|e| failed("the statistics' age", e))?.get::<_, Option<f64>>(0);
-    let byte_order_collation =
-        client.query_one(BYTE_ORDER_COLLATION, &[]).await.map_err(|e| failed("the database's collation", e))?.get::<_, bool>(0);
-    Ok(Catalog { tables, stats_age_seconds, byte_order_collation })
+    let traits = client.query_one(DATABASE_TRAITS, &[]).await.map_err(|e| failed("the database's collation", e))?;
+    Ok(Catalog { tables, stats_age_seconds, byte_order_collation: traits.get(0), btree_skip_scan: traits.get(1) })
 }

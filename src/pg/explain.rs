@@ -137,6 +137,11 @@ fn options(planning: &Planning) -> String {
     if planning.server_major >= 12 {
         options.push("SETTINGS");
     }
+    // 17+: the time to turn the rows into what the client receives (detoasting
+    // included), which ANALYZE alone leaves out, and the planner's memory.
+    if planning.server_major >= 17 && planning.kind() == PlanKind::Analyzed {
+        options.extend(["SERIALIZE", "MEMORY"]);
+    }
     options.push("FORMAT JSON");
     options.join(", ")
 }

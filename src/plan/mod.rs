@@ -28,6 +28,26 @@ pub struct Plan {
     pub settings: BTreeMap<String, String>,
     /// The statement, when the plan came with it (auto_explain, or run by us).
     pub query_text: Option<String>,
+    /// Buffers the planner touched (`BUFFERS`, PostgreSQL 13+): catalog reads
+    /// that a cold cache or many partitions make slow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planning_buffers: Option<Buffers>,
+    /// Memory the planner used, in kB (`MEMORY`, PostgreSQL 17+).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planning_memory_kb: Option<f64>,
+    /// Turning the result into what the client receives (`SERIALIZE`, PostgreSQL 17+).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serialization: Option<Serialization>,
+}
+
+/// What `EXPLAIN (ANALYZE, SERIALIZE)` measured of sending the result: time
+/// ANALYZE alone leaves out (detoasting, output functions).
+#[derive(Debug, Clone, Serialize)]
+pub struct Serialization {
+    /// `None` with TIMING OFF.
+    pub time_ms: Option<f64>,
+    pub output_kb: f64,
+    pub format: String,
 }
 
 /// JIT compilation figures; the total is what competes with execution time.
@@ -129,6 +149,11 @@ pub struct PlanNode {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
     pub parallel_aware: bool,
+    /// The planner chose this node although an `enable_*` setting disabled it:
+    /// PostgreSQL 18's `Disabled`, or before 18 the disable cost (10^10) that
+    /// first appears at this node.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 
     #[serde(skip_serializing_if = "Option::is_none")]
     pub startup_cost: Option<f64>,
@@ -165,6 +190,10 @@ pub struct PlanNode {
     pub rows_removed_by_index_recheck: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows_removed_by_join_filter: Option<f64>,
+    /// B-tree descents over all loops (PostgreSQL 18+): more than one per loop
+    /// means a skip scan or a list of values (`= ANY`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_searches: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub heap_fetches: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -188,6 +217,12 @@ pub struct PlanNode {
     pub disk_usage_kb: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hashagg_batches: Option<f64>,
+    /// Where a Materialize, CTE Scan, WindowAgg or Recursive Union kept its rows
+    /// (`Memory` or `Disk`) and at most how many kB (PostgreSQL 18+).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_storage_kb: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workers_planned: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -236,6 +271,15 @@ impl PlanNode {
     /// Rows this node produced over all loops.
     pub fn total_actual_rows(&self) -> Option<f64> {
         self.actual.map(|a| a.rows * a.loops)
+    }
+
+    /// Index searches per loop when this scan skips through the leading columns of
+    /// its index (PostgreSQL 18's `Index Searches`); not for a list of values
+    /// (`= ANY`, IN), which is searched once per value.
+    pub fn skip_searches_per_loop(&self) -> Option<f64> {
+        let searches = self.index_searches?;
+        let lists_values = self.index_cond.as_deref().is_some_and(|c| c.contains("ANY ("));
+        (!lists_values).then(|| searches / self.actual.map_or(1.0, |a| a.loops).max(1.0))
     }
 
     /// Whether ANALYZE saw this node run at all.

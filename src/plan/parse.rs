@@ -2,7 +2,7 @@
 //! object, either one as psql prints it, with the errors people need when the
 //! text is something else.
 
-use super::{Actual, Buffers, Jit, Plan, PlanNode, Trigger};
+use super::{Actual, Buffers, Jit, Plan, PlanNode, Serialization, Trigger};
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -178,7 +178,27 @@ fn statement(top: &Map<String, Value>, root: &Map<String, Value>) -> Plan {
     let settings =
         top.get("Settings").and_then(Value::as_object).map(|s| s.iter().map(|(k, v)| (k.clone(), scalar(v))).collect()).unwrap_or_default();
     let query_text = text(top, "Query Text").filter(|q| !q.trim().is_empty());
-    let mut plan = Plan { root, analyzed, planning_ms, execution_ms, jit, triggers, settings, query_text };
+    let planning = top.get("Planning").and_then(Value::as_object);
+    let planning_buffers = planning.filter(|p| p.contains_key("Shared Hit Blocks")).map(buffers);
+    let planning_memory_kb = planning.and_then(|p| number(p, "Memory Used"));
+    let serialization = top.get("Serialization").and_then(Value::as_object).map(|s| Serialization {
+        time_ms: number(s, "Time"),
+        output_kb: number(s, "Output Volume").unwrap_or(0.0),
+        format: text(s, "Format").unwrap_or_else(|| "text".into()),
+    });
+    let mut plan = Plan {
+        root,
+        analyzed,
+        planning_ms,
+        execution_ms,
+        jit,
+        triggers,
+        settings,
+        query_text,
+        planning_buffers,
+        planning_memory_kb,
+        serialization,
+    };
     super::metrics::derive(&mut plan);
     plan
 }
@@ -196,7 +216,7 @@ fn node(object: &Map<String, Value>, next_id: &mut usize) -> PlanNode {
         }),
         _ => None,
     };
-    let children = object
+    let children: Vec<PlanNode> = object
         .get("Plans")
         .and_then(Value::as_array)
         .map(|plans| plans.iter().filter_map(Value::as_object).map(|child| node(child, next_id)).collect())
@@ -216,6 +236,13 @@ fn node(object: &Map<String, Value>, next_id: &mut usize) -> PlanNode {
         strategy: text(object, "Strategy"),
         operation: text(object, "Operation"),
         parallel_aware: object.get("Parallel Aware").and_then(Value::as_bool).unwrap_or(false),
+        disabled: match object.get("Disabled") {
+            Some(value) => value.as_bool().unwrap_or(false),
+            // Before 18 a disabled path carries the disable cost, and so does every
+            // node above it: the node is the lowest one that has it.
+            None => number(object, "Total Cost").is_some_and(|cost| cost >= DISABLE_COST)
+                && children.iter().all(|c| c.total_cost.is_none_or(|cost| cost < DISABLE_COST)),
+        },
         startup_cost: number(object, "Startup Cost"),
         total_cost: number(object, "Total Cost"),
         plan_rows: number(object, "Plan Rows"),
@@ -233,6 +260,7 @@ fn node(object: &Map<String, Value>, next_id: &mut usize) -> PlanNode {
         rows_removed_by_filter: number(object, "Rows Removed by Filter"),
         rows_removed_by_index_recheck: number(object, "Rows Removed by Index Recheck"),
         rows_removed_by_join_filter: number(object, "Rows Removed by Join Filter"),
+        index_searches: number(object, "Index Searches"),
         heap_fetches: number(object, "Heap Fetches"),
         exact_heap_blocks: number(object, "Exact Heap Blocks"),
         lossy_heap_blocks: number(object, "Lossy Heap Blocks"),
@@ -244,22 +272,31 @@ fn node(object: &Map<String, Value>, next_id: &mut usize) -> PlanNode {
         peak_memory_kb: number(object, "Peak Memory Usage"),
         disk_usage_kb: number(object, "Disk Usage"),
         hashagg_batches: number(object, "HashAgg Batches"),
+        storage: text(object, "Storage"),
+        max_storage_kb: number(object, "Maximum Storage"),
         workers_planned: number(object, "Workers Planned"),
         workers_launched: number(object, "Workers Launched"),
-        buffers: Buffers {
-            shared_hit: number(object, "Shared Hit Blocks").unwrap_or(0.0),
-            shared_read: number(object, "Shared Read Blocks").unwrap_or(0.0),
-            shared_dirtied: number(object, "Shared Dirtied Blocks").unwrap_or(0.0),
-            shared_written: number(object, "Shared Written Blocks").unwrap_or(0.0),
-            local_hit: number(object, "Local Hit Blocks").unwrap_or(0.0),
-            local_read: number(object, "Local Read Blocks").unwrap_or(0.0),
-            temp_read: number(object, "Temp Read Blocks").unwrap_or(0.0),
-            temp_written: number(object, "Temp Written Blocks").unwrap_or(0.0),
-        },
+        buffers: buffers(object),
         // "I/O Read Time" until 16, "Shared I/O Read Time" from 17.
         io_read_ms: number(object, "I/O Read Time").or_else(|| number(object, "Shared I/O Read Time")),
         children,
         ..PlanNode::default()
+    }
+}
+
+/// What PostgreSQL before 18 adds to the cost of a path an `enable_*` setting disables.
+const DISABLE_COST: f64 = 1.0e10;
+
+fn buffers(object: &Map<String, Value>) -> Buffers {
+    Buffers {
+        shared_hit: number(object, "Shared Hit Blocks").unwrap_or(0.0),
+        shared_read: number(object, "Shared Read Blocks").unwrap_or(0.0),
+        shared_dirtied: number(object, "Shared Dirtied Blocks").unwrap_or(0.0),
+        shared_written: number(object, "Shared Written Blocks").unwrap_or(0.0),
+        local_hit: number(object, "Local Hit Blocks").unwrap_or(0.0),
+        local_read: number(object, "Local Read Blocks").unwrap_or(0.0),
+        temp_read: number(object, "Temp Read Blocks").unwrap_or(0.0),
+        temp_written: number(object, "Temp Written Blocks").unwrap_or(0.0),
     }
 }
 

@@ -115,8 +115,18 @@ fn summary(statement: &StatementReport) -> String {
     if let Some(ms) = plan.planning_ms {
         parts.push(format!("planning {}", format_ms(ms)));
     }
+    if let Some(memory) = plan.planning_memory_kb {
+        parts.push(format!("planner memory {}", format_human_bytes((memory * 1024.0) as u64)));
+    }
     if let Some(jit) = &plan.jit {
         parts.push(format!("JIT {}", format_ms(jit.total_ms)));
+    }
+    if let Some(serialization) = &plan.serialization {
+        let volume = format_human_bytes((serialization.output_kb * 1024.0) as u64);
+        parts.push(match serialization.time_ms {
+            Some(ms) => format!("sending {volume} {}", format_ms(ms)),
+            None => format!("sending {volume}"),
+        });
     }
     if let Some(cost) = plan.root.total_cost {
         parts.push(format!("cost {cost:.2}"));
@@ -155,8 +165,8 @@ fn tree(plan: &Plan, width: u16, colour: bool) -> Table {
     lines(&plan.root, String::new(), String::new(), &mut rows);
     for (node, prefix) in rows {
         let label = match (&node.parent_relationship, &node.subplan_name) {
-            (_, Some(subplan)) => format!("{prefix}[{subplan}] {}", node.label()),
-            _ => format!("{prefix}{}", node.label()),
+            (_, Some(subplan)) => format!("{prefix}[{subplan}] {}{}", node.label(), remarks(node)),
+            _ => format!("{prefix}{}{}", node.label(), remarks(node)),
         };
         let mut cells = vec![Cell::new(node.id).set_alignment(CellAlignment::Right), Cell::new(label)];
         if analyzed {
@@ -169,6 +179,26 @@ fn tree(plan: &Plan, width: u16, colour: bool) -> Table {
         table.add_row(cells);
     }
     table
+}
+
+/// What PostgreSQL 18 adds about a node that changes how to read it: a node
+/// chosen although disabled, an index searched more than once a loop, rows
+/// kept on disk.
+fn remarks(node: &PlanNode) -> String {
+    let mut remarks = String::new();
+    if node.disabled {
+        remarks.push_str(" · disabled");
+    }
+    if let Some(searches) = node.index_searches {
+        let per_loop = searches / node.actual.map_or(1.0, |a| a.loops).max(1.0);
+        if per_loop > 1.0 {
+            remarks.push_str(&format!(" · {} searches/loop", format_count(per_loop)));
+        }
+    }
+    if let (Some("Disk"), Some(kb)) = (node.storage.as_deref(), node.max_storage_kb) {
+        remarks.push_str(&format!(" · {} on disk", format_human_bytes((kb * 1024.0) as u64)));
+    }
+    remarks
 }
 
 fn analyzed_cells(plan: &Plan, node: &PlanNode, highlight: bool) -> Vec<Cell> {

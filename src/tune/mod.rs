@@ -33,6 +33,8 @@ pub const MIN_IO_WORKERS: u32 = 3;
 pub const MAX_IO_WORKERS: u32 = 32;
 /// autovacuum_worker_slots' default (18+): autovacuum_max_workers may not exceed it.
 pub const DEFAULT_AUTOVACUUM_WORKER_SLOTS: u32 = 16;
+/// effective_io_concurrency's and maintenance_io_concurrency's default from 18 on.
+pub const DEFAULT_IO_CONCURRENCY_18: i64 = 16;
 /// PostgreSQL's own defaults, which a recommendation never goes below.
 const DEFAULT_SHARED_BUFFERS: u64 = 128 * MIB;
 const DEFAULT_WORK_MEM: u64 = 4 * MIB;
@@ -394,7 +396,16 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
     );
 
     let storage = input.host.storage.value;
-    let (mut random_page_cost, io_concurrency) = storage_costs(storage);
+    let (mut random_page_cost, mut io_concurrency) = storage_costs(storage);
+    let mut io_concurrency_why = format!("storage {storage}: concurrent prefetch requests the device can serve for bitmap heap scans");
+    if version >= 18 && io_concurrency < DEFAULT_IO_CONCURRENCY_18 {
+        // 18's read streams issue these reads for sequential scans and VACUUM too, and
+        // raised the default to 16: a queue of 16 lets even a disk that seeks reorder them.
+        io_concurrency = DEFAULT_IO_CONCURRENCY_18;
+        io_concurrency_why = format!(
+            "storage {storage}: PostgreSQL 18's default {DEFAULT_IO_CONCURRENCY_18}, since its read streams prefetch for every scan and a queue lets the disk order its seeks"
+        );
+    }
     let mut random_page_why = format!("storage {storage}: random reads cost about as much as sequential ones");
     if storage == StorageKind::Hdd {
         random_page_why = format!("storage {storage}: seeks make random reads about 4× sequential");
@@ -411,14 +422,14 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         "effective_io_concurrency",
         Value::Integer(io_concurrency),
         &[Storage],
-        format!("storage {storage}: concurrent prefetch requests the device can serve for bitmap heap scans"),
+        io_concurrency_why,
     );
     if version >= 13 {
         add(
             "maintenance_io_concurrency",
             Value::Integer(io_concurrency),
             &[Storage, PgVersion],
-            format!("storage {storage}: the same prefetch depth for VACUUM and other maintenance (PostgreSQL 13+)"),
+            format!("the same prefetch depth for VACUUM and other maintenance (PostgreSQL 13+)"),
         );
     }
     if version >= 18 {
@@ -572,6 +583,20 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
                 p.name
             ),
         );
+        if let Some(threshold) = factors.vacuum_max_threshold.filter(|_| version >= 18) {
+            add(
+                "autovacuum_vacuum_max_threshold",
+                Value::Integer(threshold as i64),
+                &[Profile, PgVersion],
+                format!(
+                    "vacuum any table once {} rows are dead, however big (PostgreSQL 18+, default 100 million): at {:.0}% a billion-row table would wait for {} (profile {})",
+                    units::format_count(threshold as f64),
+                    factors.vacuum * 100.0,
+                    units::format_count(factors.vacuum * 1e9),
+                    p.name
+                ),
+            );
+        }
         if version >= 13 {
             add(
                 "autovacuum_vacuum_insert_scale_factor",

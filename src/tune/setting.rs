@@ -147,7 +147,7 @@ pub struct Setting {
     pub restart: bool,
 }
 
-/// PostgreSQL's own bounds (guc_tables.c, 64-bit builds, 12 to 17) for each
+/// PostgreSQL's own bounds (guc_tables.c, 64-bit builds, 12 to 18) for each
 /// setting tune writes, in the value's own terms: bytes, seconds or the number.
 /// Offline there is no `pg_settings` to check against, and a value outside these
 /// makes ALTER SYSTEM fail, or a server that cannot start.
@@ -178,6 +178,7 @@ const PG_BOUNDS: &[(&str, f64, f64)] = &[
     ("autovacuum_vacuum_scale_factor", 0.0, 100.0),
     ("autovacuum_vacuum_insert_scale_factor", 0.0, 100.0),
     ("autovacuum_analyze_scale_factor", 0.0, 100.0),
+    ("autovacuum_vacuum_max_threshold", -1.0, 2_147_483_647.0),
     ("hash_mem_multiplier", 1.0, 1000.0),
     ("random_page_cost", 0.0, f64::MAX),
 ];

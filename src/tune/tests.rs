@@ -68,6 +68,7 @@ fn bounds(name: &str) -> (f64, f64) {
         "max_parallel_workers" | "max_parallel_workers_per_gather" | "max_parallel_maintenance_workers" => (0.0, 1024.0),
         "autovacuum_max_workers" | "autovacuum_worker_slots" => (1.0, 262143.0),
         "io_workers" => (1.0, 32.0),
+        "autovacuum_vacuum_max_threshold" => (-1.0, 2147483647.0),
         "autovacuum_vacuum_cost_limit" => (1.0, 10000.0),
         "autovacuum_vacuum_scale_factor" | "autovacuum_analyze_scale_factor" | "autovacuum_vacuum_insert_scale_factor" => (0.0, 100.0),
         other => panic!("no bounds known for {other}"),
@@ -172,6 +173,15 @@ fn names_follow_the_version() {
         assert_eq!(has("maintenance_io_concurrency"), version >= 13, "pg{version}");
         assert_eq!(has("autovacuum_vacuum_insert_scale_factor"), version >= 13, "pg{version}");
         assert_eq!(has("io_workers"), version >= 18, "pg{version}");
+        assert_eq!(has("autovacuum_vacuum_max_threshold"), version >= 18, "pg{version}: oltp caps vacuum's threshold on 18");
+        // 18 raised the prefetch defaults to 16; a recommendation never goes below them there.
+        let floor = if version >= 18 { 16 } else { 2 };
+        let hdd = recommend(&TuneInput {
+            host: Host { storage: Sourced::new(StorageKind::Hdd, Source::Flag("--storage".into())), ..input(16 * GIB, 8, &profile, version).host },
+            ..input(16 * GIB, 8, &profile, version)
+        })
+        .unwrap();
+        assert_eq!(get(&hdd, "effective_io_concurrency"), Some(&Value::Integer(floor)), "pg{version} on a disk that seeks");
         let restarts = rec.settings.iter().find(|s| s.name == "autovacuum_max_workers").unwrap().restart;
         assert_eq!(restarts, version < 18, "pg{version}: autovacuum_max_workers takes a reload from 18 on");
         let past_eol = rec.notes.iter().any(|n| n.contains("past its end of life"));

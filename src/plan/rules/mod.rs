@@ -1,6 +1,7 @@
 //! Plan diagnostics: one file per rule, each a plain function from a plan to
 //! findings. Every threshold lives in [`thresholds`] (and docs/explain.md).
 
+mod disabled;
 mod disk_reads;
 mod function_filter;
 mod heap_fetches;
@@ -11,6 +12,7 @@ mod misestimate;
 mod nested_loop;
 mod overhead;
 mod seq_scan_filter;
+mod skip_scan;
 mod spill;
 pub mod thresholds;
 mod workers;
@@ -38,10 +40,13 @@ pub const RULES: &[(&str, Rule)] = &[
     (lossy_bitmap::ID, lossy_bitmap::check),
     (nested_loop::ID, nested_loop::check),
     (heap_fetches::ID, heap_fetches::check),
+    (skip_scan::ID, skip_scan::check),
+    (disabled::ID, disabled::check),
     (workers::ID, workers::check),
     (large_offset::ID, large_offset::check),
     (overhead::PLANNING_ID, overhead::check_planning),
     (overhead::JIT_ID, overhead::check_jit),
+    (overhead::SERIALIZATION_ID, overhead::check_serialization),
     (disk_reads::ID, disk_reads::check),
 ];
 

@@ -267,3 +267,61 @@ fn every_real_plan_parses_diagnoses_and_renders() {
     }
     assert_eq!(count, 51, "the 51 anchor plans");
 }
+
+fn fixture(name: &str) -> Plan {
+    let path = format!("{}/fixtures/explain/{name}", env!("CARGO_MANIFEST_DIR"));
+    read_plan(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// fixtures/explain/pg18_skip_scan.json: PostgreSQL 18.4, an index on
+/// events (kind, created_at) with 5 kinds, and a filter on created_at alone.
+#[test]
+fn a_skip_scan_over_the_leading_column() {
+    let plan = fixture("pg18_skip_scan.json");
+    let findings = diagnose(&plan, &Context::default());
+    let skip = findings.iter().find(|f| f.rule == skip_scan::ID).expect("skip scan found");
+    assert_eq!(plan.node(skip.node.unwrap()).unwrap().index_searches, Some(11.0));
+    assert!(skip.title.contains("11 times per loop"), "{}", skip.title);
+    // Searches are counted over all loops: 100 searches in 100 loops is one each.
+    let lookups = statement(
+        node("Index Scan", 0.01, 1.0, 1.0, 100.0, json!({"Relation Name": "t", "Index Name": "t_pkey", "Index Cond": "(id = g.g)", "Index Searches": 100})),
+        5.0,
+    );
+    assert!(!fires(skip_scan::ID, &lookups));
+    // A list of values is searched once per value, which is not a skip.
+    let list = statement(
+        node("Index Scan", 1.0, 50.0, 50.0, 1.0, json!({"Relation Name": "t", "Index Name": "t_pkey", "Index Cond": "(id = ANY ('{1,2,3}'::integer[]))", "Index Searches": 50})),
+        5.0,
+    );
+    assert!(!fires(skip_scan::ID, &list));
+}
+
+/// fixtures/explain/pg18_disabled.json: PostgreSQL 18.4 with enable_seqscan off
+/// and no index for the filter.
+#[test]
+fn a_node_chosen_although_disabled() {
+    let plan = fixture("pg18_disabled.json");
+    let finding = diagnose(&plan, &Context::default()).into_iter().find(|f| f.rule == disabled::ID).expect("disabled node found");
+    assert_eq!(plan.node(finding.node.unwrap()).unwrap().node_type, "Seq Scan");
+    assert!(finding.title.contains("enable_seqscan is off"), "{}", finding.title);
+    assert!(finding.evidence.contains("enable_seqscan = off"), "{}", finding.evidence);
+    assert_eq!(plan.nodes().iter().filter(|n| n.disabled).count(), 1, "only the scan, not the Gather above it");
+    // Before 18: the lowest node carrying the disable cost, not its parents.
+    let scan = json!({"Node Type": "Seq Scan", "Relation Name": "t", "Startup Cost": 1.0e10, "Total Cost": 1.0e10 + 35.5, "Plan Rows": 10, "Plan Width": 4});
+    let old = plan_of(json!([{ "Plan": {"Node Type": "Sort", "Startup Cost": 1.0e10 + 40.0, "Total Cost": 1.0e10 + 41.0, "Plan Rows": 10, "Plan Width": 4, "Plans": [scan]} }]));
+    let disabled: Vec<&str> = old.nodes().iter().filter(|n| n.disabled).map(|n| n.node_type.as_str()).collect();
+    assert_eq!(disabled, ["Seq Scan"]);
+    assert!(!fires(disabled::ID, &fixture("pg18_skip_scan.json")));
+}
+
+#[test]
+fn sending_the_result_outweighs_execution() {
+    let with = |time: f64| plan_of(json!([{ "Plan": node("Seq Scan", 100.0, 10.0, 10.0, 1.0, json!({"Relation Name": "t"})),
+        "Execution Time": 100.0, "Serialization": {"Time": time, "Output Volume": 204800, "Format": "text"} }]));
+    assert!(fires(overhead::SERIALIZATION_ID, &with(80.0)));
+    assert!(!fires(overhead::SERIALIZATION_ID, &with(10.0)));
+    let plan = fixture("pg18_skip_scan.json");
+    assert!(plan.serialization.as_ref().is_some_and(|s| s.time_ms.is_some() && s.format == "text"), "{:?}", plan.serialization);
+    assert!(plan.planning_memory_kb.is_some_and(|kb| kb > 0.0));
+    assert!(plan.planning_buffers.is_some_and(|b| b.shared_hit > 0.0));
+}

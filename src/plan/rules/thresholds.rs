@@ -29,6 +29,12 @@ pub const PLANNING_MIN_MS: f64 = 10.0;
 pub const JIT_SHARE: f64 = 0.3;
 /// ... when JIT takes at least this long (ms).
 pub const JIT_MIN_MS: f64 = 50.0;
+/// Sending the result "dominates" at this share of execution time ...
+pub const SERIALIZATION_SHARE: f64 = 0.3;
+/// ... when it takes at least this long (ms).
+pub const SERIALIZATION_MIN_MS: f64 = 50.0;
+/// An index scan "skips" from this many index searches per loop (PostgreSQL 18's skip scan).
+pub const SKIP_SCAN_MIN_SEARCHES: f64 = 10.0;
 /// Reading "most data from disk": this share of shared blocks read rather than hit ...
 pub const DISK_READ_SHARE: f64 = 0.5;
 /// ... of at least this many blocks (8 kB each; 10,000 blocks = 78 MiB).
@@ -58,6 +64,9 @@ pub const ALL: &[(&str, f64)] = &[
     ("PLANNING_MIN_MS", PLANNING_MIN_MS),
     ("JIT_SHARE", JIT_SHARE),
     ("JIT_MIN_MS", JIT_MIN_MS),
+    ("SERIALIZATION_SHARE", SERIALIZATION_SHARE),
+    ("SERIALIZATION_MIN_MS", SERIALIZATION_MIN_MS),
+    ("SKIP_SCAN_MIN_SEARCHES", SKIP_SCAN_MIN_SEARCHES),
     ("DISK_READ_SHARE", DISK_READ_SHARE),
     ("DISK_READ_MIN_BLOCKS", DISK_READ_MIN_BLOCKS),
     ("CRITICAL_TIME_SHARE", CRITICAL_TIME_SHARE),
