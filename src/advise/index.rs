@@ -655,4 +655,32 @@ mod tests {
         assert_eq!(served_by(&candidate, &catalog(primary)).map(|i| i.name.as_str()), Some("orders_pkey"));
         assert!(served_by(&candidate, &catalog(Index::btree("orders_id_idx", &["id"]))).is_none(), "not unique: more keys narrow it");
     }
+
+    #[test]
+    fn on_18_a_skip_scan_through_few_leading_values_serves_a_candidate() {
+        let plan = plan(&seq_scan("(customer_id = 42)", ""));
+        let candidate = suggest(&scans(&plan), None).remove(0);
+        let stats = |column: &str, distinct: f64| ColumnStats {
+            column: column.into(),
+            null_frac: 0.0,
+            n_distinct: distinct,
+            most_common_vals: Vec::new(),
+            most_common_freqs: Vec::new(),
+            correlation: None,
+            histogram_bounds: Vec::new(),
+            table_rows: 1e5,
+        };
+        let catalog = |skip_scan: bool, leading_values: f64| Catalog {
+            tables: vec![crate::catalog::Table {
+                indexes: vec![Index::btree("orders_region_customer_id_idx", &["region", "customer_id"])],
+                stats: vec![stats("region", leading_values), stats("customer_id", 5000.0)],
+                ..crate::catalog::Table::new("public", "orders", 1e5)
+            }],
+            btree_skip_scan: skip_scan,
+            ..Catalog::default()
+        };
+        assert!(served_by(&candidate, &catalog(true, 3.0)).is_some(), "18: three regions, three descents");
+        assert!(served_by(&candidate, &catalog(false, 3.0)).is_none(), "before 18 the leading column must be fixed");
+        assert!(served_by(&candidate, &catalog(true, 50.0)).is_none(), "fifty regions are fifty descents: the candidate is needed");
+    }
 }

@@ -429,7 +429,7 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
             "maintenance_io_concurrency",
             Value::Integer(io_concurrency),
             &[Storage, PgVersion],
-            format!("the same prefetch depth for VACUUM and other maintenance (PostgreSQL 13+)"),
+            format!("storage {storage}: the same prefetch depth for VACUUM and other maintenance (PostgreSQL 13+)"),
         );
     }
     if version >= 18 {
