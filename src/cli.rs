@@ -85,7 +85,7 @@ pub struct TuneArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ExplainArgs {
-    /// An EXPLAIN (FORMAT JSON) plan (as EXPLAIN, auto_explain or psql wrote it), or a SQL file to run with --db; - reads stdin.
+    /// An EXPLAIN plan in JSON or text format (as EXPLAIN, auto_explain or psql wrote it), or a SQL file to run with --db; - reads stdin.
     #[arg(value_name = "FILE")]
     pub input: PathBuf,
     #[command(flatten)]

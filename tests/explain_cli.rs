@@ -60,6 +60,12 @@ table_snapshots! {
     skip_scan_pg18: "explain/pg18_skip_scan.json",
     // 18: a Seq Scan chosen with enable_seqscan off (Disabled).
     disabled_seq_scan_pg18: "explain/pg18_disabled.json",
+    // A text-format plan as psql prints it.
+    text_plan: "explain/text_plan.txt",
+    // 18's text format with VERBOSE, SERIALIZE, MEMORY: a CTE, nested InitPlans, Index Searches, Storage.
+    text_verbose_pg18: "explain/pg18_text_verbose.txt",
+    // auto_explain's text entry in an 18 server log: a parallel plan with per-worker lines.
+    auto_explain_text_log_pg18: "explain/auto_explain_text.log",
     // psql's aligned output, pasted from a terminal.
     psql_wrapped: "explain/psql_wrapped.txt",
     // auto_explain's bare object with Query Text and a duplicated "Workers" key.
@@ -113,7 +119,6 @@ fn bad_input_gets_one_line_and_exit_code_2() {
     let cases: &[(&[&str], &str)] = &[
         (&["explain", &path("explain/empty.json")], "is empty"),
         (&["explain", &path("explain/truncated.json")], "cut off"),
-        (&["explain", &path("explain/text_plan.txt")], "re-run it as EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"),
         (&["explain", &path("explain/no_plan.json")], "no EXPLAIN plan"),
         (&["explain", &path("sql/broken.sql"), "--db", "postgresql://x@127.0.0.1:1/x"], "line 1 does not parse"),
         (&["explain", &path("sql/partial.sql")], "needs a server: add --db"),

@@ -310,3 +310,31 @@ fn explain_and_advise_give_one_statement_the_same_index() {
     assert!(!from_explain.is_empty(), "{report}");
     assert_eq!(from_explain, from_advise);
 }
+
+/// Text plans read into the same model as JSON plans of the same statements, as
+/// PostgreSQL 15 prints them: estimates only, COSTS OFF, ANALYZE with BUFFERS,
+/// and VERBOSE with SETTINGS.
+#[test]
+fn text_and_json_plans_of_one_statement_give_one_model() {
+    let server = shop();
+    let url = url(server);
+    let setup = "SET max_parallel_workers_per_gather = 0;";
+    for options in ["", "COSTS OFF", "ANALYZE, BUFFERS", "ANALYZE, VERBOSE, BUFFERS, SETTINGS"] {
+        common::assert_text_and_json_agree(server, &url, setup, options, common::SHOP_PLAN_SHAPES);
+    }
+    // A merge join, a sort that spills, and a change of a table, as planned.
+    common::assert_text_and_json_agree(
+        server,
+        &url,
+        "SET enable_hashjoin = off; SET work_mem = '64kB';",
+        "ANALYZE, SETTINGS",
+        &["SELECT a.id FROM accounts a JOIN orders o ON o.account_id = a.id WHERE a.id < 3000", "SELECT * FROM orders ORDER BY note, id"],
+    );
+    common::assert_text_and_json_agree(
+        server,
+        &url,
+        "",
+        "VERBOSE",
+        &["UPDATE accounts SET status = 'x' WHERE id = 1", "DELETE FROM orders WHERE id < 5"],
+    );
+}

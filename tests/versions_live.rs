@@ -232,7 +232,8 @@ matrix! {
 fn explain_diagnoses_a_skip_scan_on_18() {
     let _turn = turn(18);
     let server = server(18);
-    let file = temp_file(18, "skip.sql", "SELECT id, kind FROM events WHERE created_at >= '2026-02-01' AND created_at < '2026-02-01 06:00';\n");
+    let file =
+        temp_file(18, "skip.sql", "SELECT id, kind FROM events WHERE created_at >= '2026-02-01' AND created_at < '2026-02-01 06:00';\n");
     let report = json(&["explain", file.to_str().unwrap(), "--db", &server.url(), "--format", "json"]);
     let statement = &report["statements"][0];
     let findings = statement["findings"].as_array().unwrap();
@@ -261,5 +262,23 @@ fn advise_counts_on_a_skip_scan_on_18_only() {
         } else {
             assert!(proposed.iter().any(|name| name.contains("code")) && served.is_empty(), "17 has no skip scan: {report}");
         }
+    }
+}
+
+/// Text plans read into the same model as JSON plans of the same statements, as
+/// PostgreSQL 18 prints them (fractional rows, Index Searches, Storage, BUFFERS by
+/// default with ANALYZE).
+#[test]
+fn text_and_json_plans_of_one_statement_give_one_model_on_18() {
+    let _turn = turn(18);
+    let server = server(18);
+    static SHOP: std::sync::Once = std::sync::Once::new();
+    SHOP.call_once(|| {
+        server.psql("CREATE DATABASE shop");
+        server.psql_file_to("shop", &PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sql/shop.sql")));
+    });
+    let url = server.url_to("postgres", "shop");
+    for options in ["", "ANALYZE", "ANALYZE, VERBOSE, SETTINGS, SERIALIZE, MEMORY"] {
+        common::assert_text_and_json_agree(server, &url, "SET max_parallel_workers_per_gather = 0;", options, common::SHOP_PLAN_SHAPES);
     }
 }

@@ -9,7 +9,9 @@
 
 use crate::catalog::{Catalog, ColumnStats, Index, Table};
 use crate::plan::conditions::ScanConditions;
-use crate::plan::rules::thresholds::{BIG_SCAN_ROWS, DISCARD_SHARE, INDEX_FILTER_MIN_REMOVED, NESTED_LOOP_MIN_LOOPS, SKIP_SCAN_MIN_SEARCHES};
+use crate::plan::rules::thresholds::{
+    BIG_SCAN_ROWS, DISCARD_SHARE, INDEX_FILTER_MIN_REMOVED, NESTED_LOOP_MIN_LOOPS, SKIP_SCAN_MIN_SEARCHES,
+};
 use crate::sql::predicate::{Operand, Operator, Predicate, SortKey, Target};
 use crate::sql::quote_ident;
 use serde::Serialize;
@@ -263,9 +265,9 @@ fn needs_index(scan: &ScanConditions<'_>) -> Option<String> {
         return None;
     }
     // A skip scan (18+): the scan itself, or the bitmap index scans under it.
-    let skips = std::iter::once(node).chain(node.children.iter().filter(|c| c.node_type.starts_with("Bitmap"))).find_map(|n| {
-        n.skip_searches_per_loop().filter(|s| *s >= SKIP_SCAN_MIN_SEARCHES).map(|s| (n, s))
-    });
+    let skips = std::iter::once(node)
+        .chain(node.children.iter().filter(|c| c.node_type.starts_with("Bitmap")))
+        .find_map(|n| n.skip_searches_per_loop().filter(|s| *s >= SKIP_SCAN_MIN_SEARCHES).map(|s| (n, s)));
     if let Some((skipping, searches)) = skips {
         return Some(format!(
             "node {}: {} searches its index {} times per loop, skipping through leading columns",

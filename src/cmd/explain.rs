@@ -98,12 +98,17 @@ fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T
 /// A plan file with no server: diagnose and suggest, unverified.
 fn offline(name: &str, plan: Plan) -> ExplainReport {
     let queries = queries_of(&plan);
+    let mut notes = not_read_note(name, &plan).into_iter().collect::<Vec<_>>();
     let statement = statement_report(name.to_string(), None, None, queries.first(), plan, None);
-    ExplainReport {
-        statements: vec![statement],
-        hypopg: None,
-        notes: vec!["no --db: suggestions are unverified and existing indexes unknown".into()],
-    }
+    notes.push("no --db: suggestions are unverified and existing indexes unknown".into());
+    ExplainReport { statements: vec![statement], hypopg: None, notes }
+}
+
+/// What the plan file held that the model left out (a text plan's per-worker
+/// lines, properties the reader does not know), so that nobody takes the
+/// report for the whole of it.
+fn not_read_note(name: &str, plan: &Plan) -> Option<String> {
+    (!plan.not_read.is_empty()).then(|| format!("{name}: left out of the text plan: {}", plan.not_read.join("; ")))
 }
 
 /// The statements a plan file carries (auto_explain's Query Text), if it has one that parses.
@@ -211,8 +216,8 @@ async fn live_plan(args: &ExplainArgs, url: &str, name: &str, plan: Plan) -> Res
     let server = open(args, url).await?;
     let catalog = read_catalog(&server.client, &plan).await?;
     let queries = queries_of(&plan);
+    let mut notes: Vec<String> = not_read_note(name, &plan).into_iter().collect();
     let mut statement = statement_report(name.to_string(), None, None, queries.first(), plan, Some(&catalog));
-    let mut notes = Vec::new();
     // Verification plans the statement again: only possible for exactly one.
     let hypopg = match queries.as_slice() {
         [query] => {

@@ -1,7 +1,7 @@
 //! The EXPLAIN plan model: what PostgreSQL 9.6 to 18 write for `EXPLAIN (FORMAT JSON)`,
 //! read tolerantly, plus the figures people actually want (exclusive time, misestimates).
 //!
-//! `parse` turns text into a [`Plan`]; `metrics` derives loop-adjusted and
+//! `parse` turns JSON into a [`Plan`] and `text` the text format; `metrics` derives loop-adjusted and
 //! parallel-aware times; `rules` diagnoses; `conditions` reads the conditions
 //! on base relations that index suggestions start from.
 
@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod parse;
 pub mod report;
 pub mod rules;
+pub mod text;
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -38,6 +39,10 @@ pub struct Plan {
     /// Turning the result into what the client receives (`SERIALIZE`, PostgreSQL 17+).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serialization: Option<Serialization>,
+    /// What the input said that the model did not take in (from a text plan: per-worker
+    /// lines, properties the reader does not know), named so the report can say so.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_read: Vec<String>,
 }
 
 /// What `EXPLAIN (ANALYZE, SERIALIZE)` measured of sending the result: time

@@ -1,6 +1,6 @@
-//! Reading a plan from text: the JSON array EXPLAIN writes, auto_explain's bare
-//! object, either one as psql prints it, with the errors people need when the
-//! text is something else.
+//! Reading a plan: the JSON array EXPLAIN writes, auto_explain's bare object,
+//! either one as psql prints it, or the text format (handed to [`super::text`]),
+//! with the errors people need when the text is something else.
 
 use super::{Actual, Buffers, Jit, Plan, PlanNode, Serialization, Trigger};
 use anyhow::{anyhow, bail, Result};
@@ -23,11 +23,11 @@ pub fn read(text: &str) -> Result<Input> {
     if text.trim().is_empty() {
         bail!("the input is empty: give an EXPLAIN (FORMAT JSON) plan or a SQL file");
     }
-    let json = unwrap_psql(text);
+    let json = super::text::unwrap(text);
     let trimmed = json.trim_start();
     if !(trimmed.starts_with('[') || trimmed.starts_with('{')) {
-        if looks_like_text_plan(text) {
-            bail!("this is a text-format plan; re-run it as EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) and pass that output");
+        if super::text::looks_like_text_plan(&json) {
+            return super::text::read(text).map(|plan| Input::Plan(Box::new(plan)));
         }
         return Ok(Input::NotAPlan);
     }
@@ -73,43 +73,8 @@ fn nesting_depth(json: &str) -> usize {
 pub fn read_plan(text: &str) -> Result<Plan> {
     match read(text)? {
         Input::Plan(plan) => Ok(*plan),
-        Input::NotAPlan => bail!("no EXPLAIN (FORMAT JSON) plan in the input"),
+        Input::NotAPlan => bail!("no EXPLAIN plan in the input (JSON or text format)"),
     }
-}
-
-/// Strips what psql adds around a one-column result: the `QUERY PLAN` header, the
-/// dashes, `+` continuation marks and the `(1 row)` footer. Other text is returned as is.
-fn unwrap_psql(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let Some(header) = lines.iter().position(|l| !l.trim().is_empty()) else { return String::new() };
-    if lines[header].trim() != "QUERY PLAN" {
-        return text.to_string();
-    }
-    let mut body = Vec::new();
-    for line in &lines[header + 1..] {
-        let trimmed = line.trim();
-        if trimmed.chars().all(|c| c == '-' || c == '+') && !trimmed.is_empty() && body.is_empty() {
-            continue;
-        }
-        if is_row_count_footer(trimmed) {
-            break;
-        }
-        let line = line.trim_end();
-        let line = line.strip_suffix('+').unwrap_or(line);
-        body.push(line.strip_prefix(' ').unwrap_or(line));
-    }
-    body.join("\n")
-}
-
-fn is_row_count_footer(line: &str) -> bool {
-    line.starts_with('(') && (line.ends_with(" row)") || line.ends_with(" rows)"))
-}
-
-fn looks_like_text_plan(text: &str) -> bool {
-    text.contains("(cost=")
-        || text.contains("(actual time=")
-        || text.contains("(actual rows=")
-        || text.lines().any(|l| l.trim_start().starts_with("->  "))
 }
 
 /// Finds the plan in a parsed JSON value: `[{"Plan": ...}]`, `{"Plan": ...}`,
@@ -198,6 +163,7 @@ fn statement(top: &Map<String, Value>, root: &Map<String, Value>) -> Plan {
         planning_buffers,
         planning_memory_kb,
         serialization,
+        not_read: Vec::new(),
     };
     super::metrics::derive(&mut plan);
     plan
@@ -240,8 +206,10 @@ fn node(object: &Map<String, Value>, next_id: &mut usize) -> PlanNode {
             Some(value) => value.as_bool().unwrap_or(false),
             // Before 18 a disabled path carries the disable cost, and so does every
             // node above it: the node is the lowest one that has it.
-            None => number(object, "Total Cost").is_some_and(|cost| cost >= DISABLE_COST)
-                && children.iter().all(|c| c.total_cost.is_none_or(|cost| cost < DISABLE_COST)),
+            None => {
+                number(object, "Total Cost").is_some_and(|cost| cost >= DISABLE_COST)
+                    && children.iter().all(|c| c.total_cost.is_none_or(|cost| cost < DISABLE_COST))
+            }
         },
         startup_cost: number(object, "Startup Cost"),
         total_cost: number(object, "Total Cost"),
@@ -409,7 +377,7 @@ mod tests {
         let error = |text: &str| read(text).unwrap_err().to_string();
         assert!(error("").contains("empty"));
         assert!(error("[{\"Plan\": {\"Node Type\": ").contains("cut off"));
-        assert!(error("Seq Scan on t  (cost=0.00..35.50 rows=2550 width=4)").contains("FORMAT JSON"));
+        assert!(matches!(read("Seq Scan on t  (cost=0.00..35.50 rows=2550 width=4)").unwrap(), Input::Plan(_)), "a text plan");
         assert!(error("{\"hello\": 1}").contains("no EXPLAIN plan"));
         assert!(error("[]").contains("empty array"));
         assert!(matches!(read("select 1").unwrap(), Input::NotAPlan));

@@ -418,12 +418,7 @@ pub fn recommend(input: &TuneInput) -> Result<Recommendation> {
         }
     }
     add("random_page_cost", Value::Real(random_page_cost), &[Storage, DataSize], random_page_why);
-    add(
-        "effective_io_concurrency",
-        Value::Integer(io_concurrency),
-        &[Storage],
-        io_concurrency_why,
-    );
+    add("effective_io_concurrency", Value::Integer(io_concurrency), &[Storage], io_concurrency_why);
     if version >= 13 {
         add(
             "maintenance_io_concurrency",

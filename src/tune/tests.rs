@@ -177,7 +177,10 @@ fn names_follow_the_version() {
         // 18 raised the prefetch defaults to 16; a recommendation never goes below them there.
         let floor = if version >= 18 { 16 } else { 2 };
         let hdd = recommend(&TuneInput {
-            host: Host { storage: Sourced::new(StorageKind::Hdd, Source::Flag("--storage".into())), ..input(16 * GIB, 8, &profile, version).host },
+            host: Host {
+                storage: Sourced::new(StorageKind::Hdd, Source::Flag("--storage".into())),
+                ..input(16 * GIB, 8, &profile, version).host
+            },
             ..input(16 * GIB, 8, &profile, version)
         })
         .unwrap();

@@ -173,8 +173,13 @@ impl TestServer {
 
     /// Runs a SQL file with psql as the superuser, statement by statement, as a user would.
     pub fn psql_file(&self, path: &Path) {
+        self.psql_file_to("postgres", path);
+    }
+
+    /// [`Self::psql_file`] in another database.
+    pub fn psql_file_to(&self, database: &str, path: &Path) {
         let output = Command::new(self.client_bin.join("psql"))
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &self.url(), "-f"])
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &self.url_to("postgres", database), "-f"])
             .arg(path)
             .output()
             .expect("psql runs");

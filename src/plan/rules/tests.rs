@@ -284,13 +284,27 @@ fn a_skip_scan_over_the_leading_column() {
     assert!(skip.title.contains("11 times per loop"), "{}", skip.title);
     // Searches are counted over all loops: 100 searches in 100 loops is one each.
     let lookups = statement(
-        node("Index Scan", 0.01, 1.0, 1.0, 100.0, json!({"Relation Name": "t", "Index Name": "t_pkey", "Index Cond": "(id = g.g)", "Index Searches": 100})),
+        node(
+            "Index Scan",
+            0.01,
+            1.0,
+            1.0,
+            100.0,
+            json!({"Relation Name": "t", "Index Name": "t_pkey", "Index Cond": "(id = g.g)", "Index Searches": 100}),
+        ),
         5.0,
     );
     assert!(!fires(skip_scan::ID, &lookups));
     // A list of values is searched once per value, which is not a skip.
     let list = statement(
-        node("Index Scan", 1.0, 50.0, 50.0, 1.0, json!({"Relation Name": "t", "Index Name": "t_pkey", "Index Cond": "(id = ANY ('{1,2,3}'::integer[]))", "Index Searches": 50})),
+        node(
+            "Index Scan",
+            1.0,
+            50.0,
+            50.0,
+            1.0,
+            json!({"Relation Name": "t", "Index Name": "t_pkey", "Index Cond": "(id = ANY ('{1,2,3}'::integer[]))", "Index Searches": 50}),
+        ),
         5.0,
     );
     assert!(!fires(skip_scan::ID, &list));
@@ -308,7 +322,9 @@ fn a_node_chosen_although_disabled() {
     assert_eq!(plan.nodes().iter().filter(|n| n.disabled).count(), 1, "only the scan, not the Gather above it");
     // Before 18: the lowest node carrying the disable cost, not its parents.
     let scan = json!({"Node Type": "Seq Scan", "Relation Name": "t", "Startup Cost": 1.0e10, "Total Cost": 1.0e10 + 35.5, "Plan Rows": 10, "Plan Width": 4});
-    let old = plan_of(json!([{ "Plan": {"Node Type": "Sort", "Startup Cost": 1.0e10 + 40.0, "Total Cost": 1.0e10 + 41.0, "Plan Rows": 10, "Plan Width": 4, "Plans": [scan]} }]));
+    let old = plan_of(
+        json!([{ "Plan": {"Node Type": "Sort", "Startup Cost": 1.0e10 + 40.0, "Total Cost": 1.0e10 + 41.0, "Plan Rows": 10, "Plan Width": 4, "Plans": [scan]} }]),
+    );
     let disabled: Vec<&str> = old.nodes().iter().filter(|n| n.disabled).map(|n| n.node_type.as_str()).collect();
     assert_eq!(disabled, ["Seq Scan"]);
     assert!(!fires(disabled::ID, &fixture("pg18_skip_scan.json")));
@@ -316,8 +332,10 @@ fn a_node_chosen_although_disabled() {
 
 #[test]
 fn sending_the_result_outweighs_execution() {
-    let with = |time: f64| plan_of(json!([{ "Plan": node("Seq Scan", 100.0, 10.0, 10.0, 1.0, json!({"Relation Name": "t"})),
-        "Execution Time": 100.0, "Serialization": {"Time": time, "Output Volume": 204800, "Format": "text"} }]));
+    let with = |time: f64| {
+        plan_of(json!([{ "Plan": node("Seq Scan", 100.0, 10.0, 10.0, 1.0, json!({"Relation Name": "t"})),
+        "Execution Time": 100.0, "Serialization": {"Time": time, "Output Volume": 204800, "Format": "text"} }]))
+    };
     assert!(fires(overhead::SERIALIZATION_ID, &with(80.0)));
     assert!(!fires(overhead::SERIALIZATION_ID, &with(10.0)));
     let plan = fixture("pg18_skip_scan.json");
