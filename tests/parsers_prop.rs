@@ -113,6 +113,35 @@ proptest! {
     }
 
     #[test]
+    fn damaged_text_plans_never_panic(
+        text in damaged(fixture("explain/pg18_text_verbose.txt")),
+        log in damaged(fixture("explain/auto_explain_text.log")),
+        noise in pasted_text(60),
+    ) {
+        let _ = plan_parse::read(&text);
+        let _ = plan_parse::read(&log);
+        // Pasted text around node arrows, headings and property lines.
+        let _ = plan_parse::read(&format!("Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\n  ->  {noise}\n    InitPlan 1\n{noise}: {noise}"));
+    }
+
+    /// Whatever the indentation of a text plan's lines, every node line is read
+    /// as a node and none is lost.
+    #[test]
+    fn every_node_line_of_a_text_plan_is_a_node(depths in proptest::collection::vec(0usize..6, 1..40)) {
+        let mut text = String::from("Limit  (cost=0.00..1.00 rows=1 width=4)\n");
+        let mut depth = 0;
+        for wanted in &depths {
+            // A child is at most one level deeper than the line before it.
+            depth = (*wanted).min(depth + 1);
+            let indent = " ".repeat(2 + depth * 6);
+            text.push_str(&format!("{indent}->  Seq Scan on t{depth}  (cost=0.00..1.00 rows=1 width=4)\n{indent}      Filter: (a = {depth})\n"));
+        }
+        let plan = plan_parse::read_plan(&text).unwrap();
+        prop_assert_eq!(plan.nodes().len(), depths.len() + 1);
+        prop_assert!(plan.nodes().iter().all(|n| n.node_type == "Limit" || n.filter.is_some()));
+    }
+
+    #[test]
     fn damaged_profiles_never_panic(text in damaged(fixture("../profiles/oltp.toml"))) {
         let _ = pgadvise::profile::Profile::parse(&text, "damaged.toml");
     }
