@@ -86,8 +86,12 @@ pub struct TuneArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ExplainArgs {
     /// An EXPLAIN plan in JSON or text format (as EXPLAIN, auto_explain or psql wrote it), or a SQL file to run with --db; - reads stdin.
-    #[arg(value_name = "FILE")]
-    pub input: PathBuf,
+    #[arg(value_name = "FILE", required_unless_present = "compare")]
+    pub input: Option<PathBuf>,
+    /// Two plans of one statement, before and after a change (any format each): nodes
+    /// matched side by side, what changed in the plan's shape, and one summary line.
+    #[arg(long, num_args = 2, value_names = ["BEFORE", "AFTER"], conflicts_with_all = ["input", "db", "fail_on"])]
+    pub compare: Option<Vec<PathBuf>>,
     #[command(flatten)]
     pub db: DbArgs,
     /// Plan without executing (plain EXPLAIN instead of EXPLAIN ANALYZE).

@@ -168,3 +168,44 @@ fn deep_plans_are_read_and_rendered() {
         assert!(stdout(&output).contains("Nested Loop"), "{format}");
     }
 }
+
+/// `--compare` on pairs produced on a PostgreSQL 18 server (fixtures/explain/compare):
+/// an index added (the before plan in JSON, the after in text), and a join method
+/// forced (enable_hashjoin off) that made the statement slower.
+#[test]
+fn compare_an_index_added_as_markdown() {
+    let output = pgadvise(&[
+        "explain",
+        "--compare",
+        &path("explain/compare/no_index.json"),
+        &path("explain/compare/with_index.txt"),
+        "--format",
+        "markdown",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    insta::assert_snapshot!(stdout(&output).replace(&path(""), ""));
+}
+
+#[test]
+fn compare_a_slower_join_method_as_markdown_and_table() {
+    let (before, after) = (path("explain/compare/hash_join.json"), path("explain/compare/no_hash_join.json"));
+    let run = |format: &str| {
+        let output = pgadvise(&["explain", "--compare", &before, &after, "--format", format]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output).replace(&path(""), "")
+    };
+    insta::assert_snapshot!("compare_slower_markdown", run("markdown"));
+    insta::assert_snapshot!("compare_slower_table", run("table"));
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json["shape_changes"][0]["kind"], "join-method");
+    assert!(json["summary"].as_str().unwrap().contains("slower"));
+}
+
+#[test]
+fn compare_needs_two_plans() {
+    assert_bad_input(&[
+        (&["explain", "--compare", &path("explain/compare/hash_join.json")], "BEFORE"),
+        (&["explain", "--compare", &path("explain/compare/hash_join.json"), &path("sql/partial.sql")], "holds no EXPLAIN plan"),
+        (&["explain", "--compare", &path("explain/compare/hash_join.json"), &path("explain/truncated.json")], "cut off"),
+    ]);
+}

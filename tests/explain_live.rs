@@ -338,3 +338,66 @@ fn text_and_json_plans_of_one_statement_give_one_model() {
         &["UPDATE accounts SET status = 'x' WHERE id = 1", "DELETE FROM orders WHERE id < 5"],
     );
 }
+
+/// `--compare` on pairs produced here: before and after an index (the after plan
+/// in text format), a join method the planner was kept from, and a plan that got
+/// slower when its index scans were disabled. The figures vary run to run; the
+/// summary's verdict and the shape changes do not.
+#[test]
+fn compare_pairs_produced_live() {
+    let server = shop();
+    let url = url(server);
+    shop_psql(
+        "CREATE TABLE compare_visits AS SELECT i AS id, i % 5000 AS account_id, 'page' || (i % 300) AS page FROM generate_series(1, 200000) i;
+         ANALYZE compare_visits",
+    );
+    let explain = |name: &str, setup: &str, format: &str, sql: &str| {
+        let path = server.dir.join(format!("compare-{name}"));
+        let output = std::process::Command::new(server.program("psql"))
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                &url,
+                "-c",
+                &format!("{setup} EXPLAIN (ANALYZE, BUFFERS, FORMAT {format}) {sql}"),
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        std::fs::write(&path, &output.stdout).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let compare = |before: &str, after: &str| -> Value {
+        let output = pgadvise(&["explain", "--compare", before, after, "--format", "json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_str(&stdout(&output)).unwrap()
+    };
+    let lookup = "SELECT page, count(*) FROM compare_visits WHERE account_id = 42 GROUP BY page";
+    let before = explain("no-index.json", "", "JSON", lookup);
+    shop_psql("CREATE INDEX compare_visits_account_id_idx ON compare_visits (account_id)");
+    let after = explain("with-index.txt", "", "TEXT", lookup);
+    let indexed = compare(&before, &after);
+    let summary = indexed["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("faster")
+            && summary.contains("Seq Scan on compare_visits became")
+            && summary.contains("compare_visits_account_id_idx"),
+        "{summary}"
+    );
+
+    let slower_after = explain("no-index-scans.json", "SET enable_indexscan = off; SET enable_bitmapscan = off;", "JSON", lookup);
+    let slower = compare(&after, &slower_after);
+    let summary = slower["summary"].as_str().unwrap();
+    assert!(summary.contains("slower") && summary.contains("became Seq Scan on compare_visits"), "{summary}");
+
+    let join = "SELECT a.status, count(*) FROM compare_visits v JOIN accounts a ON a.id = v.account_id GROUP BY a.status";
+    let hash = explain("hash.json", "", "JSON", join);
+    let merge = explain("merge.txt", "SET enable_hashjoin = off;", "TEXT", join);
+    let changed = compare(&hash, &merge);
+    assert_eq!(changed["shape_changes"][0]["kind"], "join-method", "{changed}");
+    assert!(changed["summary"].as_str().unwrap().contains("Hash Join became"), "{changed}");
+    shop_psql("DROP TABLE compare_visits");
+}

@@ -25,6 +25,9 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<Exit> {
+    if let Some(files) = &args.compare {
+        return compare_files(args, files, out);
+    }
     let migration = Target::resolve(&args.migration, &config.migrations)?;
     let (name, text) = read_input(args)?;
     let input = read(&text).with_context(|| name.clone())?;
@@ -79,14 +82,41 @@ fn changes(report: &ExplainReport) -> Vec<Change> {
     changes
 }
 
+/// `--compare BEFORE AFTER`: two plan files of one statement, side by side.
+fn compare_files(args: &ExplainArgs, files: &[std::path::PathBuf], out: &mut dyn Write) -> Result<Exit> {
+    let [before, after] = files else { bail!("--compare takes two plan files: BEFORE AFTER") };
+    let read_plan = |path: &std::path::Path| -> Result<(String, Plan)> {
+        let (name, text) = read_path(path)?;
+        match read(&text).with_context(|| name.clone())? {
+            Input::Plan(plan) => Ok((name, *plan)),
+            Input::NotAPlan => bail!("{name} holds no EXPLAIN plan: --compare takes two plans (JSON or text format)"),
+        }
+    };
+    let (before_name, before_plan) = read_plan(before)?;
+    let (after_name, after_plan) = read_plan(after)?;
+    let comparison = crate::plan::compare::compare(&before_plan, &after_plan);
+    let text = match report_format(args.format) {
+        ReportFormat::Table => render::compare_table(&comparison, &before_name, &after_name, super::table_width()),
+        ReportFormat::Json => render::compare_json(&comparison)?,
+        ReportFormat::Markdown => render::compare_markdown(&comparison, &before_name, &after_name),
+    };
+    out.write_all(text.as_bytes())?;
+    Ok(Exit::Success)
+}
+
 fn read_input(args: &ExplainArgs) -> Result<(String, String)> {
-    if args.input.as_os_str() == "-" {
+    read_path(args.input.as_deref().unwrap_or(std::path::Path::new("-")))
+}
+
+/// A plan or SQL file's text; `-` is stdin.
+fn read_path(path: &std::path::Path) -> Result<(String, String)> {
+    if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
         return Ok(("stdin".into(), text));
     }
-    let name = args.input.display().to_string();
-    let bytes = std::fs::read(&args.input).with_context(|| format!("cannot read {name}"))?;
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
     let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{name} is not UTF-8 text: give a JSON plan or a SQL file"))?;
     Ok((name, text))
 }

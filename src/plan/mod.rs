@@ -5,6 +5,7 @@
 //! parallel-aware times; `rules` diagnoses; `conditions` reads the conditions
 //! on base relations that index suggestions start from.
 
+pub mod compare;
 pub mod conditions;
 pub mod metrics;
 pub mod parse;

@@ -2,10 +2,12 @@
 //! servers, JSON for tools, Markdown for pull requests. Renderers compute no advice.
 
 mod advise;
+mod compare;
 mod explain;
 mod tune;
 
 pub use advise::{advise_markdown, advise_table};
+pub use compare::{compare_json, compare_markdown, compare_table};
 pub use explain::{explain_json, explain_markdown, explain_table, ReportFormat};
 pub use tune::*;
 
