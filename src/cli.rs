@@ -3,7 +3,7 @@
 use crate::finding::Severity;
 use crate::host::StorageKind;
 use crate::migrate::MigrationFormat;
-use crate::render::{ReportFormat, TuneFormat};
+use crate::render::{ExplainFormat, ReportFormat, TuneFormat};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -105,7 +105,7 @@ pub struct ExplainArgs {
     pub params: Vec<String>,
     /// Output format; default: table on a terminal, json when piped.
     #[arg(long, value_enum)]
-    pub format: Option<ReportFormat>,
+    pub format: Option<ExplainFormat>,
     /// Exit with code 1 if any finding is at least this severe (for CI) [default: pgadvise.toml's fail_on].
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,

@@ -209,3 +209,10 @@ fn compare_needs_two_plans() {
         (&["explain", "--compare", &path("explain/compare/hash_join.json"), &path("explain/truncated.json")], "cut off"),
     ]);
 }
+
+/// The icicle of a two-node plan, and the page around it: read and pinned.
+#[test]
+fn svg_and_html_of_a_small_plan() {
+    insta::assert_snapshot!("svg_skip_scan_pg18", explain("explain/pg18_skip_scan.json", "svg"));
+    insta::assert_snapshot!("html_skip_scan_pg18", explain("explain/pg18_skip_scan.json", "html"));
+}

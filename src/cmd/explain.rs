@@ -1,7 +1,7 @@
 //! `pgadvise explain`: a plan file, or a SQL file run against --db → findings and
 //! index suggestions (verified with HypoPG when the server has it) → table, JSON or Markdown.
 
-use super::{report_format, Progress};
+use super::Progress;
 use crate::advise::index::{self, served_by, IndexCandidate};
 use crate::advise::select::{corrected_size, leading_key_only, narrow_will_do};
 use crate::catalog::Catalog;
@@ -18,7 +18,7 @@ use crate::plan::parse::{read, Input};
 use crate::plan::report::{DroppedSuggestion, ExplainReport, StatementReport, Suggestion};
 use crate::plan::rules::{diagnose, Context as RuleContext};
 use crate::plan::{conditions, Plan};
-use crate::render::{self, ReportFormat};
+use crate::render::{self, ExplainFormat};
 use crate::sql::statements::{parse_file, SqlStatement};
 use anyhow::{bail, Context, Result};
 use std::io::{Read, Write};
@@ -54,11 +54,12 @@ pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<E
     if let Some(prepared) = migration.as_ref().filter(|p| p.action() == Action::Check) {
         return prepared.finish(out);
     }
-    let format = report_format(args.format);
-    let text = match format {
-        ReportFormat::Table => render::explain_table(&report, super::table_width()),
-        ReportFormat::Json => render::explain_json(&report)?,
-        ReportFormat::Markdown => render::explain_markdown(&report),
+    let text = match explain_format(args.format) {
+        ExplainFormat::Table => render::explain_table(&report, super::table_width()),
+        ExplainFormat::Json => render::explain_json(&report)?,
+        ExplainFormat::Markdown => render::explain_markdown(&report),
+        ExplainFormat::Html => render::explain_html(&report),
+        ExplainFormat::Svg => render::explain_svg(&report),
     };
     out.write_all(text.as_bytes())?;
     if let Some(prepared) = &migration {
@@ -82,6 +83,12 @@ fn changes(report: &ExplainReport) -> Vec<Change> {
     changes
 }
 
+/// The format asked for, else a table for a person at a terminal and JSON for a pipe.
+fn explain_format(chosen: Option<ExplainFormat>) -> ExplainFormat {
+    use std::io::IsTerminal;
+    chosen.unwrap_or(if std::io::stdout().is_terminal() { ExplainFormat::Table } else { ExplainFormat::Json })
+}
+
 /// `--compare BEFORE AFTER`: two plan files of one statement, side by side.
 fn compare_files(args: &ExplainArgs, files: &[std::path::PathBuf], out: &mut dyn Write) -> Result<Exit> {
     let [before, after] = files else { bail!("--compare takes two plan files: BEFORE AFTER") };
@@ -95,10 +102,13 @@ fn compare_files(args: &ExplainArgs, files: &[std::path::PathBuf], out: &mut dyn
     let (before_name, before_plan) = read_plan(before)?;
     let (after_name, after_plan) = read_plan(after)?;
     let comparison = crate::plan::compare::compare(&before_plan, &after_plan);
-    let text = match report_format(args.format) {
-        ReportFormat::Table => render::compare_table(&comparison, &before_name, &after_name, super::table_width()),
-        ReportFormat::Json => render::compare_json(&comparison)?,
-        ReportFormat::Markdown => render::compare_markdown(&comparison, &before_name, &after_name),
+    let text = match explain_format(args.format) {
+        ExplainFormat::Table => render::compare_table(&comparison, &before_name, &after_name, super::table_width()),
+        ExplainFormat::Json => render::compare_json(&comparison)?,
+        ExplainFormat::Markdown => render::compare_markdown(&comparison, &before_name, &after_name),
+        ExplainFormat::Html | ExplainFormat::Svg => {
+            bail!("--compare writes table, json or markdown; for a picture, run --format html on each plan")
+        }
     };
     out.write_all(text.as_bytes())?;
     Ok(Exit::Success)

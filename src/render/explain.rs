@@ -14,6 +14,21 @@ use crate::sql::comment_text;
 use crate::units::{format_count, format_human_bytes, format_ms};
 use comfy_table::{Cell, CellAlignment, Color, Table};
 
+/// Output formats of `explain`: the report's, plus pictures of where the time goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainFormat {
+    /// Tables for people (default on a terminal).
+    Table,
+    /// Everything, for tools (default when piped).
+    Json,
+    /// A pull-request comment.
+    Markdown,
+    /// One self-contained page: an icicle of the time, the tree, findings and suggestions.
+    Html,
+    /// The icicle alone, to attach to an issue.
+    Svg,
+}
+
 /// Output formats of the reports of `explain` and `advise`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
@@ -151,12 +166,7 @@ fn summary(statement: &StatementReport) -> String {
 /// The plan as a table, one node a line, indented as a tree.
 fn tree(plan: &Plan, width: u16, colour: bool) -> Table {
     let analyzed = plan.analyzed;
-    let header: &[&str] = if analyzed {
-        &["#", "node", "time", "%", "rows (actual / est.)", "loops", "removed", "buffers (own)"]
-    } else {
-        &["#", "node", "cost", "est. rows", "width"]
-    };
-    let mut table = new_table(width, header);
+    let mut table = new_table(width, tree_header(analyzed));
     if !colour {
         table.force_no_tty();
     }
@@ -172,9 +182,7 @@ fn tree(plan: &Plan, width: u16, colour: bool) -> Table {
         if analyzed {
             cells.extend(analyzed_cells(plan, node, highlighted.contains(&node.id)));
         } else {
-            cells.push(Cell::new(node.total_cost.map(|c| format!("{c:.2}")).unwrap_or_default()).set_alignment(CellAlignment::Right));
-            cells.push(Cell::new(node.plan_rows.map(format_count).unwrap_or_default()).set_alignment(CellAlignment::Right));
-            cells.push(Cell::new(node.plan_width.map(format_count).unwrap_or_default()).set_alignment(CellAlignment::Right));
+            cells.extend(estimate_texts(node).map(|text| Cell::new(text).set_alignment(CellAlignment::Right)));
         }
         table.add_row(cells);
     }
@@ -202,23 +210,24 @@ fn remarks(node: &PlanNode) -> String {
 }
 
 fn analyzed_cells(plan: &Plan, node: &PlanNode, highlight: bool) -> Vec<Cell> {
+    let [time, share, rows, loops, removed, buffers] = analyzed_texts(plan, node, highlight);
     let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
+    let (mut time_cell, mut share_cell) = (right(time), right(share));
+    if highlight && !node.never_executed() {
+        time_cell = time_cell.fg(Color::Red);
+        share_cell = share_cell.fg(Color::Red);
+    }
+    vec![time_cell, share_cell, right(rows), right(loops), right(removed), Cell::new(buffers)]
+}
+
+/// The analyzed columns of a node as text: own time, share, rows (actual /
+/// estimated, with the misestimate factor), loops, rows removed, own buffers.
+fn analyzed_texts(plan: &Plan, node: &PlanNode, highlight: bool) -> [String; 6] {
     if node.never_executed() {
-        return vec![
-            right("never executed".into()),
-            right(String::new()),
-            right(String::new()),
-            right("0".into()),
-            right(String::new()),
-            Cell::new(""),
-        ];
+        return ["never executed".into(), String::new(), String::new(), "0".into(), String::new(), String::new()];
     }
     let time = node.exclusive_ms.map(format_ms).unwrap_or_default();
     let share = time_share(plan, node).map(|s| format!("{:.1}%{}", s * 100.0, if highlight { " ◀" } else { "" })).unwrap_or_default();
-    let mut share_cell = right(share);
-    if highlight {
-        share_cell = share_cell.fg(Color::Red);
-    }
     let rows = match (node.actual, node.plan_rows) {
         (Some(actual), Some(estimated)) => {
             let factor = misestimate(node)
@@ -252,12 +261,158 @@ fn analyzed_cells(plan: &Plan, node: &PlanNode, highlight: bool) -> Vec<Cell> {
     if b.temp_read > 0.0 || b.temp_written > 0.0 {
         buffers.push(format!("temp {}/{}", format_count(b.temp_read), format_count(b.temp_written)));
     }
-    let mut time_cell = right(time);
-    if highlight {
-        time_cell = time_cell.fg(Color::Red);
-    }
-    vec![time_cell, share_cell, right(rows), right(loops), right(removed), Cell::new(buffers.join(" "))]
+    [time, share, rows, loops, removed, buffers.join(" ")]
 }
+
+/// The estimate columns of a node as text: cost, rows, width.
+fn estimate_texts(node: &PlanNode) -> [String; 3] {
+    [
+        node.total_cost.map(|c| format!("{c:.2}")).unwrap_or_default(),
+        node.plan_rows.map(format_count).unwrap_or_default(),
+        node.plan_width.map(format_count).unwrap_or_default(),
+    ]
+}
+
+/// The tree's column headers, after `#` and `node`.
+fn tree_header(analyzed: bool) -> &'static [&'static str] {
+    if analyzed {
+        &["#", "node", "time", "%", "rows (actual / est.)", "loops", "removed", "buffers (own)"]
+    } else {
+        &["#", "node", "cost", "est. rows", "width"]
+    }
+}
+
+/// One self-contained page (no script, font or style from the network): per
+/// statement its summary, an icicle of where the time goes whose boxes link to
+/// the tree's rows, the tree with the table's columns, the findings linked to
+/// their nodes, and the suggested indexes.
+pub fn explain_html(report: &ExplainReport) -> String {
+    use super::flame::escape;
+    let mut out = String::from(HTML_HEAD);
+    for (index, statement) in report.statements.iter().enumerate() {
+        let plan = &statement.plan;
+        let anchor = |id: usize| format!("s{index}-node-{id}");
+        out.push_str(&format!(
+            "<section>\n<h2>{}</h2>\n<p class=\"summary\">{}</p>\n",
+            escape(&statement.label),
+            escape(summary(statement).trim())
+        ));
+        out.push_str("<div class=\"flame\">\n");
+        out.push_str(&super::flame::svg(plan, true).replace("href=\"#node-", &format!("href=\"#s{index}-node-")));
+        out.push_str("</div>\n<table class=\"tree\">\n<tr>");
+        for name in tree_header(plan.analyzed) {
+            out.push_str(&format!("<th>{}</th>", escape(name)));
+        }
+        out.push_str("</tr>\n");
+        let highlighted = slowest(plan);
+        let mut rows = Vec::new();
+        lines(&plan.root, String::new(), String::new(), &mut rows);
+        for (node, prefix) in rows {
+            let hot = highlighted.contains(&node.id);
+            let label = match &node.subplan_name {
+                Some(subplan) => format!("{prefix}[{subplan}] {}{}", node.label(), remarks(node)),
+                None => format!("{prefix}{}{}", node.label(), remarks(node)),
+            };
+            out.push_str(&format!(
+                "<tr id=\"{}\"{}><td class=\"num\">{}</td><td class=\"label\">{}</td>",
+                anchor(node.id),
+                if hot { " class=\"hot\"" } else { "" },
+                node.id,
+                escape(&label)
+            ));
+            let cells: Vec<String> = if plan.analyzed { analyzed_texts(plan, node, hot).to_vec() } else { estimate_texts(node).to_vec() };
+            let last = cells.len() - 1;
+            for (i, cell) in cells.iter().enumerate() {
+                out.push_str(&format!("<td{}>{}</td>", if i < last { " class=\"num\"" } else { "" }, escape(cell)));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</table>\n");
+        if statement.findings.is_empty() {
+            out.push_str("<p>No findings.</p>\n");
+        } else {
+            out.push_str("<h3>Findings</h3>\n<ul class=\"findings\">\n");
+            for finding in &statement.findings {
+                let node = finding.node.map(|n| format!("<a href=\"#{}\">#{n}</a> ", anchor(n))).unwrap_or_default();
+                out.push_str(&format!(
+                    "<li class=\"{}\"><span class=\"severity\">{}</span> {node}<b>{}</b><br>{}<br><i>{}</i></li>\n",
+                    finding.severity,
+                    finding.severity,
+                    escape(&finding.title),
+                    escape(&finding.evidence),
+                    escape(&finding.advice)
+                ));
+            }
+            out.push_str("</ul>\n");
+        }
+        out.push_str(&format!(
+            "<h3>Suggested indexes</h3>\n<pre>{}</pre>\n</section>\n",
+            escape(suggestions_sql(statement, report.hypopg.as_ref()).trim())
+        ));
+    }
+    let notes = notes(report);
+    if !notes.is_empty() {
+        out.push_str(&format!("<p class=\"notes\">{}</p>\n", escape(notes.trim()).replace('\n', "<br>")));
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// `--format svg`: each statement's icicle, one under the other, in one SVG.
+pub fn explain_svg(report: &ExplainReport) -> String {
+    match report.statements.as_slice() {
+        [statement] => super::flame::svg(&statement.plan, false),
+        statements => {
+            let parts: Vec<String> = statements.iter().map(|s| super::flame::svg(&s.plan, false)).collect();
+            let heights: Vec<f64> = parts.iter().map(|p| svg_height(p)).collect();
+            let total: f64 = heights.iter().sum();
+            let mut out = format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {total}\" width=\"{w}\" height=\"{total}\">\n",
+                w = super::flame::WIDTH
+            );
+            let mut y = 0.0;
+            for (part, height) in parts.iter().zip(heights) {
+                out.push_str(&format!(
+                    "<g transform=\"translate(0,{y})\">\n{}</g>\n",
+                    part.replacen("<svg xmlns=\"http://www.w3.org/2000/svg\" ", "<svg ", 1)
+                ));
+                y += height;
+            }
+            out.push_str("</svg>\n");
+            out
+        }
+    }
+}
+
+fn svg_height(svg: &str) -> f64 {
+    svg.split("height=\"").nth(1).and_then(|rest| rest.split('"').next()).and_then(|h| h.parse().ok()).unwrap_or(0.0)
+}
+
+const HTML_HEAD: &str = "<!DOCTYPE html>
+<html lang=\"en\">
+<head>
+<meta charset=\"utf-8\">
+<title>pgadvise explain</title>
+<style>
+body { font-family: sans-serif; margin: 1.5em; color: #222; }
+.flame { overflow-x: auto; margin: 1em 0; }
+.flame svg a:hover rect { stroke: #000; stroke-width: 1.5; }
+table.tree { border-collapse: collapse; font-size: 13px; }
+table.tree td, table.tree th { border-bottom: 1px solid #ddd; padding: 2px 8px; white-space: pre; }
+table.tree td.num { text-align: right; }
+table.tree tr.hot td { color: #b00; }
+table.tree tr:target td { background: #ffe08a; }
+ul.findings li { margin-bottom: 0.6em; }
+.severity { font-weight: bold; text-transform: uppercase; font-size: 11px; }
+li.critical .severity { color: #b00; }
+li.warning .severity { color: #a60; }
+pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
+.notes { color: #555; }
+</style>
+</head>
+<body>
+<h1>pgadvise explain</h1>
+";
 
 /// Ids of the nodes where most time went: at most three, each over the highlight share.
 fn slowest(plan: &Plan) -> Vec<usize> {

@@ -4,11 +4,12 @@
 mod advise;
 mod compare;
 mod explain;
+mod flame;
 mod tune;
 
 pub use advise::{advise_markdown, advise_table};
 pub use compare::{compare_json, compare_markdown, compare_table};
-pub use explain::{explain_json, explain_markdown, explain_table, ReportFormat};
+pub use explain::{explain_html, explain_json, explain_markdown, explain_svg, explain_table, ExplainFormat, ReportFormat};
 pub use tune::*;
 
 use comfy_table::{presets, ContentArrangement, Table};
