@@ -1,6 +1,7 @@
 //! The tool's own speed: the release binary, end to end, on generated inputs:
 //! offline workload analysis of pg_stat_statements exports of 1,000 to 100,000
-//! statements against a 50-table catalog, a 10,000-node EXPLAIN plan, and one
+//! statements against a 50-table catalog, EXPLAIN plans of 10,000 and 100,000
+//! nodes (JSON, table and HTML output), and one
 //! scan whose filter is long: 100 KB, 250 KB and 1 MB of ANDed conditions, and a
 //! 20,000-id IN list (time that grows faster than the filter is a bug).
 //! Wall time is the median of the runs; peak memory is the kernel's ru_maxrss.
@@ -13,7 +14,7 @@ use serde_json::json;
 use std::process::Command;
 
 pub const STATEMENTS: [usize; 3] = [1_000, 10_000, 100_000];
-pub const PLAN_NODES: usize = 10_000;
+pub const PLAN_NODES: [usize; 2] = [10_000, 100_000];
 /// Conjuncts in the long filters: about 100 KB, 250 KB and 1 MB.
 pub const FILTER_CONJUNCTS: [usize; 3] = [6_000, 15_000, 60_000];
 pub const IN_LIST_IDS: usize = 20_000;
@@ -39,12 +40,14 @@ pub fn run(settings: &Settings<'_>, progress: &dyn Fn(&str)) -> Result<Speed> {
         })?;
         rows.push((format!("advise, offline: {n} statements"), n, usage.wall_s, usage.peak_bytes));
     }
-    let plan = work_dir.join("plan.json");
-    std::fs::write(&plan, plan_json(PLAN_NODES))?;
-    for format in ["json", "table"] {
-        progress(&format!("pgadvise explain: {PLAN_NODES} nodes, {format}"));
-        let usage = repeat(runs, || measure(Command::new(pgadvise).args(["explain", "--format", format]).arg(&plan)))?;
-        rows.push((format!("explain: {PLAN_NODES}-node plan, {format}"), PLAN_NODES, usage.wall_s, usage.peak_bytes));
+    for nodes in PLAN_NODES {
+        let plan = work_dir.join("plan.json");
+        std::fs::write(&plan, plan_json(nodes))?;
+        for format in ["json", "table", "html"] {
+            progress(&format!("pgadvise explain: {nodes} nodes, {format}"));
+            let usage = repeat(runs, || measure(Command::new(pgadvise).args(["explain", "--format", format]).arg(&plan)))?;
+            rows.push((format!("explain: {nodes}-node plan, {format}"), nodes, usage.wall_s, usage.peak_bytes));
+        }
     }
     let long_filters = FILTER_CONJUNCTS.iter().map(|&n| (format!("{n} ANDed conditions"), long_filter(n)));
     let in_list = std::iter::once((format!("a {IN_LIST_IDS}-id IN list"), in_list(IN_LIST_IDS)));

@@ -173,9 +173,28 @@ pub fn of_relation(reference: &str) -> impl Fn(&ColumnRef) -> bool + '_ {
 /// Parses an expression the way PostgreSQL prints it, after replacing what only
 /// EXPLAIN writes (`SubPlan 1`, `InitPlan 1`) with a parameter.
 pub fn parse_expr(text: &str) -> Option<Expr> {
-    let text = replace_subplan_references(text);
-    Parser::new(&PostgreSqlDialect {}).try_with_sql(&text).ok()?.parse_expr().ok()
+    // A plan of thousands of partitions repeats one filter thousands of times, and
+    // each is read by the conditions and by several rules: parse each text once.
+    thread_local! {
+        static PARSED: std::cell::RefCell<std::collections::HashMap<String, Option<Expr>>> = Default::default();
+    }
+    if let Some(found) = PARSED.with(|cache| cache.borrow().get(text).cloned()) {
+        return found;
+    }
+    let parsed = Parser::new(&PostgreSqlDialect {}).try_with_sql(&replace_subplan_references(text)).ok().and_then(|mut p| p.parse_expr().ok());
+    PARSED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        // Bounded, so that a plan of distinct filters keeps memory linear in its size.
+        if cache.len() >= PARSE_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(text.to_string(), parsed.clone());
+    });
+    parsed
 }
+
+/// Parsed expressions [`parse_expr`] keeps for reuse.
+const PARSE_CACHE_ENTRIES: usize = 4096;
 
 /// Column references anywhere in an expression.
 pub fn columns_in(expr: &Expr) -> Vec<ColumnRef> {
