@@ -92,6 +92,10 @@ pub struct ExplainArgs {
     /// matched side by side, what changed in the plan's shape, and one summary line.
     #[arg(long, num_args = 2, value_names = ["BEFORE", "AFTER"], conflicts_with_all = ["input", "db", "fail_on"])]
     pub compare: Option<Vec<PathBuf>>,
+    /// With --db and a SQL file of one statement: plan it as it is and with this
+    /// CREATE INDEX built as a HypoPG index (nothing is created), and compare the plans.
+    #[arg(long, value_name = "SQL", requires = "db", conflicts_with = "compare")]
+    pub with_index: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
     /// Plan without executing (plain EXPLAIN instead of EXPLAIN ANALYZE).

@@ -401,3 +401,33 @@ fn compare_pairs_produced_live() {
     assert!(changed["summary"].as_str().unwrap().contains("Hash Join became"), "{changed}");
     shop_psql("DROP TABLE compare_visits");
 }
+
+/// `--with-index`: one statement planned as it is and with a hypothetical index
+/// (HypoPG, in a rolled-back transaction), compared; nothing is created.
+#[test]
+fn with_index_compares_the_plans_and_creates_nothing() {
+    let server = shop();
+    let db = url(server);
+    let file = server.dir.join("with-index.sql");
+    std::fs::write(&file, "SELECT total FROM orders WHERE account_id = 42 AND deleted_at IS NULL;\n").unwrap();
+    let indexes_before = shop_psql("SELECT count(*) FROM pg_indexes WHERE tablename = 'orders'");
+    let output = pgadvise(&[
+        "explain",
+        file.to_str().unwrap(),
+        "--db",
+        &db,
+        "--with-index",
+        "CREATE INDEX ON orders (account_id)",
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let comparison: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let summary = comparison["summary"].as_str().unwrap();
+    assert!(summary.starts_with("cost ") && summary.contains("faster") && summary.contains("Seq Scan on orders became"), "{summary}");
+    assert_eq!(shop_psql("SELECT count(*) FROM pg_indexes WHERE tablename = 'orders'"), indexes_before, "nothing was created");
+    // What HypoPG refuses is a one-line error, exit 2.
+    let bad = pgadvise(&["explain", file.to_str().unwrap(), "--db", &db, "--with-index", "CREATE INDEX ON orders (no_such_column)"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("no_such_column") && stderr(&bad).lines().count() == 1, "{}", stderr(&bad));
+}

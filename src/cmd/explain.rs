@@ -46,6 +46,13 @@ pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<E
                     "{name} holds SQL; to explain it pgadvise needs a server: add --db URL (or give an EXPLAIN (FORMAT JSON) plan instead)"
                 );
             };
+            if let Some(create_index) = &args.with_index {
+                let [statement] = statements.as_slice() else {
+                    bail!("{name}: --with-index compares one statement, and the file holds {}", statements.len());
+                };
+                let (before, after) = block_on(plans_with_index(args, url, statement, create_index))?;
+                return write_comparison(args, &before, &after, &format!("{name} as it is"), &format!("{name} with {create_index}"), out);
+            }
             block_on(live_sql(args, url, &name, &statements))?
         }
     };
@@ -101,7 +108,29 @@ fn compare_files(args: &ExplainArgs, files: &[std::path::PathBuf], out: &mut dyn
     };
     let (before_name, before_plan) = read_plan(before)?;
     let (after_name, after_plan) = read_plan(after)?;
-    let comparison = crate::plan::compare::compare(&before_plan, &after_plan);
+    write_comparison(args, &before_plan, &after_plan, &before_name, &after_name, out)
+}
+
+/// `--with-index`: the statement planned without and with the hypothetical index.
+async fn plans_with_index(args: &ExplainArgs, url: &str, statement: &SqlStatement, create_index: &str) -> Result<(Plan, Plan)> {
+    if !create_index.trim_start().to_ascii_uppercase().starts_with("CREATE") {
+        bail!("--with-index takes a CREATE INDEX statement, e.g. --with-index 'CREATE INDEX ON orders (customer_id)'");
+    }
+    let server = open(args, url).await?;
+    let planning = Planning { analyze: false, ..planning(args, &server, statement) };
+    hypopg::plans_around(&server.client, &statement.text, &planning, create_index).await
+}
+
+fn write_comparison(
+    args: &ExplainArgs,
+    before_plan: &Plan,
+    after_plan: &Plan,
+    before_name: &str,
+    after_name: &str,
+    out: &mut dyn Write,
+) -> Result<Exit> {
+    let (before_name, after_name) = (before_name.to_string(), after_name.to_string());
+    let comparison = crate::plan::compare::compare(before_plan, after_plan);
     let text = match explain_format(args.format) {
         ExplainFormat::Table => render::compare_table(&comparison, &before_name, &after_name, super::table_width()),
         ExplainFormat::Json => render::compare_json(&comparison)?,

@@ -11,7 +11,8 @@ use super::explain::{explain_in_transaction, Planning};
 use crate::advise::index::IndexCandidate;
 use crate::error::database_error;
 use crate::pg::session::Session;
-use anyhow::Result;
+use crate::plan::Plan;
+use anyhow::{bail, Result};
 use serde::Serialize;
 
 /// Whether suggestions could be verified, and how.
@@ -108,6 +109,38 @@ pub async fn verify(
     }
     .await;
     // The transaction is always undone: a temporary extension and every hypothetical index with it.
+    let rollback = client.simple_query("ROLLBACK").await;
+    let result = result?;
+    rollback.map_err(|e| failed("roll back", e))?;
+    Ok(result)
+}
+
+/// `explain --with-index`: the statement planned as it is, then with the user's
+/// `CREATE INDEX` built as a hypothetical index, in one transaction that is rolled
+/// back (and the hypothetical index reset, since HypoPG keeps it in the session).
+pub async fn plans_around(client: &Session, sql: &str, planning: &Planning, create_index: &str) -> Result<(Plan, Plan)> {
+    let failed = |what: &str, e: crate::pg::session::PgError| database_error(format!("HypoPG: cannot {what}: {}", server_message(&e)));
+    client.simple_query("BEGIN").await.map_err(|e| failed("begin a transaction", e))?;
+    let result = async {
+        if let HypoStatus::Unavailable(why) = load(client).await? {
+            return Err(database_error(format!("--with-index needs HypoPG: {why}")));
+        }
+        let planning = Planning { analyze: false, ..planning.clone() };
+        client.simple_query("SELECT hypopg_reset()").await.map_err(|e| failed("reset", e))?;
+        let before = explain_in_transaction(client, sql, &planning).await?;
+        client.simple_query("SAVEPOINT pgadvise_with_index").await.map_err(|e| failed("set a savepoint", e))?;
+        if let Err(e) = client.query_one("SELECT indexrelid::int8 FROM hypopg_create_index($1)", &[&create_index]).await {
+            let message = server_message(&e);
+            client.simple_query("ROLLBACK TO SAVEPOINT pgadvise_with_index").await.map_err(|e| failed("roll back", e))?;
+            bail!("--with-index: PostgreSQL cannot build {create_index:?}: {message}");
+        }
+        let after = explain_in_transaction(client, sql, &planning).await?;
+        client.simple_query("SELECT hypopg_reset()").await.map_err(|e| failed("reset", e))?;
+        Ok((before, after))
+    }
+    .await;
+    // Hypothetical indexes live in the session, not the transaction: reset them whatever happened.
+    let _ = client.simple_query("SELECT hypopg_reset()").await;
     let rollback = client.simple_query("ROLLBACK").await;
     let result = result?;
     rollback.map_err(|e| failed("roll back", e))?;

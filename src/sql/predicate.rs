@@ -178,10 +178,16 @@ pub fn parse_expr(text: &str) -> Option<Expr> {
     thread_local! {
         static PARSED: std::cell::RefCell<std::collections::HashMap<String, Option<Expr>>> = Default::default();
     }
+    let parse =
+        || Parser::new(&PostgreSqlDialect {}).try_with_sql(&replace_subplan_references(text)).ok().and_then(|mut p| p.parse_expr().ok());
+    // A long condition is read once; copying it in and out of the cache would cost more.
+    if text.len() > PARSE_CACHE_MAX_CHARS {
+        return parse();
+    }
     if let Some(found) = PARSED.with(|cache| cache.borrow().get(text).cloned()) {
         return found;
     }
-    let parsed = Parser::new(&PostgreSqlDialect {}).try_with_sql(&replace_subplan_references(text)).ok().and_then(|mut p| p.parse_expr().ok());
+    let parsed = parse();
     PARSED.with(|cache| {
         let mut cache = cache.borrow_mut();
         // Bounded, so that a plan of distinct filters keeps memory linear in its size.
@@ -193,8 +199,10 @@ pub fn parse_expr(text: &str) -> Option<Expr> {
     parsed
 }
 
-/// Parsed expressions [`parse_expr`] keeps for reuse.
+/// Parsed expressions [`parse_expr`] keeps for reuse ...
 const PARSE_CACHE_ENTRIES: usize = 4096;
+/// ... of conditions up to this long.
+const PARSE_CACHE_MAX_CHARS: usize = 512;
 
 /// Column references anywhere in an expression.
 pub fn columns_in(expr: &Expr) -> Vec<ColumnRef> {
