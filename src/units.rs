@@ -108,7 +108,9 @@ pub fn format_count(value: f64) -> String {
     if value.fract() != 0.0 && value < 10.0 {
         return format!("{value:.1}");
     }
-    let digits = format!("{:.0}", value.round());
+    // Whole numbers in i64's range, as counts are, without float formatting (a
+    // 10,000-node plan formats tens of thousands of them).
+    let digits = if value.abs() < 9.0e15 { (value.round() as i64).to_string() } else { format!("{:.0}", value.round()) };
     let (sign, digits) = digits.strip_prefix('-').map_or(("", digits.as_str()), |d| ("-", d));
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

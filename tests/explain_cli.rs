@@ -216,3 +216,31 @@ fn svg_and_html_of_a_small_plan() {
     insta::assert_snapshot!("svg_skip_scan_pg18", explain("explain/pg18_skip_scan.json", "svg"));
     insta::assert_snapshot!("html_skip_scan_pg18", explain("explain/pg18_skip_scan.json", "html"));
 }
+
+/// A plan of many partitions has as many findings of one kind: a person's report
+/// shows the first 20 of each rule and says how many more JSON has.
+#[test]
+fn many_findings_of_one_rule_are_summed_up_for_people() {
+    let scans: Vec<serde_json::Value> = (0..30)
+        .map(|i| {
+            serde_json::json!({"Node Type": "Seq Scan", "Relation Name": format!("events_p{i}"), "Alias": format!("events_p{i}"),
+                "Total Cost": 2041.0, "Plan Rows": 10, "Actual Total Time": 5.0, "Actual Rows": 12, "Actual Loops": 1,
+                "Filter": "(kind = 'signup'::text)", "Rows Removed by Filter": 99_988})
+        })
+        .collect();
+    let plan = serde_json::json!([{"Plan": {"Node Type": "Append", "Total Cost": 1.0, "Plan Rows": 1, "Actual Total Time": 150.0, "Actual Rows": 360, "Actual Loops": 1, "Plans": scans}, "Execution Time": 150.0}]);
+    let file = std::env::temp_dir().join(format!("pgadvise-partitions-{}.json", std::process::id()));
+    std::fs::write(&file, plan.to_string()).unwrap();
+    for format in ["table", "markdown", "html"] {
+        let output = pgadvise(&["explain", file.to_str().unwrap(), "--format", format]);
+        let text = stdout(&output);
+        assert!(text.contains("and 10 more seq-scan-discards-rows findings like these"), "{format}: {text}");
+        let (last_shown, first_left_out) = if format == "html" { (">#21</a>", ">#22</a>") } else { ("#21", "#22 ") };
+        assert!(text.contains(last_shown) && !text.contains(first_left_out), "{format}: the first 20 scans are shown");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&pgadvise(&["explain", file.to_str().unwrap(), "--format", "json"]))).unwrap();
+    let findings = json["statements"][0]["findings"].as_array().unwrap();
+    assert_eq!(findings.iter().filter(|f| f["rule"] == "seq-scan-discards-rows").count(), 30, "JSON lists every one");
+    std::fs::remove_file(file).unwrap();
+}

@@ -55,12 +55,24 @@ pub fn explain_table(report: &ExplainReport, width: u16) -> String {
             out.push_str("Findings: none.\n\n");
         } else {
             let mut table = new_table(width, &["severity", "node", "finding", "what to do"]);
-            for finding in &statement.findings {
+            let (shown, left_out) = shown_findings(statement);
+            for finding in shown {
                 table.add_row(vec![
                     severity_cell(finding.severity),
                     Cell::new(finding.node.map(|n| format!("#{n}")).unwrap_or_default()),
                     Cell::new(clip(&format!("{}\n{}", finding.title, finding.evidence))),
                     Cell::new(clip(&finding.advice)),
+                ]);
+            }
+            for (rule, count) in left_out {
+                table.add_row(vec![
+                    Cell::new(""),
+                    Cell::new(""),
+                    Cell::new(format!(
+                        "… and {} more {rule} findings like these (--format json lists every one)",
+                        format_count(count as f64)
+                    )),
+                    Cell::new(""),
                 ]);
             }
             out.push_str(&format!("Findings\n{table}\n\n"));
@@ -89,7 +101,8 @@ pub fn explain_markdown(report: &ExplainReport) -> String {
             out.push_str("No findings.\n\n");
         } else {
             out.push_str("| severity | node | finding | what to do |\n|---|---|---|---|\n");
-            for finding in &statement.findings {
+            let (shown, left_out) = shown_findings(statement);
+            for finding in shown {
                 out.push_str(&format!(
                     "| {} | {} | **{}**<br>{} | {} |\n",
                     finding.severity,
@@ -97,6 +110,12 @@ pub fn explain_markdown(report: &ExplainReport) -> String {
                     md(&finding.title),
                     md(&finding.evidence),
                     md(&finding.advice)
+                ));
+            }
+            for (rule, count) in &left_out {
+                out.push_str(&format!(
+                    "| | | … and {} more {rule} findings like these (--format json lists every one) | |\n",
+                    format_count(*count as f64)
                 ));
             }
             out.push('\n');
@@ -115,6 +134,28 @@ pub fn explain_markdown(report: &ExplainReport) -> String {
     }
     out
 }
+
+/// The findings a person reads: at most [`FINDINGS_SHOWN_PER_RULE`] of each rule
+/// (the most severe, then in plan order), and how many of each rule are left out.
+/// A plan of 10,000 partitions has 10,000 findings of one kind; the first ones
+/// say what the rest would.
+fn shown_findings(statement: &StatementReport) -> (Vec<&crate::finding::Finding>, Vec<(&'static str, usize)>) {
+    let mut per_rule: std::collections::BTreeMap<&'static str, usize> = std::collections::BTreeMap::new();
+    let mut shown = Vec::new();
+    for finding in &statement.findings {
+        let count = per_rule.entry(finding.rule).or_default();
+        *count += 1;
+        if *count <= FINDINGS_SHOWN_PER_RULE {
+            shown.push(finding);
+        }
+    }
+    let left_out =
+        per_rule.into_iter().filter(|(_, n)| *n > FINDINGS_SHOWN_PER_RULE).map(|(rule, n)| (rule, n - FINDINGS_SHOWN_PER_RULE)).collect();
+    (shown, left_out)
+}
+
+/// Findings of one rule a table, Markdown or HTML report shows; JSON has them all.
+const FINDINGS_SHOWN_PER_RULE: usize = 20;
 
 /// Escapes what would break a Markdown table cell.
 fn md(text: &str) -> String {
@@ -332,7 +373,8 @@ pub fn explain_html(report: &ExplainReport) -> String {
             out.push_str("<p>No findings.</p>\n");
         } else {
             out.push_str("<h3>Findings</h3>\n<ul class=\"findings\">\n");
-            for finding in &statement.findings {
+            let (shown, left_out) = shown_findings(statement);
+            for finding in shown {
                 let node = finding.node.map(|n| format!("<a href=\"#{}\">#{n}</a> ", anchor(n))).unwrap_or_default();
                 out.push_str(&format!(
                     "<li class=\"{}\"><span class=\"severity\">{}</span> {node}<b>{}</b><br>{}<br><i>{}</i></li>\n",
@@ -341,6 +383,12 @@ pub fn explain_html(report: &ExplainReport) -> String {
                     escape(&finding.title),
                     escape(&finding.evidence),
                     escape(&finding.advice)
+                ));
+            }
+            for (rule, count) in &left_out {
+                out.push_str(&format!(
+                    "<li>… and {} more {rule} findings like these (--format json lists every one)</li>\n",
+                    format_count(*count as f64)
                 ));
             }
             out.push_str("</ul>\n");
