@@ -2,8 +2,9 @@
 //! pg_stat_statements, so no measured times): TPC-H-like reports and lookups
 //! (`sql/analytic.sql`, `sql/analytic_queries.sql`) whose planner costs span
 //! seven orders of magnitude, two of which run for minutes without an index.
-//! Each configuration is planned (the stable figure) and run once per query under
-//! a statement_timeout.
+//! Each configuration is planned (the stable figure) and each query run under a
+//! statement_timeout: three times, the median counting, when it takes under two
+//! seconds (the first run after an index is built reads it from disk); once otherwise.
 
 use crate::server::TestServer;
 use crate::Settings;
@@ -16,6 +17,10 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
 pub const DATABASE: &str = "analytic";
+/// Runs of a query whose median is its time ...
+const MEASURED_RUNS: usize = 3;
+/// ... when each run takes less than this (ms); a slower query runs once.
+const REPEAT_BELOW_MS: f64 = 2000.0;
 
 /// Every configuration is planned on the statistics the load took: ANALYZE samples
 /// at random, and re-sampling between configurations moved their planner-cost
@@ -185,15 +190,20 @@ async fn measure(client: &Client, name: &str, queries: &[(String, String)]) -> R
         let plan = from_value(&row.get::<_, serde_json::Value>(0))?;
         cost.push(plan.root.total_cost.context("EXPLAIN without a Total Cost")?);
         client.batch_execute(&format!("SET statement_timeout = '{TIMEOUT_S}s'")).await?;
-        let started = Instant::now();
-        let ran = client.simple_query(sql).await;
-        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        let mut runs = Vec::new();
+        let mut stopped = false;
+        // The first run after the indexes were built reads them from disk: a query
+        // that is quick enough runs again, and the median of the runs counts.
+        while runs.len() < MEASURED_RUNS && !stopped && runs.iter().all(|ms| *ms < REPEAT_BELOW_MS) {
+            let started = Instant::now();
+            match client.simple_query(sql).await {
+                Ok(_) => runs.push(started.elapsed().as_secs_f64() * 1000.0),
+                Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => stopped = true,
+                Err(e) => return Err(e).with_context(|| label.clone()),
+            }
+        }
         client.batch_execute("RESET statement_timeout").await?;
-        ms.push(match ran {
-            Ok(_) => Some(elapsed),
-            Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => None,
-            Err(e) => return Err(e).with_context(|| label.clone()),
-        });
+        ms.push(if stopped { None } else { Some(crate::stats::median(runs)) });
     }
     let (indexes, index_bytes) = crate::quality::added_indexes(client).await?;
     Ok(Config { name: name.to_string(), cost, ms, indexes, index_bytes })
