@@ -63,7 +63,13 @@ pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<E
     }
     let text = match explain_format(args.format) {
         ExplainFormat::Table => render::explain_table(&report, super::table_width()),
-        ExplainFormat::Json => render::explain_json(&report)?,
+        ExplainFormat::Json => {
+            // Streamed: the JSON of a plan of 100,000 nodes is hundreds of MB.
+            let mut buffered = std::io::BufWriter::new(&mut *out);
+            render::write_explain_json(&report, &mut buffered)?;
+            buffered.flush()?;
+            String::new()
+        }
         ExplainFormat::Markdown => render::explain_markdown(&report),
         ExplainFormat::Html => render::explain_html(&report),
         ExplainFormat::Svg => render::explain_svg(&report),

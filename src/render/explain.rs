@@ -83,8 +83,11 @@ pub fn explain_table(report: &ExplainReport, width: u16) -> String {
     super::wrap_prefixed(&out, "note: ", width)
 }
 
-pub fn explain_json(report: &ExplainReport) -> anyhow::Result<String> {
-    Ok(serde_json::to_string_pretty(report)? + "\n")
+/// The report as JSON, written as it is serialized.
+pub fn write_explain_json(report: &ExplainReport, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    out.write_all(b"\n")?;
+    Ok(())
 }
 
 pub fn explain_markdown(report: &ExplainReport) -> String {
