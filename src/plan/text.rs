@@ -829,10 +829,28 @@ pub fn unwrap(text: &str) -> String {
     if lines[header].trim() != "QUERY PLAN" {
         return text.to_string();
     }
+    // psql's wrapped format (\pset format wrapped) cuts a long line at the terminal's
+    // width: the cut line ends with `.` (or `…` in unicode linestyle) where the
+    // border would be, and its continuation starts with the same mark instead of
+    // the leading space. Joined first, so the rest reads whole lines.
+    let mut joined: Vec<String> = Vec::new();
+    let mut rest = lines[header + 1..].iter().peekable();
+    while let Some(line) = rest.next() {
+        let mut whole = line.to_string();
+        while let Some(continued) = rest.peek().and_then(|next| next.strip_prefix('.').or_else(|| next.strip_prefix('…'))) {
+            if !(whole.ends_with('.') || whole.ends_with('…')) {
+                break;
+            }
+            whole.pop();
+            whole.push_str(continued);
+            rest.next();
+        }
+        joined.push(whole);
+    }
     let mut body = Vec::new();
-    for line in &lines[header + 1..] {
+    for line in &joined {
         let trimmed = line.trim();
-        if !trimmed.is_empty() && trimmed.chars().all(|c| c == '-' || c == '+') && body.is_empty() {
+        if !trimmed.is_empty() && trimmed.chars().all(|c| matches!(c, '-' | '+' | '─' | '┼')) && body.is_empty() {
             continue;
         }
         if trimmed.starts_with('(') && (trimmed.ends_with(" row)") || trimmed.ends_with(" rows)")) {

@@ -9,7 +9,7 @@ mod tune;
 
 pub use advise::{advise_markdown, advise_table};
 pub use compare::{compare_json, compare_markdown, compare_table};
-pub use explain::{explain_html, explain_markdown, write_explain_json, explain_svg, explain_table, ExplainFormat, ReportFormat};
+pub use explain::{explain_html, explain_markdown, explain_svg, explain_table, write_explain_json, ExplainFormat, ReportFormat};
 pub use tune::*;
 
 use comfy_table::{presets, ContentArrangement, Table};

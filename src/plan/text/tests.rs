@@ -172,3 +172,27 @@ fn text_that_is_not_a_plan_says_so() {
     assert!(!looks_like_text_plan("SELECT * FROM t WHERE a = 1"));
     assert!(looks_like_text_plan("Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)"));
 }
+
+/// psql's `\pset format wrapped` (ascii `.` and unicode `…` marks), as psql 15
+/// printed an 18 server's plan at 70 columns: long lines are joined back whole.
+#[test]
+fn psql_wrapped_lines_are_joined() {
+    for name in ["psql_wrapped_format.txt", "psql_wrapped_unicode.txt"] {
+        let text = std::fs::read_to_string(format!("{}/fixtures/explain/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let plan = read(&text).unwrap();
+        assert_eq!(plan.nodes().len(), 2, "{name}");
+        let expected = "((events.created_at >= '2026-04-01 00:00:00+00'::timestamp with time zone) AND (events.created_at < '2026-04-02 00:00:00+00'::timestamp with time zone))";
+        assert_eq!(plan.root.recheck_cond.as_deref(), Some(expected), "{name}");
+        assert_eq!(plan.node(2).unwrap().index_cond.as_deref(), Some(expected), "{name}");
+        assert_eq!(plan.root.actual.map(|a| a.rows), Some(1440.0), "{name}: the figures after the cut");
+        assert_eq!(plan.node(2).unwrap().index_searches, Some(11.0), "{name}");
+        assert!(plan.execution_ms.is_some(), "{name}");
+    }
+    // A line that ends with a full stop but is not followed by a continuation keeps it.
+    let plan = read(
+        "   QUERY PLAN\n-------------\n Result  (cost=0.00..0.01 rows=1 width=4)\n   Output: 1.\n   Buffers: shared hit=1\n(3 rows)\n",
+    )
+    .unwrap();
+    assert_eq!(plan.root.output, ["1."]);
+    assert_eq!(plan.root.buffers.shared_hit, 1.0);
+}
