@@ -196,3 +196,34 @@ fn psql_wrapped_lines_are_joined() {
     assert_eq!(plan.root.output, ["1."]);
     assert_eq!(plan.root.buffers.shared_hit, 1.0);
 }
+
+/// Every real text plan in fixtures/plans-text (see its SOURCES.md) reads whole:
+/// as many nodes as it has node lines, and nothing left out but per-worker lines.
+#[test]
+fn every_real_text_plan_reads_whole() {
+    let dir = format!("{}/fixtures/plans-text", env!("CARGO_MANIFEST_DIR"));
+    let mut read_any = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "txt") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let plan = read(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let node_lines = text.lines().filter(|l| l.contains("  (cost=") || l.contains("(never executed)")).count();
+        assert_eq!(plan.nodes().len(), node_lines, "{}", path.display());
+        assert!(plan.not_read.iter().all(|n| n.starts_with("per-worker")), "{}: {:?}", path.display(), plan.not_read);
+        assert!(plan.execution_ms.is_some(), "{}", path.display());
+        read_any += 1;
+    }
+    assert!(read_any >= 3);
+    let trigger = read(&std::fs::read_to_string(format!("{dir}/pev2__plan_trigger.txt")).unwrap()).unwrap();
+    assert_eq!(
+        (trigger.root.node_type.as_str(), trigger.root.relation.as_deref(), trigger.root.schema.as_deref()),
+        ("ModifyTable", Some("emp"), Some("brut"))
+    );
+    assert_eq!(trigger.triggers[0].name, "emp_stamp");
+    let parallel = read(&std::fs::read_to_string(format!("{dir}/pev2__plan_parallel2.txt")).unwrap()).unwrap();
+    let hash = parallel.nodes().into_iter().find(|n| n.node_type == "Hash").unwrap();
+    assert_eq!((hash.parallel_aware, hash.hash_batches), (true, Some(256.0)));
+}
