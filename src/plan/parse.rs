@@ -36,11 +36,11 @@ pub fn read(text: &str) -> Result<Input> {
     }
     let mut deserializer = serde_json::Deserializer::from_str(&json);
     deserializer.disable_recursion_limit();
-    let value = Value::deserialize(&mut deserializer).and_then(|value| deserializer.end().map(|()| value)).map_err(|e| {
+    let document = Json::deserialize(&mut deserializer).and_then(|document| deserializer.end().map(|()| document)).map_err(|e| {
         let cut = if e.is_eof() { " (it ends early: was it cut off when copied?)" } else { "" };
         anyhow!("the plan is not valid JSON: {e}{cut}")
     })?;
-    from_value(&value).map(|plan| Input::Plan(Box::new(plan)))
+    from_json(document).map(|plan| Input::Plan(Box::new(plan)))
 }
 
 /// JSON nesting a plan may have: two levels a plan node (the node and its `Plans`),
@@ -80,34 +80,158 @@ pub fn read_plan(text: &str) -> Result<Plan> {
 /// Finds the plan in a parsed JSON value: `[{"Plan": ...}]`, `{"Plan": ...}`,
 /// `{"QUERY PLAN": [...]}` (a JSON export of psql's result), or a bare node.
 pub fn from_value(value: &Value) -> Result<Plan> {
-    match value {
-        Value::Array(items) => match items.first() {
-            Some(first) => from_value(first),
-            None => bail!("the JSON is an empty array: no plan in it"),
-        },
-        Value::Object(object) => {
-            if let Some(inner) = object.get("QUERY PLAN") {
-                return from_value(inner);
-            }
-            if let Some(Value::Object(root)) = object.get("Plan") {
-                return Ok(statement(object, root));
-            }
-            if object.contains_key("Node Type") {
-                return Ok(statement(&Map::new(), object));
-            }
-            bail!("the JSON holds no EXPLAIN plan (no \"Plan\" key): produce it with EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)")
-        }
-        Value::String(text) => match read(text)? {
-            Input::Plan(plan) => Ok(*plan),
-            Input::NotAPlan => bail!("the JSON holds a string that is not a plan"),
-        },
-        _ => bail!("the JSON holds no EXPLAIN plan: produce it with EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"),
+    from_json(Json::deserialize(value).map_err(|e| anyhow!("the plan is not valid JSON: {e}"))?)
+}
+
+/// JSON as the plan reader takes it in: each plan node is turned into a
+/// [`PlanNode`] as soon as its object has been read (its children first), so a
+/// plan of 100,000 nodes is never held as a tree of JSON objects too. What is
+/// not a node is kept as it came.
+enum Json {
+    /// Boxed: the visitor recurses once per level of the plan, and a frame that
+    /// held a whole node would overflow the stack on a deep plan.
+    Node(Box<PlanNode>),
+    /// An object that is not a node: a statement (`Plan` and the figures around
+    /// it) or psql's `{"QUERY PLAN": ...}` export.
+    Object {
+        fields: Map<String, Value>,
+        plan: Option<Box<Json>>,
+        query_plan: Option<Box<Json>>,
+    },
+    Array(Vec<Json>),
+    Other(Value),
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Json, D::Error> {
+        deserializer.deserialize_any(JsonVisitor)
     }
 }
 
-fn statement(top: &Map<String, Value>, root: &Map<String, Value>) -> Plan {
-    let mut next_id = 1;
-    let root = node(root, &mut next_id);
+struct JsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonVisitor {
+    type Value = Json;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("an EXPLAIN plan")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Json, A::Error> {
+        let mut fields = Map::new();
+        let (mut plans, mut plan, mut query_plan) = (None, None, None);
+        // A duplicated key keeps its last value, as serde_json's own maps do.
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "Plans" => plans = Some(map.next_value::<Json>()?),
+                "Plan" => plan = Some(Box::new(map.next_value::<Json>()?)),
+                "QUERY PLAN" => query_plan = Some(Box::new(map.next_value::<Json>()?)),
+                _ => {
+                    let value = map.next_value::<Value>()?;
+                    fields.insert(key, value);
+                }
+            }
+        }
+        if fields.contains_key("Node Type") {
+            let children = match plans {
+                Some(Json::Array(items)) => items.into_iter().filter_map(Json::into_node).collect(),
+                _ => Vec::new(),
+            };
+            return Ok(Json::Node(boxed_node(&fields, children)));
+        }
+        Ok(Json::Object { fields, plan, query_plan })
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Json>()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<Json, E> {
+        Ok(Json::Other(Value::String(text.to_string())))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, text: String) -> std::result::Result<Json, E> {
+        Ok(Json::Other(Value::String(text)))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, value: bool) -> std::result::Result<Json, E> {
+        Ok(Json::Other(Value::Bool(value)))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> std::result::Result<Json, E> {
+        Ok(Json::Other(Value::from(value)))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> std::result::Result<Json, E> {
+        Ok(Json::Other(Value::from(value)))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> std::result::Result<Json, E> {
+        Ok(Json::Other(Value::from(value)))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Json, E> {
+        Ok(Json::Other(Value::Null))
+    }
+}
+
+impl Json {
+    fn into_node(self) -> Option<PlanNode> {
+        match self {
+            Json::Node(node) => Some(*node),
+            _ => None,
+        }
+    }
+}
+
+fn from_json(document: Json) -> Result<Plan> {
+    match document {
+        Json::Array(items) => match items.into_iter().next() {
+            Some(first) => from_json(first),
+            None => bail!("the JSON is an empty array: no plan in it"),
+        },
+        Json::Object { fields, plan, query_plan } => {
+            if let Some(inner) = query_plan {
+                return from_json(*inner);
+            }
+            match plan.map(|p| *p) {
+                Some(Json::Node(root)) => return Ok(statement(&fields, *root)),
+                // A "Plan" that names no node type still is the plan.
+                Some(Json::Object { fields: root, .. }) => return Ok(statement(&fields, node(&root, Vec::new()))),
+                _ => {}
+            }
+            bail!("the JSON holds no EXPLAIN plan (no \"Plan\" key): produce it with EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)")
+        }
+        Json::Node(root) => Ok(statement(&Map::new(), *root)),
+        Json::Other(Value::String(text)) => match read(&text)? {
+            Input::Plan(plan) => Ok(*plan),
+            Input::NotAPlan => bail!("the JSON holds a string that is not a plan"),
+        },
+        Json::Other(_) => bail!("the JSON holds no EXPLAIN plan: produce it with EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"),
+    }
+}
+
+/// [`node`] on the heap, outside the visitor's recursive frame.
+#[inline(never)]
+fn boxed_node(object: &Map<String, Value>, children: Vec<PlanNode>) -> Box<PlanNode> {
+    Box::new(node(object, children))
+}
+
+/// Ids in depth-first order, from 1: how findings point at nodes.
+fn number_nodes(node: &mut PlanNode, next_id: &mut usize) {
+    node.id = *next_id;
+    *next_id += 1;
+    for child in &mut node.children {
+        number_nodes(child, next_id);
+    }
+}
+
+fn statement(top: &Map<String, Value>, mut root: PlanNode) -> Plan {
+    number_nodes(&mut root, &mut 1);
     let analyzed = root.walk().iter().any(|n| n.actual.is_some());
     // "Total Runtime" is the name before 9.4; "Execution Time" after.
     let execution_ms = number(top, "Execution Time").or_else(|| number(top, "Total Runtime"));
@@ -169,9 +293,9 @@ fn statement(top: &Map<String, Value>, root: &Map<String, Value>) -> Plan {
     plan
 }
 
-fn node(object: &Map<String, Value>, next_id: &mut usize) -> PlanNode {
-    let id = *next_id;
-    *next_id += 1;
+/// One node from its object's fields, its children already read. Its id is set
+/// once the whole tree is read.
+fn node(object: &Map<String, Value>, children: Vec<PlanNode>) -> PlanNode {
     let actual = match (number(object, "Actual Total Time"), number(object, "Actual Rows"), number(object, "Actual Loops")) {
         (total, Some(rows), Some(loops)) => Some(Actual {
             startup_ms: number(object, "Actual Startup Time").unwrap_or(0.0),
@@ -182,13 +306,8 @@ fn node(object: &Map<String, Value>, next_id: &mut usize) -> PlanNode {
         }),
         _ => None,
     };
-    let children: Vec<PlanNode> = object
-        .get("Plans")
-        .and_then(Value::as_array)
-        .map(|plans| plans.iter().filter_map(Value::as_object).map(|child| node(child, next_id)).collect())
-        .unwrap_or_default();
     PlanNode {
-        id,
+        id: 0,
         node_type: text(object, "Node Type").unwrap_or_else(|| "Unknown".into()),
         parent_relationship: text(object, "Parent Relationship"),
         subplan_name: text(object, "Subplan Name"),
