@@ -98,15 +98,18 @@ fn scan<'a>(
     let mut seen: std::collections::HashSet<Predicate> = std::collections::HashSet::new();
     let mut residual_columns = Vec::new();
     for condition in conditions.into_iter().flatten() {
-        for found in predicate::predicates(condition, &own) {
-            if seen.insert(found.clone()) {
-                predicates.push(found);
-            }
-        }
+        // Each AND-ed part parsed once: an indexable predicate, or columns an
+        // index-only scan would still need.
         for conjunct in predicate::conjuncts(condition) {
-            if predicate::predicates(&conjunct, &own).is_empty() {
-                if let Some(expr) = parse_expr(&conjunct) {
-                    residual_columns.extend(columns_in(&expr).into_iter().filter(|c| own(c)).map(|c| c.name));
+            let Some(expr) = parse_expr(&conjunct) else { continue };
+            for part in predicate::conjunct_exprs(&expr) {
+                match predicate::predicate_of(part, &own) {
+                    Some(found) => {
+                        if seen.insert(found.clone()) {
+                            predicates.push(found);
+                        }
+                    }
+                    None => residual_columns.extend(columns_in(part).into_iter().filter(|c| own(c)).map(|c| c.name)),
                 }
             }
         }

@@ -303,6 +303,11 @@ fn replace_subplan_references(text: &str) -> String {
     out.replace("($0).", "$0_")
 }
 
+/// The predicate one parsed AND-ed part is, if it is one an index can serve.
+pub fn predicate_of(expr: &Expr, belongs: &dyn Fn(&ColumnRef) -> bool) -> Option<Predicate> {
+    classify(expr, belongs)
+}
+
 fn classify(expr: &Expr, belongs: &dyn Fn(&ColumnRef) -> bool) -> Option<Predicate> {
     let sql = expr.to_string();
     let predicate = |target, operator, operand| Some(Predicate { target, operator, operand, sql: sql.clone() });
