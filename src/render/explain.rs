@@ -65,15 +65,7 @@ pub fn explain_table(report: &ExplainReport, width: u16) -> String {
                 ]);
             }
             for (rule, count) in left_out {
-                table.add_row(vec![
-                    Cell::new(""),
-                    Cell::new(""),
-                    Cell::new(format!(
-                        "… and {} more {rule} findings like these (--format json lists every one)",
-                        format_count(count as f64)
-                    )),
-                    Cell::new(""),
-                ]);
+                table.add_row(vec![Cell::new(""), Cell::new(""), Cell::new(left_out_line(rule, count)), Cell::new("")]);
             }
             out.push_str(&format!("Findings\n{table}\n\n"));
         }
@@ -116,10 +108,7 @@ pub fn explain_markdown(report: &ExplainReport) -> String {
                 ));
             }
             for (rule, count) in &left_out {
-                out.push_str(&format!(
-                    "| | | … and {} more {rule} findings like these (--format json lists every one) | |\n",
-                    format_count(*count as f64)
-                ));
+                out.push_str(&format!("| | | {} | |\n", left_out_line(rule, *count)));
             }
             out.push('\n');
         }
@@ -155,6 +144,11 @@ fn shown_findings(statement: &StatementReport) -> (Vec<&crate::finding::Finding>
     let left_out =
         per_rule.into_iter().filter(|(_, n)| *n > FINDINGS_SHOWN_PER_RULE).map(|(rule, n)| (rule, n - FINDINGS_SHOWN_PER_RULE)).collect();
     (shown, left_out)
+}
+
+/// What a person's report says of the findings of one rule it leaves out.
+fn left_out_line(rule: &str, count: usize) -> String {
+    format!("… and {} more {rule} findings like these (--format json lists every one)", format_count(count as f64))
 }
 
 /// Findings of one rule a table, Markdown or HTML report shows; JSON has them all.
@@ -389,10 +383,7 @@ pub fn explain_html(report: &ExplainReport) -> String {
                 ));
             }
             for (rule, count) in &left_out {
-                out.push_str(&format!(
-                    "<li>… and {} more {rule} findings like these (--format json lists every one)</li>\n",
-                    format_count(*count as f64)
-                ));
+                out.push_str(&format!("<li>{}</li>\n", escape(&left_out_line(rule, *count))));
             }
             out.push_str("</ul>\n");
         }
