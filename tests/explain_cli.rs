@@ -207,6 +207,29 @@ fn compare_needs_two_plans() {
         (&["explain", "--compare", &path("explain/compare/hash_join.json")], "BEFORE"),
         (&["explain", "--compare", &path("explain/compare/hash_join.json"), &path("sql/partial.sql")], "holds no EXPLAIN plan"),
         (&["explain", "--compare", &path("explain/compare/hash_join.json"), &path("explain/truncated.json")], "cut off"),
+        (
+            &[
+                "explain",
+                &path("explain/compare/hash_join.json"),
+                "--db",
+                "postgresql://x@127.0.0.1:1/x",
+                "--with-index",
+                "CREATE INDEX ON t (a)",
+            ],
+            "give it the SQL file",
+        ),
+        (&["explain", &path("explain/compare/hash_join.json"), "--with-index", "CREATE INDEX ON t (a)"], "--db"),
+        (
+            &[
+                "explain",
+                "--compare",
+                &path("explain/compare/hash_join.json"),
+                &path("explain/compare/no_hash_join.json"),
+                "--format",
+                "html",
+            ],
+            "table, json or markdown",
+        ),
     ]);
 }
 

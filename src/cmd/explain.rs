@@ -31,6 +31,9 @@ pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<E
     let migration = Target::resolve(&args.migration, &config.migrations)?;
     let (name, text) = read_input(args)?;
     let input = read(&text).with_context(|| name.clone())?;
+    if args.with_index.is_some() && matches!(input, Input::Plan(_)) {
+        bail!("{name} is a plan; --with-index plans a statement twice, so give it the SQL file (or compare two plans with --compare BEFORE AFTER)");
+    }
     let report = match input {
         Input::Plan(plan) => match &args.db.db {
             None => offline(&name, *plan),
