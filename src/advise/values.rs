@@ -18,6 +18,7 @@
 use super::statement::ParameterRole;
 use crate::catalog::{Catalog, ColumnStats};
 use crate::sql::predicate::Comparison;
+use crate::workload::Observed;
 use serde::Serialize;
 
 /// A most common value at least this frequent (a majority) is what an equality
@@ -38,7 +39,7 @@ pub struct Assumed {
 }
 
 /// Values for `$1..=$count`, or `None` when any is unknown (then the statement is planned generically).
-pub fn assume(roles: &[(usize, ParameterRole)], count: usize, catalog: &Catalog) -> Option<Vec<Assumed>> {
+pub fn assume(roles: &[(usize, ParameterRole)], count: usize, catalog: &Catalog, observed: &[Observed]) -> Option<Vec<Assumed>> {
     if count == 0 {
         return None;
     }
@@ -55,8 +56,12 @@ pub fn assume(roles: &[(usize, ParameterRole)], count: usize, catalog: &Catalog)
             ParameterRole::Limit => (TYPICAL_LIMIT.to_string(), "a typical LIMIT".to_string()),
             ParameterRole::Offset => ("0".to_string(), "the first page".to_string()),
             ParameterRole::Column { schema, table, column, comparison } => {
-                let stats = catalog.column_stats(Some(schema), table, column)?;
                 let name = format!("{table}.{column}");
+                if let Some(seen) = observed_value(observed, schema, table, column, *comparison, &name) {
+                    values[number - 1] = Some(Assumed { parameter: *number, value: seen.0, why: seen.1 });
+                    continue;
+                }
+                let stats = catalog.column_stats(Some(schema), table, column)?;
                 match comparison {
                     Comparison::Equal => equal_value(&stats, &name)?,
                     Comparison::Like => like_value(&stats, &name)?,
@@ -79,6 +84,34 @@ pub fn assume(roles: &[(usize, ParameterRole)], count: usize, catalog: &Catalog)
         values[number - 1] = Some(Assumed { parameter: *number, value, why });
     }
     values.into_iter().collect()
+}
+
+/// The constant pg_qualstats saw most often for this column and comparison, with
+/// the share of the comparisons it was: what the calls actually ask for.
+fn observed_value(
+    observed: &[Observed],
+    schema: &str,
+    table: &str,
+    column: &str,
+    comparison: Comparison,
+    name: &str,
+) -> Option<(String, String)> {
+    let operators: &[&str] = match comparison {
+        Comparison::Equal => &["="],
+        Comparison::Like => &["~~"],
+        Comparison::Lower => &[">", ">="],
+        Comparison::Upper => &["<", "<="],
+    };
+    let matching: Vec<&Observed> = observed
+        .iter()
+        .filter(|o| o.schema == schema && o.table == table && o.column == column && operators.contains(&o.operator.as_str()))
+        .collect();
+    let total: f64 = matching.iter().map(|o| o.count).sum();
+    let most = matching.into_iter().max_by(|a, b| a.count.total_cmp(&b.count).then_with(|| b.value.cmp(&a.value)))?;
+    Some((
+        most.value.clone(),
+        format!("the {name} pg_qualstats saw most ({:.0}% of {} comparisons)", most.count / total.max(1.0) * 100.0, total),
+    ))
 }
 
 fn equal_value(stats: &ColumnStats, name: &str) -> Option<(String, String)> {
@@ -163,7 +196,7 @@ mod tests {
     }
 
     fn values(roles: &[(usize, ParameterRole)], count: usize) -> Option<Vec<String>> {
-        assume(roles, count, &catalog()).map(|v| v.into_iter().map(|a| a.value).collect())
+        assume(roles, count, &catalog(), &[]).map(|v| v.into_iter().map(|a| a.value).collect())
     }
 
     #[test]
@@ -206,5 +239,26 @@ mod tests {
         assert_eq!(values(&[(1, column("status", Comparison::Equal))], 2), None, "$2 has no role");
         assert_eq!(values(&[(1, column("no_stats", Comparison::Equal))], 1), None);
         assert_eq!(values(&[], 0), None);
+    }
+
+    #[test]
+    fn constants_pg_qualstats_saw_win_over_the_statistics() {
+        let seen = |column: &str, operator: &str, value: &str, count: f64| Observed {
+            schema: "public".into(),
+            table: "orders".into(),
+            column: column.into(),
+            operator: operator.into(),
+            value: value.into(),
+            count,
+        };
+        let observed = [seen("status", "=", "pending", 970.0), seen("status", "=", "shipped", 30.0), seen("customer_id", ">", "5", 4.0)];
+        let roles = [(1, column("status", Comparison::Equal)), (2, column("customer_id", Comparison::Equal))];
+        let assumed = assume(&roles, 2, &catalog(), &observed).unwrap();
+        // The backlog's 'pending' (3% of rows), not the majority 'shipped' the statistics would give.
+        assert_eq!(assumed[0].value, "pending");
+        assert!(assumed[0].why.contains("pg_qualstats saw most (97% of 1000 comparisons)"), "{}", assumed[0].why);
+        // Seen only with another operator: the statistics decide.
+        assert_eq!(assumed[1].value, "50000", "the histogram's middle");
+        assert!(!assumed[1].why.contains("pg_qualstats"), "{}", assumed[1].why);
     }
 }

@@ -70,9 +70,9 @@ pub type UpdatedColumns = BTreeMap<(String, String), BTreeMap<String, f64>>;
 /// Analyzes every statement and collects candidates, merged across statements.
 /// Takes the workload: each statement moves into its analyzed entry, so a big
 /// export's texts are held once.
-pub fn analyze_workload(workload: Workload, catalog: &Catalog) -> Analysis {
+pub fn analyze_workload(mut workload: Workload, catalog: &Catalog) -> Analysis {
     let mut analysis = Analysis::default();
-    let mut found = Found::default();
+    let mut found = Found { observed: std::mem::take(&mut workload.observed), ..Found::default() };
     let mut slots: Vec<Option<AnalyzedStatement>> = Vec::with_capacity(workload.statements.len());
     // Statements with equalities on constants wait until it is known which constants
     // recur; the others are done at once, so a big workload's parsed shapes are not
@@ -149,6 +149,8 @@ type Recurring = BTreeMap<(String, String), Vec<String>>;
 /// What the statements have contributed so far.
 #[derive(Default)]
 struct Found {
+    /// Constants pg_qualstats saw, for the values the statements are planned with.
+    observed: crate::workload::ObservedValues,
     by_name: BTreeMap<String, WorkloadCandidate>,
     served: BTreeSet<(String, String)>,
     updated: UpdatedColumns,
@@ -195,7 +197,12 @@ impl Found {
             }
         }
         AnalyzedStatement {
-            assumed: crate::advise::values::assume(&shape.parameter_roles, shape.parameters, catalog),
+            assumed: crate::advise::values::assume(
+                &shape.parameter_roles,
+                shape.parameters,
+                catalog,
+                self.observed.for_query(&statement.query),
+            ),
             statement,
             skipped: None,
             aggregation: shape.aggregation,

@@ -181,10 +181,23 @@ async fn live(
     let progress = Progress::new();
     let say = |text: &str| progress.say(text);
     let live_statements = statements_are_live(args);
+    let mut observed = None;
+    let mut observed_note = None;
     if live_statements {
         say("reading pg_stat_statements");
         statements = pg_statements::read(client, state.major()).await?;
         from.push(format!("pg_stat_statements on {}", connection.target));
+        // Constants the calls used, where pg_qualstats saw them; without it (or the
+        // right to read it), values come from pg_stats as before.
+        match crate::pg::qualstats::read(client).await {
+            Ok(Some(values)) => {
+                observed_note =
+                    Some(format!("pg_qualstats: {} statements planned with the constants their calls used", values.statements()));
+                observed = Some(values);
+            }
+            Ok(None) => {}
+            Err(e) => observed_note = Some(format!("{e:#}; values were taken from pg_stats instead")),
+        }
     }
     let (mut catalog, catalog_from) = match snapshot {
         Some(snapshot) => (snapshot.catalog, format!("snapshot of {} ({})", snapshot.database, snapshot.server_version)),
@@ -193,7 +206,10 @@ async fn live(
             (pg_catalog::read_all(client).await?, format!("{} (PostgreSQL {})", connection.target, state.version))
         }
     };
-    let workload = Workload::new(statements);
+    let mut workload = Workload::new(statements);
+    if let Some(values) = observed {
+        workload.observed = values;
+    }
     say(&format!("analyzing {} statements", workload.statements.len()));
     let analysis = analyze_workload(workload, &catalog);
     if live_statements {
@@ -201,6 +217,7 @@ async fn live(
         writes::align(&mut catalog, &analysis.statements, pg_statements::periods(client).await?);
     }
     let mut report = base_report(args, &analysis, &catalog, analysis.workload_ms(), from.join(", "), catalog_from);
+    report.notes.extend(observed_note);
 
     let texts: Vec<(String, usize, Vec<String>)> = analysis
         .statements

@@ -6,6 +6,7 @@ pub mod connect;
 pub mod conninfo;
 pub mod explain;
 pub mod hypopg;
+pub mod qualstats;
 pub mod session;
 pub mod settings;
 pub mod statements;

@@ -42,6 +42,53 @@ impl WorkloadStatement {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Workload {
     pub statements: Vec<WorkloadStatement>,
+    /// Real constants the statements were run with, where pg_qualstats saw them.
+    #[serde(skip)]
+    pub observed: ObservedValues,
+}
+
+/// A constant pg_qualstats saw a statement compare a column with, and how often:
+/// the value pg_stat_statements replaced with `$n`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    pub schema: String,
+    pub table: String,
+    pub column: String,
+    /// The operator's name: `=`, `<`, `>=`, `~~` (LIKE).
+    pub operator: String,
+    /// The constant as a value (`pending`, `42`), not as SQL.
+    pub value: String,
+    pub count: f64,
+}
+
+/// Observed constants by statement text, so that a statement with `$n` can be
+/// planned with the values it runs with rather than ones guessed from pg_stats.
+#[derive(Debug, Clone, Default)]
+pub struct ObservedValues {
+    by_query: std::collections::HashMap<String, Vec<Observed>>,
+}
+
+impl ObservedValues {
+    /// From (statement text as pg_stat_statements has it, constant) pairs. The text
+    /// is repaired as [`Workload::new`] repairs statements, so the two match.
+    pub fn new(rows: Vec<(String, Observed)>) -> ObservedValues {
+        let mut by_query: std::collections::HashMap<String, Vec<Observed>> = std::collections::HashMap::new();
+        for (query, observed) in rows {
+            let query = crate::sql::normalized::plannable(&query).trim().to_string();
+            by_query.entry(query).or_default().push(observed);
+        }
+        ObservedValues { by_query }
+    }
+
+    /// The constants seen for the statement with this text.
+    pub fn for_query(&self, query: &str) -> &[Observed] {
+        self.by_query.get(query.trim()).map_or(&[], Vec::as_slice)
+    }
+
+    /// How many statements have observed constants.
+    pub fn statements(&self) -> usize {
+        self.by_query.len()
+    }
 }
 
 impl Workload {
@@ -87,7 +134,7 @@ impl Workload {
         drop(statements);
         merged.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms).then_with(|| a.query.cmp(&b.query)));
         merged.shrink_to_fit();
-        Workload { statements: merged }
+        Workload { statements: merged, observed: ObservedValues::default() }
     }
 
     pub fn total_ms(&self) -> f64 {
