@@ -516,3 +516,44 @@ fn two_concurrent_runs_without_hypopg_installed_both_finish() {
     assert_eq!(names(&reports[0]["indexes"]), names(&reports[1]["indexes"]));
     assert!(!names(&reports[0]["indexes"]).is_empty());
 }
+
+/// With pg_qualstats in the database, `status = $1` is planned with the value the
+/// calls used ('pending', 3% of the rows), not the majority value pg_stats would
+/// give ('shipped'), and the index for the backlog is proposed; the report says
+/// where the value came from. Without the extension, pg_stats decides.
+#[test]
+fn pg_qualstats_gives_the_values_the_calls_used() {
+    let (url, run) = new_database("backlog");
+    run("CREATE EXTENSION pg_stat_statements");
+    run("CREATE TABLE jobs (id bigint PRIMARY KEY, status text NOT NULL, queued_at timestamptz NOT NULL, payload text NOT NULL)");
+    run("INSERT INTO jobs SELECT i, CASE WHEN i % 33 = 0 THEN 'pending' ELSE 'done' END, timestamptz '2026-01-01' + i * interval '1 second', repeat('p', 60) FROM generate_series(1, 200000) i");
+    run("ANALYZE jobs");
+    let workload = || {
+        run(RESET_THIS_DATABASE);
+        for _ in 0..5 {
+            run("SELECT id, payload FROM jobs WHERE status = 'pending' ORDER BY queued_at LIMIT 20");
+        }
+    };
+    workload();
+    let advise = || -> Value {
+        let output = pgadvise(&["advise", "--db", &url, "--format", "json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_str(&stdout(&output)).unwrap()
+    };
+    let without = advise();
+    assert!(!without["assumed_values"].to_string().contains("pg_qualstats"), "{}", without["assumed_values"]);
+    assert!(without["assumed_values"].to_string().contains("'done'"), "the majority value: {}", without["assumed_values"]);
+
+    run("CREATE EXTENSION pg_qualstats");
+    workload();
+    let with = advise();
+    let assumed = with["assumed_values"].to_string();
+    assert!(assumed.contains("'pending'") && assumed.contains("pg_qualstats saw most (100% of"), "{assumed}");
+    assert!(with["notes"].to_string().contains("pg_qualstats: 1 statement planned with the constants its calls used"), "{}", with["notes"]);
+    let indexes = with["indexes"].as_array().unwrap();
+    assert!(
+        indexes.iter().any(|i| i["sql"].as_str().unwrap().contains("ON public.jobs")),
+        "the backlog gets its index: {indexes:?} rejected: {}",
+        with["rejected"]
+    );
+}

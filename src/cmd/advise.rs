@@ -191,8 +191,9 @@ async fn live(
         // right to read it), values come from pg_stats as before.
         match crate::pg::qualstats::read(client).await {
             Ok(Some(values)) => {
-                observed_note =
-                    Some(format!("pg_qualstats: {} statements planned with the constants their calls used", values.statements()));
+                let count = values.statements();
+                let (noun, their) = if count == 1 { ("statement", "its") } else { ("statements", "their") };
+                observed_note = Some(format!("pg_qualstats: {count} {noun} planned with the constants {their} calls used"));
                 observed = Some(values);
             }
             Ok(None) => {}

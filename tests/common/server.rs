@@ -1,5 +1,5 @@
 //! A throwaway PostgreSQL 15: initdb in a temporary directory, a free port,
-//! pg_stat_statements preloaded, HypoPG available. Shared by the live tests
+//! pg_stat_statements and pg_qualstats preloaded, HypoPG available. Shared by the live tests
 //! (`tests/common`) and the benchmark harness (`bench/`), which includes this
 //! file by path.
 #![allow(dead_code)]
@@ -18,7 +18,8 @@ pub struct TestServer {
     run_as_postgres: bool,
 }
 
-const INSTALL_HINT: &str = "run tests/run (it installs them), or: apt-get install postgresql-15 postgresql-15-hypopg";
+const INSTALL_HINT: &str =
+    "run tests/run (it installs them), or: apt-get install postgresql-15 postgresql-15-hypopg postgresql-15-pg-qualstats";
 
 extern "C" {
     fn geteuid() -> u32;
@@ -33,7 +34,7 @@ impl TestServer {
             assert!(bin.join(program).exists(), "PostgreSQL 15 is not installed ({} missing): {INSTALL_HINT}", bin.join(program).display());
         }
         let share = Path::new("/usr/share/postgresql/15/extension");
-        for extension in ["pg_stat_statements", "hypopg"] {
+        for extension in ["pg_stat_statements", "hypopg", "pg_qualstats"] {
             assert!(
                 share.join(format!("{extension}.control")).exists(),
                 "the {extension} extension is not installed for PostgreSQL 15: {INSTALL_HINT}"
@@ -44,7 +45,10 @@ impl TestServer {
             std::process::id(),
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
         );
-        Self::start_from(bin.clone(), bin, settings, unique)
+        // pg_qualstats sampling every statement, for the tests that read it; it
+        // records nothing in a database without the extension.
+        let settings = format!("-c shared_preload_libraries=pg_stat_statements,pg_qualstats -c pg_qualstats.sample_rate=1 {settings}");
+        Self::start_from(bin.clone(), bin, &settings, unique)
     }
 
     /// A server from another PostgreSQL's binaries in `bin` (initdb, pg_ctl,
