@@ -25,9 +25,9 @@ fn change<'a>(changes: &'a [Value], name: &str) -> Option<&'a Value> {
 }
 
 #[test]
-fn the_harness_server_has_hypopg_and_pg_stat_statements() {
+fn the_harness_server_has_hypopg_pg_stat_statements_and_pg_qualstats() {
     let server = server();
-    assert_eq!(server.psql("SHOW shared_preload_libraries"), "pg_stat_statements");
+    assert_eq!(server.psql("SHOW shared_preload_libraries"), "pg_stat_statements,pg_qualstats");
     server.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg");
     assert!(server.psql("SELECT count(*) FROM pg_stat_statements").parse::<i64>().unwrap() > 0);
     let hypothetical = server.psql("SELECT count(*) FROM hypopg_create_index('CREATE INDEX ON pg_class (relname)')");
