@@ -86,6 +86,27 @@ pub fn assume(roles: &[(usize, ParameterRole)], count: usize, catalog: &Catalog,
     values.into_iter().collect()
 }
 
+/// An equality the calls always make with the same constant, by pg_qualstats: a
+/// condition fixed in the application (`status = 'pending'` behind `status = $1`),
+/// fit for a partial index as it would be in the statement's own text. At least
+/// [`FIXED_MIN_COMPARISONS`] comparisons, every one with this value.
+pub fn fixed_observed_value<'a>(observed: &'a [Observed], schema: &str, table: &str, column: &str) -> Option<&'a str> {
+    let mut matching = observed.iter().filter(|o| o.schema == schema && o.table == table && o.column == column && o.operator == "=");
+    let first = matching.next()?;
+    let mut total = first.count;
+    for other in matching {
+        if other.value != first.value {
+            return None;
+        }
+        total += other.count;
+    }
+    (total >= FIXED_MIN_COMPARISONS).then_some(first.value.as_str())
+}
+
+/// Comparisons pg_qualstats must have seen before one value counts as fixed: one
+/// call with `'pending'` says nothing about the next.
+pub const FIXED_MIN_COMPARISONS: f64 = 2.0;
+
 /// The constant pg_qualstats saw most often for this column and comparison, with
 /// the share of the comparisons it was: what the calls actually ask for.
 fn observed_value(
@@ -260,5 +281,29 @@ mod tests {
         // Seen only with another operator: the statistics decide.
         assert_eq!(assumed[1].value, "50000", "the histogram's middle");
         assert!(!assumed[1].why.contains("pg_qualstats"), "{}", assumed[1].why);
+    }
+
+    #[test]
+    fn a_value_is_fixed_only_when_every_comparison_seen_used_it() {
+        let seen = |column: &str, operator: &str, value: &str, count: f64| Observed {
+            schema: "public".into(),
+            table: "orders".into(),
+            column: column.into(),
+            operator: operator.into(),
+            value: value.into(),
+            count,
+        };
+        let observed = [
+            seen("status", "=", "pending", 40.0),
+            seen("kind", "=", "a", 5.0),
+            seen("kind", "=", "b", 1.0),
+            seen("region", "=", "eu", 1.0),
+            seen("created_at", ">", "2026-01-01", 9.0),
+        ];
+        assert_eq!(fixed_observed_value(&observed, "public", "orders", "status"), Some("pending"));
+        assert_eq!(fixed_observed_value(&observed, "public", "orders", "kind"), None, "two values: a lookup");
+        assert_eq!(fixed_observed_value(&observed, "public", "orders", "region"), None, "seen once");
+        assert_eq!(fixed_observed_value(&observed, "public", "orders", "created_at"), None, "not an equality");
+        assert_eq!(fixed_observed_value(&observed, "other", "orders", "status"), None);
     }
 }

@@ -3,9 +3,11 @@
 //! verdict comes later, from `select`.
 
 use super::index::{self, served_by, Access, IndexCandidate, IndexKey};
-use super::statement::{analyze, Aggregation, Skipped, StatementShape, Write};
+use super::statement::{analyze, Aggregation, ParameterRole, Skipped, StatementShape, Write};
+use super::values;
 use crate::catalog::Catalog;
-use crate::sql::predicate::{Operand, Operator, Target};
+use crate::sql::predicate::{Comparison, Operand, Operator, Target};
+use crate::sql::quote::{quote_ident, quote_literal};
 use crate::workload::{Workload, WorkloadStatement};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -95,7 +97,8 @@ pub fn analyze_workload(mut workload: Workload, catalog: &Catalog) -> Analysis {
                     assumed: None,
                 });
             }
-            Ok(shape) => {
+            Ok(mut shape) => {
+                fix_observed_constants(&mut shape, found.observed.for_query(&statement.query), catalog);
                 let constants = constant_equalities(&shape);
                 for (schema, table, column, sql) in &constants {
                     *counts.entry((schema.clone(), table.clone(), sql.clone())).or_default() += 1;
@@ -224,6 +227,53 @@ fn is_label(catalog: &Catalog, schema: &str, table: &str, column: &str) -> bool 
     !numeric.iter().any(|n| column.data_type.starts_with(n))
         && !column.data_type.starts_with("timestamp")
         && !column.data_type.starts_with("date")
+}
+
+/// `status = $1` whose calls pg_qualstats saw always compare with `'pending'` is
+/// the application's fixed condition, as `status = 'pending'` in a SQL file would
+/// be: its predicate becomes that constant, so it can make a partial index (the
+/// statement is still planned with `$1`, given the same value). Label columns only,
+/// as for constants in the text.
+fn fix_observed_constants(shape: &mut StatementShape, observed: &[crate::workload::Observed], catalog: &Catalog) {
+    if observed.is_empty() {
+        return;
+    }
+    let fixed: Vec<(usize, String, String, String, &str)> = shape
+        .parameter_roles
+        .iter()
+        .filter_map(|(number, role)| match role {
+            ParameterRole::Column { schema, table, column, comparison: Comparison::Equal } => {
+                let value = values::fixed_observed_value(observed, schema, table, column)?;
+                is_label(catalog, schema, table, column).then(|| (*number, schema.clone(), table.clone(), column.clone(), value))
+            }
+            _ => None,
+        })
+        .collect();
+    for (number, schema, table, column, value) in fixed {
+        let placeholder = format!("${number}");
+        for read in &mut shape.reads {
+            let resolved = catalog.table(read.schema.as_deref(), &read.table).map(|t| (t.schema.as_str(), t.name.as_str()));
+            if resolved != Some((schema.as_str(), table.as_str())) {
+                continue;
+            }
+            for predicate in &mut read.predicates {
+                let is_this = matches!(&predicate.target, Target::Column(c) if c.name == column)
+                    && predicate.operator == Operator::Equality
+                    && predicate.operand == Operand::Parameter
+                    && mentions_placeholder(&predicate.sql, &placeholder);
+                if is_this {
+                    let literal = quote_literal(value);
+                    predicate.sql = format!("{} = {literal}", quote_ident(&column));
+                    predicate.operand = Operand::Constant(literal);
+                }
+            }
+        }
+    }
+}
+
+/// Whether `sql` has `$1` as a whole placeholder (not the start of `$12`).
+fn mentions_placeholder(sql: &str, placeholder: &str) -> bool {
+    sql.match_indices(placeholder).any(|(at, _)| !sql[at + placeholder.len()..].starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// (schema, table, column, predicate SQL) of each equality on a constant.
