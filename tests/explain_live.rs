@@ -395,10 +395,18 @@ fn compare_pairs_produced_live() {
 
     let join = "SELECT a.status, count(*) FROM compare_visits v JOIN accounts a ON a.id = v.account_id GROUP BY a.status";
     let hash = explain("hash.json", "", "JSON", join);
-    let merge = explain("merge.txt", "SET enable_hashjoin = off;", "TEXT", join);
+    // Nested loops off too: with hash joins alone off, the planner may take a
+    // memoized nested loop or a merge join, whichever costs less on this sample.
+    let merge = explain("merge.txt", "SET enable_hashjoin = off; SET enable_nestloop = off;", "TEXT", join);
     let changed = compare(&hash, &merge);
-    assert_eq!(changed["shape_changes"][0]["kind"], "join-method", "{changed}");
-    assert!(changed["summary"].as_str().unwrap().contains("Hash Join became"), "{changed}");
+    // Which change leads the summary depends on where the time went (the inner
+    // side may also become an index scan, for its order): each is listed.
+    let changes = changed["shape_changes"].as_array().unwrap();
+    assert!(
+        changes.iter().any(|c| c["kind"] == "join-method" && c["description"] == "Hash Join became Merge Join"),
+        "{changed}"
+    );
+    assert!(changed["summary"].as_str().unwrap().contains(" became "), "{changed}");
     shop_psql("DROP TABLE compare_visits");
 }
 
