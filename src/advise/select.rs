@@ -66,8 +66,10 @@ pub const REGRESSION_MARGIN: f64 = 10.0;
 /// A chosen multi-column index gives way to its leading key alone when that is at
 /// most this share of its size ...
 pub const NARROW_MAX_SIZE_SHARE: f64 = 0.5;
-/// ... and saves at least this share of what the wider one saves.
+/// ... and saves at least this share of what the wider one saves ...
 pub const NARROW_MIN_SAVED_SHARE: f64 = 0.97;
+/// ... and leaves no statement more than this many times costlier than the wider one does.
+pub const NARROW_MAX_COST_GROWTH: f64 = 1.25;
 /// Time to maintain one btree entry on a write (insert, delete, non-HOT update):
 /// about a microsecond when the page is cached. pg_stat_user_tables counts writes
 /// since its own reset, which may be longer ago than pg_stat_statements'.
@@ -374,7 +376,8 @@ pub async fn select<W: WhatIf>(
                     let after = planned(oracle.costs(&with, statements_of).await?, statements_of, &mut selection.unplanned);
                     selection.planner_calls += statements_of.len();
                     let judged = judge(statements_of, &after, statements, |s| cost_of(&current, s), base_of);
-                    if narrow_will_do(judged.saved, size, evaluation.saved, sizes[top]) && judged.lost <= evaluation.lost {
+                    let costlier = costlier_with_narrow(&judged.per_statement, &evaluation.per_statement);
+                    if narrow_will_do(judged.saved, size, evaluation.saved, sizes[top], costlier) && judged.lost <= evaluation.lost {
                         evaluation.saved = judged.saved;
                         evaluation.per_statement = judged.per_statement;
                         sizes[top] = size;
@@ -461,9 +464,26 @@ pub fn narrow_is_smaller(narrow_bytes: u64, wide_bytes: u64) -> bool {
 }
 
 /// Whether the narrower index does the wider one's work: smaller (see
-/// [`narrow_is_smaller`]) and at least [`NARROW_MIN_SAVED_SHARE`] of its saving.
-pub fn narrow_will_do(narrow_saved: f64, narrow_bytes: u64, wide_saved: f64, wide_bytes: u64) -> bool {
-    narrow_is_smaller(narrow_bytes, wide_bytes) && narrow_saved >= NARROW_MIN_SAVED_SHARE * wide_saved
+/// [`narrow_is_smaller`]), at least [`NARROW_MIN_SAVED_SHARE`] of its saving, and
+/// no statement left more than [`NARROW_MAX_COST_GROWTH`] times costlier than with
+/// the wider one (`costlier`: the largest such ratio). The saving alone cannot
+/// tell: once an index takes a statement from 80M to 180k, a wider one that goes
+/// on to 30k adds a fraction of a percent to the saving, and the statement still
+/// runs six times faster with it.
+pub fn narrow_will_do(narrow_saved: f64, narrow_bytes: u64, wide_saved: f64, wide_bytes: u64, costlier: f64) -> bool {
+    narrow_is_smaller(narrow_bytes, wide_bytes) && narrow_saved >= NARROW_MIN_SAVED_SHARE * wide_saved && costlier <= NARROW_MAX_COST_GROWTH
+}
+
+/// The most a statement's cost with the narrower index exceeds its cost with the
+/// wider one, as a ratio (1.0: none costs more). Per statement: (statement, before, after).
+pub fn costlier_with_narrow(narrow: &[(usize, f64, f64)], wide: &[(usize, f64, f64)]) -> f64 {
+    narrow
+        .iter()
+        .filter_map(|(statement, _, narrow_after)| {
+            let (_, _, wide_after) = wide.iter().find(|(s, _, _)| s == statement)?;
+            Some(if *wide_after > 0.0 { narrow_after / wide_after } else { 1.0 })
+        })
+        .fold(1.0, f64::max)
 }
 
 /// The costs that came back, with each failure's reason kept for the report.
@@ -823,5 +843,21 @@ mod tests {
         let on = |column: &str| IndexCandidate { schema: Some("public".into()), ..candidate(column, vec![]).index };
         assert_eq!(hot_cost_ms(&on("a"), &catalog, &updated), 0.0);
         assert!((hot_cost_ms(&on("b"), &catalog, &updated) - 10_000.0 * INDEX_WRITE_MS).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_narrower_index_will_not_do_when_it_leaves_a_statement_much_costlier() {
+        // 80M → 180k with the leading key, → 30k with both: 99.8% of the saving, six times the cost.
+        let narrow = [(0, 80e6, 180e3), (1, 100.0, 10.0)];
+        let wide = [(0, 80e6, 30e3), (1, 100.0, 10.0)];
+        let costlier = costlier_with_narrow(&narrow, &wide);
+        assert!((costlier - 6.0).abs() < 1e-9, "{costlier}");
+        assert!(!narrow_will_do(80e6 - 180e3, 10 << 20, 80e6 - 30e3, 30 << 20, costlier));
+        // The same plans, nearly: the smaller one does.
+        let close = [(0, 80e6, 31e3), (1, 100.0, 10.0)];
+        let costlier = costlier_with_narrow(&close, &wide);
+        assert!(narrow_will_do(80e6 - 31e3, 10 << 20, 80e6 - 30e3, 30 << 20, costlier), "{costlier}");
+        // Not much smaller: the wider one stays whatever the costs.
+        assert!(!narrow_will_do(80e6 - 30e3, 20 << 20, 80e6 - 30e3, 30 << 20, 1.0));
     }
 }

@@ -11,7 +11,7 @@ use crate::sql::predicate::{
 use crate::sql::statements::highest_placeholder;
 use serde::Serialize;
 use sqlparser::ast::{
-    Expr, GroupByExpr, JoinConstraint, JoinOperator, OrderByKind, OrderBySort, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, JoinConstraint, JoinOperator, OrderByKind, OrderBySort, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
     TableWithJoins,
 };
 use sqlparser::dialect::PostgreSqlDialect;
@@ -422,7 +422,12 @@ impl<'a> Scope<'a> {
                     }
                 }
             }
-            let sort_keys = if joined { Vec::new() } else { sort_keys(order_by, select, &belongs) };
+            let sort_keys = match select.and_then(extreme_of) {
+                _ if joined => Vec::new(),
+                // `max(col)` reads the last entry of an index that ends in col.
+                Some(column) if order_by.is_empty() && belongs(&column) => vec![SortKey { column: column.name, direction: String::new() }],
+                _ => sort_keys(order_by, select, &belongs),
+            };
             let access = Access {
                 schema: Some(relation.table.schema.clone()),
                 table: relation.table.name.clone(),
@@ -515,6 +520,44 @@ fn sort_keys(order_by: &[&sqlparser::ast::OrderByExpr], select: Option<&Select>,
     keys
 }
 
+/// The column of a SELECT that asks only for `min(col)` / `max(col)` of one plain
+/// column, with no GROUP BY or DISTINCT: PostgreSQL answers it from the first or
+/// last entry of an index on (equality columns..., col), one row read instead of
+/// all that match, so it is an ORDER BY col LIMIT 1 as far as an index goes. A
+/// correlated `(SELECT max(o_totalprice) FROM orders WHERE o_custkey = c.c_custkey)`
+/// run once per outer row is where that pays most.
+fn extreme_of(select: &Select) -> Option<ColumnRef> {
+    let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(list, _) if list.is_empty());
+    if grouped || select.distinct.is_some() || select.having.is_some() || select.projection.is_empty() {
+        return None;
+    }
+    let mut found: Option<ColumnRef> = None;
+    for item in &select.projection {
+        let (SelectItem::UnnamedExpr(Expr::Function(f)) | SelectItem::ExprWithAlias { expr: Expr::Function(f), .. }) = item else {
+            return None;
+        };
+        let name = f.name.to_string().to_lowercase();
+        if !matches!(name.as_str(), "min" | "max") || f.over.is_some() || f.filter.is_some() {
+            return None;
+        }
+        let FunctionArguments::List(list) = &f.args else { return None };
+        let [FunctionArg::Unnamed(FunctionArgExpr::Expr(argument @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_))))] =
+            list.args.as_slice()
+        else {
+            return None;
+        };
+        if list.duplicate_treatment.is_some() || !list.clauses.is_empty() {
+            return None;
+        }
+        let [column] = <[ColumnRef; 1]>::try_from(columns_in(argument)).ok()?;
+        match &found {
+            Some(seen) if *seen != column => return None,
+            _ => found = Some(column),
+        }
+    }
+    found
+}
+
 /// Output aliases, which ORDER BY may name but which are not columns.
 fn order_by_aliases(select: &Select) -> Vec<String> {
     select
@@ -590,6 +633,27 @@ mod tests {
         assert_eq!(by_alias.reads[0].sort_keys, vec![SortKey { column: "created_at".into(), direction: String::new() }]);
         let not_a_column = analyze("SELECT id FROM orders WHERE typo = 1", &catalog()).unwrap();
         assert!(not_a_column.reads[0].predicates.is_empty());
+    }
+
+    #[test]
+    fn min_or_max_of_one_column_reads_as_its_sort_key() {
+        let sort = |sql: &str| analyze(sql, &catalog()).unwrap().reads.iter().map(|r| r.sort_keys.clone()).collect::<Vec<_>>();
+        let created_at = vec![SortKey { column: "created_at".into(), direction: String::new() }];
+        assert_eq!(sort("SELECT max(created_at) FROM orders WHERE account_id = $1"), vec![created_at.clone()]);
+        assert_eq!(sort("SELECT min(o.created_at) AS first, max(o.created_at) FROM orders o WHERE o.account_id = 1"), vec![created_at]);
+        // Correlated, once per outer row: the subquery's own read gets it.
+        let correlated = sort("SELECT a.id, (SELECT max(o.total) FROM orders o WHERE o.account_id = a.id) FROM accounts a");
+        assert!(correlated.contains(&vec![SortKey { column: "total".into(), direction: String::new() }]), "{correlated:?}");
+        // Not answered from one index entry: grouped, two columns, another aggregate, a window.
+        for sql in [
+            "SELECT max(created_at) FROM orders WHERE account_id = 1 GROUP BY status",
+            "SELECT max(created_at), max(total) FROM orders",
+            "SELECT max(created_at), count(*) FROM orders",
+            "SELECT max(created_at) OVER () FROM orders",
+            "SELECT max(total + 1) FROM orders",
+        ] {
+            assert_eq!(sort(sql), vec![Vec::<SortKey>::new()], "{sql}");
+        }
     }
 
     #[test]

@@ -379,6 +379,7 @@ async fn verify(
                 corrected(&narrow, narrow_verdict.size_bytes),
                 saved(wide),
                 corrected(&suggestion.index, wide.size_bytes),
+                if wide.cost_after > 0.0 { narrow_verdict.cost_after / wide.cost_after } else { 1.0 },
             )
         {
             *suggestion = Suggestion::new(IndexCandidate { reason: suggestion.reason.clone(), ..narrow });
