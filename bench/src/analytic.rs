@@ -3,8 +3,9 @@
 //! (`sql/analytic.sql`, `sql/analytic_queries.sql`) whose planner costs span
 //! seven orders of magnitude, two of which run for minutes without an index.
 //! Each configuration is planned (the stable figure) and each query run under a
-//! statement_timeout: three times, the median counting, when it takes under two
-//! seconds (the first run after an index is built reads it from disk); once otherwise.
+//! statement_timeout: five times, the fastest counting, when it takes under two
+//! seconds (the first run after an index is built reads it from disk, and on a
+//! shared 2-core machine the same plan's runs spread by a third); once otherwise.
 
 use crate::server::TestServer;
 use crate::Settings;
@@ -17,8 +18,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
 pub const DATABASE: &str = "analytic";
-/// Runs of a query whose median is its time ...
-const MEASURED_RUNS: usize = 3;
+/// Runs of a query whose fastest is its time (the same plan, run in three
+/// configurations, had medians of 489 to 657 ms: noise, which only slows a run) ...
+const MEASURED_RUNS: usize = 5;
 /// ... when each run takes less than this (ms); a slower query runs once.
 const REPEAT_BELOW_MS: f64 = 2000.0;
 
@@ -193,7 +195,7 @@ async fn measure(client: &Client, name: &str, queries: &[(String, String)]) -> R
         let mut runs = Vec::new();
         let mut stopped = false;
         // The first run after the indexes were built reads them from disk: a query
-        // that is quick enough runs again, and the median of the runs counts.
+        // that is quick enough runs again, and the fastest run counts.
         while runs.len() < MEASURED_RUNS && !stopped && runs.iter().all(|ms| *ms < REPEAT_BELOW_MS) {
             let started = Instant::now();
             match client.simple_query(sql).await {
@@ -203,7 +205,7 @@ async fn measure(client: &Client, name: &str, queries: &[(String, String)]) -> R
             }
         }
         client.batch_execute("RESET statement_timeout").await?;
-        ms.push(if stopped { None } else { Some(crate::stats::median(runs)) });
+        ms.push(if stopped { None } else { runs.into_iter().reduce(f64::min) });
     }
     let (indexes, index_bytes) = crate::quality::added_indexes(client).await?;
     Ok(Config { name: name.to_string(), cost, ms, indexes, index_bytes })

@@ -135,7 +135,7 @@ pub fn analytic(analytic: &Analytic) -> String {
     let mut out = format!(
         "## Advice quality: an analytic workload from SQL files\n\n\
          TPC-H-like database: {} ({:.0} s to generate); {} queries given as one SQL file, no pg_stat_statements; \
-         each planned, and run under a {TIMEOUT_S} s statement_timeout (three times, the median counting, when quicker than 2 s; once otherwise).\n\n",
+         each planned, and run under a {TIMEOUT_S} s statement_timeout (five times, the fastest counting, when quicker than 2 s; once otherwise).\n\n",
         mib(analytic.database_bytes),
         analytic.load_s,
         analytic.labels.len()

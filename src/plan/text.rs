@@ -98,7 +98,19 @@ pub fn read(text: &str) -> Result<Plan> {
     for line in &lines[first..] {
         reader.line(line);
     }
+    if reader.execution_ms.is_none() {
+        reader.execution_ms = log_duration(text);
+    }
     reader.finish()
+}
+
+/// The `duration: 21.530 ms` of auto_explain's log entry: the executor's time for
+/// the statement (auto_explain's own timer, what `Execution Time` would say), which
+/// the entry's plan does not repeat.
+fn log_duration(text: &str) -> Option<f64> {
+    let line = text.lines().find(|l| l.contains("duration: ") && l.trim_end().ends_with("plan:"))?;
+    let (_, after) = line.split_once("duration: ")?;
+    number(after.split_once(" ms")?.0)
 }
 
 /// One node being read, with the column its name starts at.
