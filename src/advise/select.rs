@@ -68,8 +68,11 @@ pub const REGRESSION_MARGIN: f64 = 10.0;
 pub const NARROW_MAX_SIZE_SHARE: f64 = 0.5;
 /// ... and saves at least this share of what the wider one saves ...
 pub const NARROW_MIN_SAVED_SHARE: f64 = 0.97;
-/// ... and leaves no statement more than this many times costlier than the wider one does.
+/// ... and leaves no statement more than this many times costlier than the wider one does ...
 pub const NARROW_MAX_COST_GROWTH: f64 = 1.25;
+/// ... counting a statement only when the narrower index costs it at least this many
+/// more planner units a call (about 25 random page reads).
+pub const NARROW_MIN_EXTRA_COST: f64 = 100.0;
 /// Time to maintain one btree entry on a write (insert, delete, non-HOT update):
 /// about a microsecond when the page is cached. pg_stat_user_tables counts writes
 /// since its own reset, which may be longer ago than pg_stat_statements'.
@@ -475,15 +478,27 @@ pub fn narrow_will_do(narrow_saved: f64, narrow_bytes: u64, wide_saved: f64, wid
 }
 
 /// The most a statement's cost with the narrower index exceeds its cost with the
-/// wider one, as a ratio (1.0: none costs more). Per statement: (statement, before, after).
+/// wider one, as a ratio (1.0: none costs more), counting only statements where the
+/// difference is at least [`NARROW_MIN_EXTRA_COST`]: a lookup that costs 12 instead
+/// of 8 is a few heap pages, not worth twice the index. Per statement: (statement, before, after).
 pub fn costlier_with_narrow(narrow: &[(usize, f64, f64)], wide: &[(usize, f64, f64)]) -> f64 {
     narrow
         .iter()
         .filter_map(|(statement, _, narrow_after)| {
             let (_, _, wide_after) = wide.iter().find(|(s, _, _)| s == statement)?;
-            Some(if *wide_after > 0.0 { narrow_after / wide_after } else { 1.0 })
+            Some(narrow_cost_ratio(*narrow_after, *wide_after))
         })
         .fold(1.0, f64::max)
+}
+
+/// One statement's cost with the narrower index over its cost with the wider one,
+/// 1.0 when the difference is under [`NARROW_MIN_EXTRA_COST`].
+pub fn narrow_cost_ratio(narrow_after: f64, wide_after: f64) -> f64 {
+    if narrow_after - wide_after < NARROW_MIN_EXTRA_COST || wide_after <= 0.0 {
+        1.0
+    } else {
+        narrow_after / wide_after
+    }
 }
 
 /// The costs that came back, with each failure's reason kept for the report.
@@ -857,6 +872,8 @@ mod tests {
         let close = [(0, 80e6, 31e3), (1, 100.0, 10.0)];
         let costlier = costlier_with_narrow(&close, &wide);
         assert!(narrow_will_do(80e6 - 31e3, 10 << 20, 80e6 - 30e3, 30 << 20, costlier), "{costlier}");
+        // A few pages more for a lookup: not counted.
+        assert_eq!(costlier_with_narrow(&[(0, 1000.0, 12.0)], &[(0, 1000.0, 8.0)]), 1.0);
         // Not much smaller: the wider one stays whatever the costs.
         assert!(!narrow_will_do(80e6 - 30e3, 20 << 20, 80e6 - 30e3, 30 << 20, 1.0));
     }

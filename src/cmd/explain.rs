@@ -3,7 +3,7 @@
 
 use super::Progress;
 use crate::advise::index::{self, served_by, IndexCandidate};
-use crate::advise::select::{corrected_size, leading_key_only, narrow_will_do};
+use crate::advise::select::{corrected_size, leading_key_only, narrow_cost_ratio, narrow_will_do};
 use crate::catalog::Catalog;
 use crate::cli::ExplainArgs;
 use crate::cmd::migration::{prepare, Action, Target};
@@ -379,7 +379,7 @@ async fn verify(
                 corrected(&narrow, narrow_verdict.size_bytes),
                 saved(wide),
                 corrected(&suggestion.index, wide.size_bytes),
-                if wide.cost_after > 0.0 { narrow_verdict.cost_after / wide.cost_after } else { 1.0 },
+                narrow_cost_ratio(narrow_verdict.cost_after, wide.cost_after),
             )
         {
             *suggestion = Suggestion::new(IndexCandidate { reason: suggestion.reason.clone(), ..narrow });
