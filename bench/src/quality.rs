@@ -57,6 +57,9 @@ pub struct Quality {
     pub advice: Vec<Advice>,
 }
 
+/// The variant asked with pg_qualstats in the database.
+const QUALSTATS_VARIANT: &str = "pgadvise with pg_qualstats";
+
 pub async fn run(server: &TestServer, options: &Settings<'_>, progress: &dyn Fn(&str)) -> Result<Quality> {
     let url = server.url_to("postgres", DATABASE);
     progress("loading the application database (about a minute)");
@@ -71,14 +74,23 @@ pub async fn run(server: &TestServer, options: &Settings<'_>, progress: &dyn Fn(
     let database_bytes = client.query_one("SELECT pg_database_size(current_database())", &[]).await?.get::<_, i64>(0) as u64;
     let workload = Workload::new(options.scale);
 
+    // pg_qualstats (preloaded by the harness's server) sees the same runs, for the
+    // variant that reads the constants the calls used.
+    client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_qualstats").await.context("CREATE EXTENSION pg_qualstats")?;
     progress("running the workload with primary keys only");
     client.execute("SELECT pg_stat_statements_reset()", &[]).await?;
+    client.execute("SELECT pg_qualstats_reset()", &[]).await?;
     let mut outcomes = vec![workload.measure(&client, "primary keys only", 0.0, options.runs).await?];
 
     // pgadvise as a user runs it, and allowed as many indexes as the expert chose.
     let expert_count = EXPERT_INDEXES.len().to_string();
-    let variants =
-        [("pgadvise".to_string(), vec![]), (format!("pgadvise --max-indexes {expert_count}"), vec!["--max-indexes", &expert_count])];
+    // The first is asked while pg_qualstats is in the database, the others after it
+    // is dropped: pgadvise reads it whenever it is there.
+    let variants = [
+        (QUALSTATS_VARIANT.to_string(), vec![]),
+        ("pgadvise".to_string(), vec![]),
+        (format!("pgadvise --max-indexes {expert_count}"), vec!["--max-indexes", &expert_count]),
+    ];
     // Every variant is asked before any advice is applied: each sees the same
     // pg_stat_statements, that of the primary-keys-only runs. (Asked after the first
     // variant's runs, the second saw their fast times too, and answered another question.)
@@ -100,6 +112,13 @@ pub async fn run(server: &TestServer, options: &Settings<'_>, progress: &dyn Fn(
             bail!("pgadvise advise failed: {}", String::from_utf8_lossy(&output.stderr));
         }
         let report: serde_json::Value = serde_json::from_slice(&output.stdout).context("pgadvise advise --format json")?;
+        let read_qualstats = report["notes"].to_string().contains("planned with the constants");
+        if read_qualstats != (name == QUALSTATS_VARIANT) {
+            bail!("{name}: pg_qualstats was {}read: {}", if read_qualstats { "" } else { "not " }, report["notes"]);
+        }
+        if name == QUALSTATS_VARIANT {
+            client.batch_execute("DROP EXTENSION pg_qualstats").await?;
+        }
         advice.push(Advice {
             name: name.to_string(),
             indexes: report["indexes"].as_array().into_iter().flatten().filter_map(|i| i["sql"].as_str().map(str::to_string)).collect(),
