@@ -837,6 +837,11 @@ pub fn unwrap(text: &str) -> String {
         }
         return body.join("\n");
     }
+    let unframed = unframe(&lines);
+    let lines: Vec<&str> = match &unframed {
+        Some(unframed) => unframed.iter().map(String::as_str).collect(),
+        None => lines,
+    };
     let Some(header) = lines.iter().position(|l| !l.trim().is_empty()) else { return String::new() };
     if lines[header].trim() != "QUERY PLAN" {
         return text.to_string();
@@ -859,10 +864,25 @@ pub fn unwrap(text: &str) -> String {
         }
         joined.push(whole);
     }
+    // A plan copied from a terminal narrower than its lines has them cut with no
+    // mark at all. psql starts every line of its default output with a space, so in
+    // such output a line that does not is the rest of the one before it.
+    let bordered = joined.iter().find(|l| !l.trim().is_empty() && !is_rule(l)).is_some_and(|l| l.starts_with(' '));
+    if bordered {
+        let mut whole: Vec<String> = Vec::with_capacity(joined.len());
+        for line in joined {
+            let footer = line.starts_with('(') && (line.trim_end().ends_with(" row)") || line.trim_end().ends_with(" rows)"));
+            match whole.last_mut() {
+                Some(previous) if !line.starts_with(' ') && !line.is_empty() && !footer && !is_rule(&line) => previous.push_str(&line),
+                _ => whole.push(line),
+            }
+        }
+        joined = whole;
+    }
     let mut body = Vec::new();
     for line in &joined {
         let trimmed = line.trim();
-        if !trimmed.is_empty() && trimmed.chars().all(|c| matches!(c, '-' | '+' | '─' | '┼')) && body.is_empty() {
+        if is_rule(trimmed) && body.is_empty() {
             continue;
         }
         if trimmed.starts_with('(') && (trimmed.ends_with(" row)") || trimmed.ends_with(" rows)")) {
@@ -873,6 +893,52 @@ pub fn unwrap(text: &str) -> String {
         body.push(line.strip_prefix(' ').unwrap_or(line));
     }
     body.join("\n")
+}
+
+/// A line of a table's frame: dashes and corners, in psql's ASCII and unicode
+/// line styles (single and double lines).
+fn is_rule(line: &str) -> bool {
+    const RULE: &str = "+-─═┌┐└┘├┤┬┴┼╔╗╚╝╠╣╦╩╬╒╕╘╛╞╡╤╧╪╓╖╙╜╟╢╥╨╫";
+    let line = line.trim();
+    !line.is_empty() && line.chars().all(|c| RULE.contains(c))
+}
+
+/// The vertical bars of a frame, in psql's line styles.
+const VERTICAL: [char; 3] = ['|', '│', '║'];
+
+/// A plan in a frame, as psql draws it with `\pset border 2` (ASCII or unicode,
+/// single or double lines) and as DBeaver copies it (a bar closing each line), as
+/// psql's default output: the bars off, the rules one dashed line under the header.
+fn unframe(lines: &[&str]) -> Option<Vec<String>> {
+    let header = lines.iter().position(|l| !l.trim().is_empty())?;
+    let first = lines[header].trim_end();
+    let titled = |line: &str| line.trim().trim_matches(VERTICAL).trim() == "QUERY PLAN";
+    let mut out = vec!["QUERY PLAN".to_string(), "-".to_string()];
+    if is_rule(first) && lines.get(header + 1).is_some_and(|l| l.trim_start().starts_with(VERTICAL) && titled(l)) {
+        for line in &lines[header + 2..] {
+            let line = line.trim_end();
+            if is_rule(line) {
+                continue;
+            }
+            match line.strip_prefix(VERTICAL) {
+                // psql pads the cell with one space each side, as its default output does on the left.
+                Some(inner) => out.push(inner.strip_suffix(VERTICAL).unwrap_or(inner).trim_end().to_string()),
+                None => out.push(line.to_string()),
+            }
+        }
+        return Some(out);
+    }
+    if first.ends_with(VERTICAL) && titled(first) && !first.trim_start().starts_with(VERTICAL) {
+        for line in &lines[header + 1..] {
+            let line = line.trim_end();
+            if is_rule(line) {
+                continue;
+            }
+            out.push(line.strip_suffix(VERTICAL).unwrap_or(line).trim_end().to_string());
+        }
+        return Some(out);
+    }
+    None
 }
 
 #[cfg(test)]
