@@ -116,10 +116,14 @@ proptest! {
     fn damaged_text_plans_never_panic(
         text in damaged(fixture("explain/pg18_text_verbose.txt")),
         log in damaged(fixture("explain/auto_explain_text.log")),
+        framed in damaged(fixture("plans-text/pev2__psql_border2_unicode.txt")),
+        cut in damaged(fixture("plans-text/pev2__line_wrapped_01.txt")),
         noise in pasted_text(60),
     ) {
         let _ = plan_parse::read(&text);
         let _ = plan_parse::read(&log);
+        let _ = plan_parse::read(&framed);
+        let _ = plan_parse::read(&cut);
         // Pasted text around node arrows, headings and property lines.
         let _ = plan_parse::read(&format!("Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\n  ->  {noise}\n    InitPlan 1\n{noise}: {noise}"));
     }
