@@ -872,8 +872,14 @@ pub fn unwrap(text: &str) -> String {
         let mut whole: Vec<String> = Vec::with_capacity(joined.len());
         for line in joined {
             let footer = line.starts_with('(') && (line.trim_end().ends_with(" row)") || line.trim_end().ends_with(" rows)"));
+            let continues = |previous: &str| {
+                !line.is_empty()
+                    && !footer
+                    && !is_rule(&line)
+                    && (!line.starts_with(' ') || (open_parentheses(previous) > 0 && !starts_plan_line(&line)))
+            };
             match whole.last_mut() {
-                Some(previous) if !line.starts_with(' ') && !line.is_empty() && !footer && !is_rule(&line) => previous.push_str(&line),
+                Some(previous) if continues(previous) => previous.push_str(&line),
                 _ => whole.push(line),
             }
         }
@@ -893,6 +899,33 @@ pub fn unwrap(text: &str) -> String {
         body.push(line.strip_prefix(' ').unwrap_or(line));
     }
     body.join("\n")
+}
+
+/// Parentheses a line opens and does not close (outside quoted literals): a line
+/// cut inside `(cost=... rows=...)` or a condition is not whole.
+fn open_parentheses(line: &str) -> i64 {
+    let mut depth = 0i64;
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            _ => {}
+        }
+    }
+    depth
+}
+
+/// Whether a line starts as a plan line does: a node (`->`), a property
+/// (`Filter: ...`), a subplan heading or a statement line, not the middle of one.
+fn starts_plan_line(line: &str) -> bool {
+    let text = line.trim_start();
+    if text.starts_with("->") || text.starts_with("InitPlan") || text.starts_with("SubPlan") || text.starts_with("CTE ") {
+        return true;
+    }
+    let Some((name, _)) = text.split_once(':') else { return false };
+    name.starts_with(|c: char| c.is_ascii_uppercase()) && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '/' | '-'))
 }
 
 /// A line of a table's frame: dashes and corners, in psql's ASCII and unicode
