@@ -354,8 +354,9 @@ impl Reader {
         self.block = None;
         let (key, value) = content.split_once(':').map(|(k, v)| (k.trim(), v.trim())).unwrap_or((content, ""));
         match key {
-            "Planning Time" => self.planning_ms = milliseconds(value),
-            "Execution Time" | "Total runtime" => self.execution_ms = milliseconds(value),
+            // Lowercase before PostgreSQL 12 capitalized them; "Total runtime" before 9.4.
+            "Planning Time" | "Planning time" => self.planning_ms = milliseconds(value),
+            "Execution Time" | "Execution time" | "Total runtime" => self.execution_ms = milliseconds(value),
             "Planning" | "JIT" => self.block = Some(key.to_string()),
             "Serialization" => {
                 // "time=0.683 ms  output=62kB  format=text"; no time with TIMING OFF.
