@@ -402,10 +402,7 @@ fn compare_pairs_produced_live() {
     // Which change leads the summary depends on where the time went (the inner
     // side may also become an index scan, for its order): each is listed.
     let changes = changed["shape_changes"].as_array().unwrap();
-    assert!(
-        changes.iter().any(|c| c["kind"] == "join-method" && c["description"] == "Hash Join became Merge Join"),
-        "{changed}"
-    );
+    assert!(changes.iter().any(|c| c["kind"] == "join-method" && c["description"] == "Hash Join became Merge Join"), "{changed}");
     assert!(changed["summary"].as_str().unwrap().contains(" became "), "{changed}");
     shop_psql("DROP TABLE compare_visits");
 }

@@ -79,7 +79,7 @@ const NODE_TYPES: &[&str] = &[
 /// Reads a text-format plan; `text` may still carry psql's or a log's wrapping.
 pub fn read(text: &str) -> Result<Plan> {
     let unwrapped = unwrap(text);
-    let lines: Vec<&str> = unwrapped.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = unwrapped.lines().filter(|l| !l.trim().is_empty() && !is_row_count(l)).collect();
     let is_node = |line: &str| {
         let text = line.trim_start().trim_start_matches("->  ");
         is_node_header(text) || NODE_TYPES.contains(&describe(text).node_type.as_str())
@@ -872,7 +872,7 @@ pub fn unwrap(text: &str) -> String {
     if bordered {
         let mut whole: Vec<String> = Vec::with_capacity(joined.len());
         for line in joined {
-            let footer = line.starts_with('(') && (line.trim_end().ends_with(" row)") || line.trim_end().ends_with(" rows)"));
+            let footer = is_row_count(&line);
             let continues = |previous: &str| {
                 !line.is_empty()
                     && !footer
@@ -892,7 +892,7 @@ pub fn unwrap(text: &str) -> String {
         if is_rule(trimmed) && body.is_empty() {
             continue;
         }
-        if trimmed.starts_with('(') && (trimmed.ends_with(" row)") || trimmed.ends_with(" rows)")) {
+        if is_row_count(trimmed) {
             break;
         }
         let line = line.trim_end();
@@ -900,6 +900,14 @@ pub fn unwrap(text: &str) -> String {
         body.push(line.strip_prefix(' ').unwrap_or(line));
     }
     body.join("\n")
+}
+
+/// psql's row count under a result, `(13 rows)`, `(1 row)`, in the client's
+/// language too (`(11 lignes)`, `(3 Zeilen)`): a number and one word in parentheses.
+fn is_row_count(line: &str) -> bool {
+    let Some(inner) = line.trim().strip_prefix('(').and_then(|l| l.strip_suffix(')')) else { return false };
+    let Some((count, word)) = inner.split_once(' ') else { return false };
+    !count.is_empty() && count.chars().all(|c| c.is_ascii_digit()) && !word.is_empty() && word.chars().all(char::is_alphabetic)
 }
 
 /// Parentheses a line opens and does not close (outside quoted literals): a line
