@@ -78,7 +78,7 @@ const NODE_TYPES: &[&str] = &[
 
 /// Reads a text-format plan; `text` may still carry psql's or a log's wrapping.
 pub fn read(text: &str) -> Result<Plan> {
-    let unwrapped = unwrap(text);
+    let unwrapped = expand_leading_tabs(&unwrap(text));
     let lines: Vec<&str> = unwrapped.lines().filter(|l| !l.trim().is_empty() && !is_row_count(l)).collect();
     let is_node = |line: &str| {
         let text = line.trim_start().trim_start_matches("->  ");
@@ -813,6 +813,9 @@ fn number(text: &str) -> Option<f64> {
 /// auto_explain's log entry (the log line prefix up to `plan:`, tab-indented
 /// continuation lines).
 pub fn unwrap(text: &str) -> String {
+    if let Some(unquoted) = unquote_lines(text) {
+        return unwrap(&unquoted);
+    }
     let lines: Vec<&str> = text.lines().collect();
     // auto_explain in a server log: "... LOG:  duration: 12.3 ms  plan:" then tab-indented lines.
     if let Some(start) = lines.iter().position(|l| l.contains("duration: ") && l.trim_end().ends_with("plan:")) {
@@ -900,6 +903,40 @@ pub fn unwrap(text: &str) -> String {
         body.push(line.strip_prefix(' ').unwrap_or(line));
     }
     body.join("\n")
+}
+
+/// PostgreSQL indents with spaces only; a tab in a line's indentation is an
+/// editor's or a chat's, which put it for four of them (so `" \t->"` is the
+/// `"     ->"` it replaced). auto_explain's leading tab is gone by now (`unwrap`).
+fn expand_leading_tabs(text: &str) -> String {
+    if !text.contains('\t') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.lines() {
+        let body = line.trim_start_matches([' ', '\t']);
+        for c in line[..line.len() - body.len()].chars() {
+            out.push_str(if c == '\t' { "    " } else { " " });
+        }
+        out.push_str(body);
+        out.push('\n');
+    }
+    out
+}
+
+/// A plan exported as CSV from a GUI (pgAdmin, DBeaver): every line in double
+/// quotes, a quote inside doubled. `None` unless every non-empty line is so.
+fn unquote_lines(text: &str) -> Option<String> {
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            continue;
+        }
+        let inner = line.strip_prefix('"')?.strip_suffix('"')?;
+        lines.push(inner.replace("\"\"", "\""));
+    }
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// psql's row count under a result, `(13 rows)`, `(1 row)`, in the client's
