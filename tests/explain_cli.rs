@@ -68,6 +68,8 @@ table_snapshots! {
     auto_explain_text_log_pg18: "explain/auto_explain_text.log",
     // psql's aligned output, pasted from a terminal.
     psql_wrapped: "explain/psql_wrapped.txt",
+    // A partitioned table scanned whole: five partitions, one suggestion shown for them.
+    partitions: "explain/partitions.json",
     // auto_explain's bare object with Query Text and a duplicated "Workers" key.
     auto_explain: "explain/auto_explain.json",
 }

@@ -498,15 +498,69 @@ fn suggestions_sql(statement: &StatementReport, hypopg: Option<&HypoStatus>) -> 
         return out + "\n";
     }
     let mut out = String::from("Suggested indexes\n");
-    for suggestion in &statement.suggestions {
+    for (suggestion, alike) in fold_partitions(&statement.suggestions) {
         out.push_str(&format!("-- {} index for {}\n", suggestion.kind, comment_text(&suggestion.reason)));
         out.push_str(&format!("-- {}\n", comment_text(&verdict(suggestion, hypopg))));
         out.push_str(&suggestion.action.sql());
         out.push_str("\n\n");
+        if !alike.is_empty() {
+            let named: Vec<&str> = alike.iter().take(PARTITIONS_NAMED).map(|s| s.index.table.as_str()).collect();
+            let more = if alike.len() > PARTITIONS_NAMED { ", …" } else { "" };
+            out.push_str(&format!(
+                "-- and the same index on {} more tables named like it, partitions by the look of them ({}{more}); \
+                 --format json and the migration list each one, or index their parent table once\n\n",
+                format_count(alike.len() as f64),
+                comment_text(&named.join(", "))
+            ));
+        }
     }
     out.push_str(&dropped(statement));
     out
 }
+
+/// A partitioned table scanned whole gives one suggestion per partition, the same
+/// index on `events_p0`, `events_p1`, ...: a person reads it once. Suggestions
+/// whose index differs only in a table name that differs only in its trailing
+/// digits and underscores, at least [`PARTITIONS_FOLDED_FROM`] of them, are shown
+/// as the first one and the rest named after it. Display only: the JSON report
+/// and the migration keep every one.
+fn fold_partitions(suggestions: &[Suggestion]) -> Vec<(&Suggestion, Vec<&Suggestion>)> {
+    let shape = |s: &Suggestion| {
+        let stem = s.index.table.trim_end_matches(|c: char| c.is_ascii_digit() || c == '_');
+        (s.kind, s.index.schema.clone(), stem.to_string(), format!("{:?}", s.index.keys), s.index.include.clone(), s.index.predicate.clone())
+    };
+    let mut groups: Vec<(&Suggestion, Vec<&Suggestion>)> = Vec::new();
+    let mut by_shape: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+    for suggestion in suggestions {
+        let key = shape(suggestion);
+        let partition_like = key.2.len() < suggestion.index.table.len();
+        match by_shape.get(&key) {
+            Some(&at) if partition_like => groups[at].1.push(suggestion),
+            _ => {
+                if partition_like {
+                    by_shape.insert(key, groups.len());
+                }
+                groups.push((suggestion, Vec::new()));
+            }
+        }
+    }
+    // Too few to be partitions: shown one by one.
+    let mut shown = Vec::with_capacity(groups.len());
+    for (first, alike) in groups {
+        if alike.len() + 1 >= PARTITIONS_FOLDED_FROM {
+            shown.push((first, alike));
+        } else {
+            shown.push((first, Vec::new()));
+            shown.extend(alike.into_iter().map(|s| (s, Vec::new())));
+        }
+    }
+    shown
+}
+
+/// Suggestions alike on this many tables named alike are shown as one.
+const PARTITIONS_FOLDED_FROM: usize = 3;
+/// The other partitions named after a folded suggestion.
+const PARTITIONS_NAMED: usize = 3;
 
 fn dropped(statement: &StatementReport) -> String {
     statement.dropped.iter().map(|d| format!("-- dropped {}: {}\n", comment_text(&d.name), comment_text(&d.why))).collect()
