@@ -7,6 +7,10 @@ use pgadvise::cmd::write_stderr;
 use pgadvise::error::{exit_for, one_line, Exit};
 use std::process::ExitCode;
 
+/// See Cargo.toml: large plans are allocation-bound under glibc's allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // A bug must still end in one line and a documented code, never a panic's 101
     // with a backtrace: the hook reports it and exits before unwinding.
