@@ -262,16 +262,20 @@ mod tests {
         assert_eq!(values(&[], 0), None);
     }
 
-    #[test]
-    fn constants_pg_qualstats_saw_win_over_the_statistics() {
-        let seen = |column: &str, operator: &str, value: &str, count: f64| Observed {
+    /// What pg_qualstats saw `orders.column` compared with.
+    fn seen(column: &str, operator: &str, value: &str, count: f64) -> Observed {
+        Observed {
             schema: "public".into(),
             table: "orders".into(),
             column: column.into(),
             operator: operator.into(),
             value: value.into(),
             count,
-        };
+        }
+    }
+
+    #[test]
+    fn constants_pg_qualstats_saw_win_over_the_statistics() {
         let observed = [seen("status", "=", "pending", 970.0), seen("status", "=", "shipped", 30.0), seen("customer_id", ">", "5", 4.0)];
         let roles = [(1, column("status", Comparison::Equal)), (2, column("customer_id", Comparison::Equal))];
         let assumed = assume(&roles, 2, &catalog(), &observed).unwrap();
@@ -285,14 +289,6 @@ mod tests {
 
     #[test]
     fn a_value_is_fixed_only_when_every_comparison_seen_used_it() {
-        let seen = |column: &str, operator: &str, value: &str, count: f64| Observed {
-            schema: "public".into(),
-            table: "orders".into(),
-            column: column.into(),
-            operator: operator.into(),
-            value: value.into(),
-            count,
-        };
         let observed = [
             seen("status", "=", "pending", 40.0),
             seen("kind", "=", "a", 5.0),
