@@ -354,7 +354,7 @@ impl Reader {
         self.block = None;
         let (key, value) = content.split_once(':').map(|(k, v)| (k.trim(), v.trim())).unwrap_or((content, ""));
         match key {
-            // Lowercase before PostgreSQL 12 capitalized them; "Total runtime" before 9.4.
+            // Older servers wrote them in lowercase; "Total runtime" before 9.4.
             "Planning Time" | "Planning time" => self.planning_ms = milliseconds(value),
             "Execution Time" | "Execution time" | "Total runtime" => self.execution_ms = milliseconds(value),
             "Planning" | "JIT" => self.block = Some(key.to_string()),
