@@ -298,11 +298,14 @@ impl PlanNode {
         self.alias.as_deref().or(self.relation.as_deref())
     }
 
-    /// All nodes of this subtree, depth first (self first).
+    /// All nodes of this subtree, depth first (self first). With a stack, not by
+    /// recursion: each level of a recursive walk copied its subtree's list again.
     pub fn walk(&self) -> Vec<&PlanNode> {
-        let mut nodes = vec![self];
-        for child in &self.children {
-            nodes.extend(child.walk());
+        let mut nodes = Vec::new();
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            nodes.push(node);
+            stack.extend(node.children.iter().rev());
         }
         nodes
     }

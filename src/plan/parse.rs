@@ -23,7 +23,9 @@ pub fn read(text: &str) -> Result<Input> {
     if text.trim().is_empty() {
         bail!("the input is empty: give an EXPLAIN (FORMAT JSON) plan or a SQL file");
     }
-    let json = super::text::unwrap(text);
+    // JSON as EXPLAIN wrote it needs no unwrapping (and a copy of a large plan).
+    let raw_json = text.trim_start().starts_with(['[', '{']);
+    let json = if raw_json { std::borrow::Cow::Borrowed(text) } else { std::borrow::Cow::Owned(super::text::unwrap(text)) };
     let trimmed = json.trim_start();
     if !(trimmed.starts_with('[') || trimmed.starts_with('{')) {
         if super::text::looks_like_text_plan(&json) {
