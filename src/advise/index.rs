@@ -69,7 +69,7 @@ pub struct Access {
 }
 
 /// One key of an index: a column with its sort direction, or an expression.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub enum IndexKey {
     Column {
         name: String,

@@ -274,6 +274,11 @@ struct CteRef {
     inlined: Option<(Option<String>, String)>,
 }
 
+/// Whether the SELECT has a GROUP BY (a list or `ALL`).
+fn is_grouped(select: &Select) -> bool {
+    !matches!(&select.group_by, GroupByExpr::Expressions(list, _) if list.is_empty())
+}
+
 /// The table of `SELECT * | columns FROM table` with nothing else (no WHERE, GROUP BY, LIMIT, joins).
 fn plain_table_of(query: &Query) -> Option<(Option<String>, String)> {
     let SetExpr::Select(select) = query.body.as_ref() else { return None };
@@ -287,7 +292,7 @@ fn plain_table_of(query: &Query) -> Option<(Option<String>, String)> {
         && query.order_by.is_none()
         && select.selection.is_none()
         && select.having.is_none();
-    let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(list, _) if list.is_empty());
+    let grouped = is_grouped(select);
     if !plain_projection || !simple || grouped || select.distinct.is_some() || select.from.len() != 1 || !select.from[0].joins.is_empty() {
         return None;
     }
@@ -527,7 +532,7 @@ fn sort_keys(order_by: &[&sqlparser::ast::OrderByExpr], select: Option<&Select>,
 /// correlated `(SELECT max(o_totalprice) FROM orders WHERE o_custkey = c.c_custkey)`
 /// run once per outer row is where that pays most.
 fn extreme_of(select: &Select) -> Option<ColumnRef> {
-    let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(list, _) if list.is_empty());
+    let grouped = is_grouped(select);
     if grouped || select.distinct.is_some() || select.having.is_some() || select.projection.is_empty() {
         return None;
     }

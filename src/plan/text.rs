@@ -992,32 +992,20 @@ fn unframe(lines: &[&str]) -> Option<Vec<String>> {
     let header = lines.iter().position(|l| !l.trim().is_empty())?;
     let first = lines[header].trim_end();
     let titled = |line: &str| line.trim().trim_matches(VERTICAL).trim() == "QUERY PLAN";
+    let border_2 = is_rule(first) && lines.get(header + 1).is_some_and(|l| l.trim_start().starts_with(VERTICAL) && titled(l));
+    let dbeaver = first.ends_with(VERTICAL) && titled(first) && !first.trim_start().starts_with(VERTICAL);
+    let body = match (border_2, dbeaver) {
+        (true, _) => &lines[header + 2..],
+        (false, true) => &lines[header + 1..],
+        (false, false) => return None,
+    };
     let mut out = vec!["QUERY PLAN".to_string(), "-".to_string()];
-    if is_rule(first) && lines.get(header + 1).is_some_and(|l| l.trim_start().starts_with(VERTICAL) && titled(l)) {
-        for line in &lines[header + 2..] {
-            let line = line.trim_end();
-            if is_rule(line) {
-                continue;
-            }
-            match line.strip_prefix(VERTICAL) {
-                // psql pads the cell with one space each side, as its default output does on the left.
-                Some(inner) => out.push(inner.strip_suffix(VERTICAL).unwrap_or(inner).trim_end().to_string()),
-                None => out.push(line.to_string()),
-            }
-        }
-        return Some(out);
+    for line in body.iter().map(|l| l.trim_end()).filter(|l| !is_rule(l)) {
+        // psql pads a cell with one space each side, as its default output does on the left.
+        let inner = line.strip_prefix(VERTICAL).unwrap_or(line);
+        out.push(inner.strip_suffix(VERTICAL).unwrap_or(inner).trim_end().to_string());
     }
-    if first.ends_with(VERTICAL) && titled(first) && !first.trim_start().starts_with(VERTICAL) {
-        for line in &lines[header + 1..] {
-            let line = line.trim_end();
-            if is_rule(line) {
-                continue;
-            }
-            out.push(line.strip_suffix(VERTICAL).unwrap_or(line).trim_end().to_string());
-        }
-        return Some(out);
-    }
-    None
+    Some(out)
 }
 
 #[cfg(test)]

@@ -527,14 +527,7 @@ fn suggestions_sql(statement: &StatementReport, hypopg: Option<&HypoStatus>) -> 
 fn fold_partitions(suggestions: &[Suggestion]) -> Vec<(&Suggestion, Vec<&Suggestion>)> {
     let shape = |s: &Suggestion| {
         let stem = s.index.table.trim_end_matches(|c: char| c.is_ascii_digit() || c == '_');
-        (
-            s.kind,
-            s.index.schema.clone(),
-            stem.to_string(),
-            format!("{:?}", s.index.keys),
-            s.index.include.clone(),
-            s.index.predicate.clone(),
-        )
+        (s.kind, s.index.schema.clone(), stem.to_string(), s.index.keys.clone(), s.index.include.clone(), s.index.predicate.clone())
     };
     let mut groups: Vec<(&Suggestion, Vec<&Suggestion>)> = Vec::new();
     let mut by_shape: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
