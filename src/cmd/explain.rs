@@ -206,8 +206,25 @@ fn statement_report(
     catalog: Option<&Catalog>,
 ) -> StatementReport {
     let context = RuleContext { offset: parsed.and_then(SqlStatement::offset) };
-    let findings = diagnose(&plan, &context);
-    let mut scans = conditions::scans(&plan);
+    // The rules and the index suggestions read the plan independently: on a plan of
+    // thousands of nodes each takes tens of milliseconds, so they run side by side.
+    let (findings, (suggestions, dropped)) = std::thread::scope(|scope| {
+        let rules = scope.spawn(|| diagnose(&plan, &context));
+        let suggested = suggest(&label, sql.as_deref(), parsed, &plan, catalog);
+        (rules.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), suggested)
+    });
+    StatementReport { label, kind, sql, plan, findings, suggestions, dropped }
+}
+
+/// Index suggestions for one plan, and those an existing index already serves.
+fn suggest(
+    label: &str,
+    sql: Option<&str>,
+    parsed: Option<&SqlStatement>,
+    plan: &Plan,
+    catalog: Option<&Catalog>,
+) -> (Vec<Suggestion>, Vec<DroppedSuggestion>) {
+    let mut scans = conditions::scans(plan);
     // Without VERBOSE the plan does not say which columns a scan returns; a
     // single-table statement does, so covering indexes are still possible.
     if let Some((table, columns)) = parsed.and_then(SqlStatement::single_table_columns) {
@@ -219,7 +236,7 @@ fn statement_report(
     // One statement, one answer: with its text and the catalog, the candidates are
     // advise's for that statement, from the same analysis; the plan's stay for the
     // tables the text does not give one for (a loop's inner side, say).
-    if let (Some(text), Some(catalog)) = (sql.as_deref().or(parsed.map(|p| p.text.as_str())), catalog) {
+    if let (Some(text), Some(catalog)) = (sql.or(parsed.map(|p| p.text.as_str())), catalog) {
         let rows = plan.root.total_actual_rows().or(plan.root.plan_rows).unwrap_or(1.0);
         let statement = crate::workload::WorkloadStatement {
             query: text.to_string(),
@@ -228,7 +245,7 @@ fn statement_report(
             rows,
             shared_hit: 0.0,
             shared_read: 0.0,
-            source: label.clone(),
+            source: label.to_string(),
         };
         let analysis = crate::advise::workload::analyze_workload(crate::workload::Workload::new(vec![statement]), catalog);
         for from_text in analysis.candidates {
@@ -263,7 +280,7 @@ fn statement_report(
             None => suggestions.push(Suggestion::new(candidate)),
         }
     }
-    StatementReport { label, kind, sql, plan, findings, suggestions, dropped }
+    (suggestions, dropped)
 }
 
 struct Server {

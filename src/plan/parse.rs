@@ -136,7 +136,13 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
         }
         if fields.contains_key("Node Type") {
             let children = match plans {
-                Some(Json::Array(items)) => items.into_iter().filter_map(Json::into_node).collect(),
+                // Sized up front: collecting through the filter would grow the list by
+                // doubling, copying a partitioned plan's thousands of nodes each time.
+                Some(Json::Array(items)) => {
+                    let mut children = Vec::with_capacity(items.len());
+                    children.extend(items.into_iter().filter_map(Json::into_node));
+                    children
+                }
                 _ => Vec::new(),
             };
             return Ok(Json::Node(boxed_node(&fields, children)));

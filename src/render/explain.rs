@@ -76,8 +76,10 @@ pub fn explain_table(report: &ExplainReport, width: u16) -> String {
 }
 
 /// The report as JSON, written as it is serialized.
-pub fn write_explain_json(report: &ExplainReport, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+/// Generic over the writer: each write of the hundreds of MB a large plan's JSON
+/// takes then goes straight to the buffer, not through a `dyn Write` call.
+pub fn write_explain_json<W: std::io::Write>(report: &ExplainReport, mut out: W) -> anyhow::Result<()> {
+    super::json::write_pretty(&mut out, report)?;
     out.write_all(b"\n")?;
     Ok(())
 }

@@ -5,6 +5,7 @@ mod advise;
 mod compare;
 mod explain;
 mod flame;
+mod json;
 mod tune;
 
 pub use advise::{advise_markdown, advise_table};

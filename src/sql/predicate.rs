@@ -309,8 +309,8 @@ pub fn predicate_of(expr: &Expr, belongs: &dyn Fn(&ColumnRef) -> bool) -> Option
 }
 
 fn classify(expr: &Expr, belongs: &dyn Fn(&ColumnRef) -> bool) -> Option<Predicate> {
-    let sql = expr.to_string();
-    let predicate = |target, operator, operand| Some(Predicate { target, operator, operand, sql: sql.clone() });
+    // Written out only for a predicate: most conjuncts of a long filter are not one.
+    let predicate = |target, operator, operand| Some(Predicate { target, operator, operand, sql: expr.to_string() });
     match strip_nested(expr) {
         Expr::BinaryOp { left, op, right } => {
             let operator = match op {
