@@ -101,7 +101,7 @@ fn scan<'a>(
         // Each AND-ed part parsed once: an indexable predicate, or columns an
         // index-only scan would still need.
         for conjunct in predicate::conjuncts(condition) {
-            let Some(expr) = parse_expr(&conjunct) else { continue };
+            let Some(expr) = parse_expr(conjunct) else { continue };
             for part in predicate::conjunct_exprs(&expr) {
                 match predicate::predicate_of(part, &own) {
                     Some(found) => {

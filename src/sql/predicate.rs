@@ -219,16 +219,26 @@ pub fn columns_in(expr: &Expr) -> Vec<ColumnRef> {
 }
 
 /// Splits `((a = 1) AND (b = 2))` into `a = 1` and `b = 2`, respecting quotes and parentheses.
-pub fn conjuncts(condition: &str) -> Vec<String> {
-    let mut text = condition.trim().to_string();
-    while let Some(inner) = strip_outer_parens(&text) {
-        text = inner.trim().to_string();
+/// Slices of `condition`, not copies: a plan repeats its filters on every node.
+pub fn conjuncts(condition: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    push_conjuncts(condition, &mut parts);
+    parts
+}
+
+fn push_conjuncts<'a>(condition: &'a str, parts: &mut Vec<&'a str>) {
+    let mut text = condition.trim();
+    while let Some(inner) = strip_outer_parens(text) {
+        text = inner.trim();
     }
-    let parts = split_top_level(&text, " AND ");
-    if parts.len() == 1 {
-        return vec![text];
+    let split = split_top_level(text, " AND ");
+    if split.len() == 1 {
+        parts.push(text);
+        return;
     }
-    parts.iter().flat_map(|p| conjuncts(p)).collect()
+    for part in split {
+        push_conjuncts(part, parts);
+    }
 }
 
 fn strip_outer_parens(text: &str) -> Option<&str> {
@@ -258,7 +268,7 @@ fn strip_outer_parens(text: &str) -> Option<&str> {
 /// parentheses. Works on bytes: every byte it matches is ASCII, so each cut falls
 /// on a character boundary whatever else the text holds (curly quotes, a
 /// non-breaking space pasted from a ticket), and each position is looked at once.
-fn split_top_level(text: &str, separator: &str) -> Vec<String> {
+fn split_top_level<'a>(text: &'a str, separator: &str) -> Vec<&'a str> {
     debug_assert!(separator.is_ascii());
     let separator = separator.as_bytes();
     let mut parts = Vec::new();
@@ -278,7 +288,7 @@ fn split_top_level(text: &str, separator: &str) -> Vec<String> {
             (None, _)
                 if depth == 0 && bytes[i..].len() >= separator.len() && bytes[i..i + separator.len()].eq_ignore_ascii_case(separator) =>
             {
-                parts.push(text[start..i].to_string());
+                parts.push(&text[start..i]);
                 i += separator.len();
                 start = i;
                 continue;
@@ -287,7 +297,7 @@ fn split_top_level(text: &str, separator: &str) -> Vec<String> {
         }
         i += 1;
     }
-    parts.push(text[start..].to_string());
+    parts.push(&text[start..]);
     parts
 }
 
