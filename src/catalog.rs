@@ -147,6 +147,10 @@ pub struct ColumnStats {
     /// most common values into equal parts, lowest first.
     #[serde(default)]
     pub histogram_bounds: Vec<String>,
+    /// Average bytes of a value as stored (a short text's one-byte header
+    /// included): what a new index's size is worked out from.
+    #[serde(default)]
+    pub avg_width: Option<f64>,
     /// The table's row count, to resolve a negative n_distinct.
     pub table_rows: f64,
 }

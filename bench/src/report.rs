@@ -239,7 +239,8 @@ pub fn tuning(tuning: &Tuning, runs: usize, seconds: u32) -> String {
 
 pub fn speed(speed: &Speed, runs: usize) -> String {
     let runs = runs.max(crate::speed::MIN_RUNS);
-    let mut out = format!("## The tool's own speed\n\nThe release binary end to end, the fastest of {runs} runs; peak resident memory.\n\n");
+    let mut out =
+        format!("## The tool's own speed\n\nThe release binary end to end, the fastest of {runs} runs; peak resident memory.\n\n");
     let mut rows = table(&["input", "wall time", "per item", "peak memory"]);
     for (name, items, wall_s, peak) in &speed.rows {
         rows.add_row(vec![

@@ -670,6 +670,7 @@ mod tests {
             most_common_freqs: Vec::new(),
             correlation: None,
             histogram_bounds: Vec::new(),
+            avg_width: None,
             table_rows: 1e5,
         };
         let catalog = |skip_scan: bool, leading_values: f64| Catalog {

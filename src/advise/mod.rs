@@ -5,6 +5,7 @@ pub mod hygiene;
 pub mod index;
 pub mod report;
 pub mod select;
+pub mod size;
 pub mod statement;
 pub mod values;
 pub mod workload;

@@ -197,6 +197,7 @@ mod tests {
             most_common_freqs: freqs,
             correlation: None,
             histogram_bounds: bounds,
+            avg_width: None,
             table_rows: 1e6,
         };
         let days: Vec<String> = (0..=100).map(|d| format!("2026-{:02}-{:02}", 1 + d / 28, 1 + d % 28)).collect();
@@ -239,6 +240,7 @@ mod tests {
             most_common_freqs: vec![],
             correlation: None,
             histogram_bounds: vec!["a".into(), "an_n%x@example.com".into(), "z".into()],
+            avg_width: None,
             table_rows: 1e6,
         };
         assert_eq!(like_value(&stats, "t.email").unwrap().0, "an\\_n\\%x@ex%", "wildcards in the value are escaped");

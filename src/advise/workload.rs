@@ -444,6 +444,7 @@ mod tests {
             most_common_freqs: vec![0.49, 0.49, 0.02],
             correlation: None,
             histogram_bounds: vec![],
+            avg_width: None,
             table_rows: 1e6,
         }];
         catalog.tables[0].columns[2].data_type = "character(1)".into();

@@ -3,7 +3,8 @@
 
 use super::Progress;
 use crate::advise::index::{self, served_by, IndexCandidate};
-use crate::advise::select::{corrected_size, leading_key_only, narrow_cost_ratio, narrow_will_do};
+use crate::advise::select::{leading_key_only, narrow_cost_ratio, narrow_will_do};
+use crate::advise::size::corrected_size;
 use crate::catalog::Catalog;
 use crate::cli::ExplainArgs;
 use crate::cmd::migration::{prepare, Action, Target};

@@ -60,7 +60,8 @@ const STATS: &str = "
            coalesce(most_common_vals::text::text[], '{}'),
            coalesce(most_common_freqs::float8[], '{}'),
            correlation::float8,
-           coalesce(histogram_bounds::text::text[], '{}')
+           coalesce(histogram_bounds::text::text[], '{}'),
+           avg_width::float8
     FROM pg_stats
     WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
       AND ($1::text[] IS NULL OR tablename = ANY($1::text[]))
@@ -128,6 +129,7 @@ async fn read(client: &Session, names: Option<&[String]>) -> Result<Catalog> {
             most_common_freqs: r.get(6),
             correlation: r.get(7),
             histogram_bounds: r.get(8),
+            avg_width: r.get(9),
             // Filled in with the table below.
             table_rows: 0.0,
         });
