@@ -211,14 +211,14 @@ fn statement_report(
     // thousands of nodes each takes tens of milliseconds, so they run side by side.
     let (findings, (suggestions, dropped)) = std::thread::scope(|scope| {
         let rules = scope.spawn(|| diagnose(&plan, &context));
-        let suggested = suggest(&label, sql.as_deref(), parsed, &plan, catalog);
+        let suggested = index_suggestions(&label, sql.as_deref(), parsed, &plan, catalog);
         (rules.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), suggested)
     });
     StatementReport { label, kind, sql, plan, findings, suggestions, dropped }
 }
 
 /// Index suggestions for one plan, and those an existing index already serves.
-fn suggest(
+fn index_suggestions(
     label: &str,
     sql: Option<&str>,
     parsed: Option<&SqlStatement>,

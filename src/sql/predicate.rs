@@ -10,6 +10,7 @@ use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::ops::ControlFlow;
+use std::rc::Rc;
 
 /// A column reference as written: `alias.column` or a bare `column`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -172,14 +173,20 @@ pub fn of_relation(reference: &str) -> impl Fn(&ColumnRef) -> bool + '_ {
 
 /// Parses an expression the way PostgreSQL prints it, after replacing what only
 /// EXPLAIN writes (`SubPlan 1`, `InitPlan 1`) with a parameter.
-pub fn parse_expr(text: &str) -> Option<Expr> {
+pub fn parse_expr(text: &str) -> Option<Rc<Expr>> {
     // A plan of thousands of partitions repeats one filter thousands of times, and
-    // each is read by the conditions and by several rules: parse each text once.
+    // each is read by the conditions and by several rules: parse each text once,
+    // and share the tree rather than copy it.
     thread_local! {
-        static PARSED: std::cell::RefCell<std::collections::HashMap<String, Option<Expr>>> = Default::default();
+        static PARSED: std::cell::RefCell<std::collections::HashMap<String, Option<Rc<Expr>>>> = Default::default();
     }
-    let parse =
-        || Parser::new(&PostgreSqlDialect {}).try_with_sql(&replace_subplan_references(text)).ok().and_then(|mut p| p.parse_expr().ok());
+    let parse = || {
+        Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(&replace_subplan_references(text))
+            .ok()
+            .and_then(|mut p| p.parse_expr().ok())
+            .map(Rc::new)
+    };
     // A long condition is read once; copying it in and out of the cache would cost more.
     if text.len() > PARSE_CACHE_MAX_CHARS {
         return parse();
