@@ -1,7 +1,8 @@
 //! Quoting for SQL we generate: identifiers only when PostgreSQL needs it, literals always.
 
 /// Keywords that cannot be used as bare identifiers in every position.
-/// (PostgreSQL's reserved and type/function-name-restricted keywords.)
+/// (PostgreSQL's reserved and type/function-name-restricted keywords.) Sorted:
+/// looked up by binary search, once per identifier of every suggestion.
 const RESERVED: &[&str] = &[
     "all",
     "analyse",
@@ -112,7 +113,7 @@ pub fn quote_ident(name: &str) -> String {
     let plain = !name.is_empty()
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
-        && !RESERVED.contains(&name);
+        && RESERVED.binary_search(&name).is_err();
     if plain {
         name.to_string()
     } else {
@@ -152,6 +153,13 @@ fn needs_escape_in_comment(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_words_are_sorted_for_the_binary_search() {
+        assert!(RESERVED.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(quote_ident("select"), "\"select\"");
+        assert_eq!(quote_ident("zone"), "zone");
+    }
 
     #[test]
     fn quotes_identifiers_only_when_needed() {
