@@ -123,6 +123,13 @@ impl Fields<'_> {
         self.get(key).is_some()
     }
 
+    /// Moves the last value of `key` out: a node's strings are read once, so
+    /// they are moved into it, not copied.
+    fn take(&mut self, key: &str) -> Option<Value> {
+        let at = self.0.iter().rposition(|(k, _)| k == key)?;
+        Some(std::mem::take(&mut self.0[at].1))
+    }
+
     /// The object as serde_json's map, for what is read from it as JSON.
     fn into_map(self) -> Map<String, Value> {
         let mut map = Map::new();
@@ -215,7 +222,7 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
                 }
                 _ => Vec::new(),
             };
-            return Ok(Json::Node(boxed_node(&fields, children)));
+            return Ok(Json::Node(boxed_node(fields, children)));
         }
         Ok(Json::Object { fields, plan, query_plan })
     }
@@ -279,7 +286,7 @@ fn from_json(document: Json) -> Result<Plan> {
             match plan.map(|p| *p) {
                 Some(Json::Node(root)) => return Ok(statement(&fields.into_map(), *root)),
                 // A "Plan" that names no node type still is the plan.
-                Some(Json::Object { fields: root, .. }) => return Ok(statement(&fields.into_map(), node(&root, Vec::new()))),
+                Some(Json::Object { fields: root, .. }) => return Ok(statement(&fields.into_map(), node(root, Vec::new()))),
                 _ => {}
             }
             bail!("the JSON holds no EXPLAIN plan (no \"Plan\" key): produce it with EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)")
@@ -295,7 +302,7 @@ fn from_json(document: Json) -> Result<Plan> {
 
 /// [`node`] on the heap, outside the visitor's recursive frame.
 #[inline(never)]
-fn boxed_node(object: &Fields, children: Vec<PlanNode>) -> Box<PlanNode> {
+fn boxed_node(object: Fields, children: Vec<PlanNode>) -> Box<PlanNode> {
     Box::new(node(object, children))
 }
 
@@ -373,10 +380,10 @@ fn statement(top: &Map<String, Value>, mut root: PlanNode) -> Plan {
 
 /// One node from its object's fields, its children already read. Its id is set
 /// once the whole tree is read.
-fn node(object: &Fields, children: Vec<PlanNode>) -> PlanNode {
-    let actual = match (number(object, "Actual Total Time"), number(object, "Actual Rows"), number(object, "Actual Loops")) {
+fn node(mut object: Fields, children: Vec<PlanNode>) -> PlanNode {
+    let actual = match (number(&object, "Actual Total Time"), number(&object, "Actual Rows"), number(&object, "Actual Loops")) {
         (total, Some(rows), Some(loops)) => Some(Actual {
-            startup_ms: number(object, "Actual Startup Time").unwrap_or(0.0),
+            startup_ms: number(&object, "Actual Startup Time").unwrap_or(0.0),
             // ANALYZE with TIMING OFF writes rows and loops but no times.
             total_ms: total.unwrap_or(0.0),
             rows,
@@ -386,64 +393,64 @@ fn node(object: &Fields, children: Vec<PlanNode>) -> PlanNode {
     };
     PlanNode {
         id: 0,
-        node_type: text(object, "Node Type").unwrap_or_else(|| "Unknown".into()),
-        parent_relationship: text(object, "Parent Relationship"),
-        subplan_name: text(object, "Subplan Name"),
-        relation: text(object, "Relation Name"),
-        schema: text(object, "Schema"),
-        alias: text(object, "Alias"),
-        index_name: text(object, "Index Name"),
-        cte_name: text(object, "CTE Name"),
-        function_name: text(object, "Function Name"),
-        join_type: text(object, "Join Type"),
-        strategy: text(object, "Strategy"),
-        operation: text(object, "Operation"),
+        node_type: take_text(&mut object, "Node Type").unwrap_or_else(|| "Unknown".into()),
+        parent_relationship: take_text(&mut object, "Parent Relationship"),
+        subplan_name: take_text(&mut object, "Subplan Name"),
+        relation: take_text(&mut object, "Relation Name"),
+        schema: take_text(&mut object, "Schema"),
+        alias: take_text(&mut object, "Alias"),
+        index_name: take_text(&mut object, "Index Name"),
+        cte_name: take_text(&mut object, "CTE Name"),
+        function_name: take_text(&mut object, "Function Name"),
+        join_type: take_text(&mut object, "Join Type"),
+        strategy: take_text(&mut object, "Strategy"),
+        operation: take_text(&mut object, "Operation"),
         parallel_aware: object.get("Parallel Aware").and_then(Value::as_bool).unwrap_or(false),
         disabled: match object.get("Disabled") {
             Some(value) => value.as_bool().unwrap_or(false),
             // Before 18 a disabled path carries the disable cost, and so does every
             // node above it: the node is the lowest one that has it.
             None => {
-                number(object, "Total Cost").is_some_and(|cost| cost >= DISABLE_COST)
+                number(&object, "Total Cost").is_some_and(|cost| cost >= DISABLE_COST)
                     && children.iter().all(|c| c.total_cost.is_none_or(|cost| cost < DISABLE_COST))
             }
         },
-        startup_cost: number(object, "Startup Cost"),
-        total_cost: number(object, "Total Cost"),
-        plan_rows: number(object, "Plan Rows"),
-        plan_width: number(object, "Plan Width"),
+        startup_cost: number(&object, "Startup Cost"),
+        total_cost: number(&object, "Total Cost"),
+        plan_rows: number(&object, "Plan Rows"),
+        plan_width: number(&object, "Plan Width"),
         actual,
-        output: list(object, "Output"),
-        filter: text(object, "Filter"),
-        index_cond: text(object, "Index Cond"),
-        recheck_cond: text(object, "Recheck Cond"),
-        hash_cond: text(object, "Hash Cond"),
-        merge_cond: text(object, "Merge Cond"),
-        join_filter: text(object, "Join Filter"),
-        sort_key: list(object, "Sort Key"),
-        group_key: list(object, "Group Key"),
-        rows_removed_by_filter: number(object, "Rows Removed by Filter"),
-        rows_removed_by_index_recheck: number(object, "Rows Removed by Index Recheck"),
-        rows_removed_by_join_filter: number(object, "Rows Removed by Join Filter"),
-        index_searches: number(object, "Index Searches"),
-        heap_fetches: number(object, "Heap Fetches"),
-        exact_heap_blocks: number(object, "Exact Heap Blocks"),
-        lossy_heap_blocks: number(object, "Lossy Heap Blocks"),
-        sort_method: text(object, "Sort Method"),
-        sort_space_kb: number(object, "Sort Space Used"),
-        sort_space_type: text(object, "Sort Space Type"),
-        hash_batches: number(object, "Hash Batches"),
-        original_hash_batches: number(object, "Original Hash Batches"),
-        peak_memory_kb: number(object, "Peak Memory Usage"),
-        disk_usage_kb: number(object, "Disk Usage"),
-        hashagg_batches: number(object, "HashAgg Batches"),
-        storage: text(object, "Storage"),
-        max_storage_kb: number(object, "Maximum Storage"),
-        workers_planned: number(object, "Workers Planned"),
-        workers_launched: number(object, "Workers Launched"),
-        buffers: buffers(object),
+        output: take_list(&mut object, "Output"),
+        filter: take_text(&mut object, "Filter"),
+        index_cond: take_text(&mut object, "Index Cond"),
+        recheck_cond: take_text(&mut object, "Recheck Cond"),
+        hash_cond: take_text(&mut object, "Hash Cond"),
+        merge_cond: take_text(&mut object, "Merge Cond"),
+        join_filter: take_text(&mut object, "Join Filter"),
+        sort_key: take_list(&mut object, "Sort Key"),
+        group_key: take_list(&mut object, "Group Key"),
+        rows_removed_by_filter: number(&object, "Rows Removed by Filter"),
+        rows_removed_by_index_recheck: number(&object, "Rows Removed by Index Recheck"),
+        rows_removed_by_join_filter: number(&object, "Rows Removed by Join Filter"),
+        index_searches: number(&object, "Index Searches"),
+        heap_fetches: number(&object, "Heap Fetches"),
+        exact_heap_blocks: number(&object, "Exact Heap Blocks"),
+        lossy_heap_blocks: number(&object, "Lossy Heap Blocks"),
+        sort_method: take_text(&mut object, "Sort Method"),
+        sort_space_kb: number(&object, "Sort Space Used"),
+        sort_space_type: take_text(&mut object, "Sort Space Type"),
+        hash_batches: number(&object, "Hash Batches"),
+        original_hash_batches: number(&object, "Original Hash Batches"),
+        peak_memory_kb: number(&object, "Peak Memory Usage"),
+        disk_usage_kb: number(&object, "Disk Usage"),
+        hashagg_batches: number(&object, "HashAgg Batches"),
+        storage: take_text(&mut object, "Storage"),
+        max_storage_kb: number(&object, "Maximum Storage"),
+        workers_planned: number(&object, "Workers Planned"),
+        workers_launched: number(&object, "Workers Launched"),
+        buffers: buffers(&object),
         // "I/O Read Time" until 16, "Shared I/O Read Time" from 17.
-        io_read_ms: number(object, "I/O Read Time").or_else(|| number(object, "Shared I/O Read Time")),
+        io_read_ms: number(&object, "I/O Read Time").or_else(|| number(&object, "Shared I/O Read Time")),
         children,
         ..PlanNode::default()
     }
@@ -485,11 +492,21 @@ fn text(object: &impl Object, key: &str) -> Option<String> {
     }
 }
 
-/// A list of strings; a single string (some tools flatten one-element lists) is a list of one.
-fn list(object: &impl Object, key: &str) -> Vec<String> {
-    match object.get(key) {
-        Some(Value::Array(items)) => items.iter().map(scalar).collect(),
-        Some(Value::String(s)) => vec![s.clone()],
+/// [`text`], moving the string out of a node's fields.
+fn take_text(object: &mut Fields, key: &str) -> Option<String> {
+    match object.take(key)? {
+        Value::String(s) => Some(s),
+        Value::Null => None,
+        other => Some(scalar(&other)),
+    }
+}
+
+/// A list of strings, moved out of a node's fields; a single string (some tools
+/// flatten one-element lists) is a list of one.
+fn take_list(object: &mut Fields, key: &str) -> Vec<String> {
+    match object.take(key) {
+        Some(Value::Array(items)) => items.into_iter().map(|item| if let Value::String(s) = item { s } else { scalar(&item) }).collect(),
+        Some(Value::String(s)) => vec![s],
         _ => Vec::new(),
     }
 }
