@@ -26,7 +26,7 @@ pub fn read(text: &str) -> Result<Input> {
     }
     // JSON as EXPLAIN wrote it needs no unwrapping (and a copy of a large plan).
     let raw_json = text.trim_start().starts_with(['[', '{']);
-    let json = if raw_json { std::borrow::Cow::Borrowed(text) } else { std::borrow::Cow::Owned(super::text::unwrap(text)) };
+    let json = if raw_json { Cow::Borrowed(text) } else { Cow::Owned(super::text::unwrap(text)) };
     let trimmed = json.trim_start();
     if !(trimmed.starts_with('[') || trimmed.starts_with('{')) {
         if super::text::looks_like_text_plan(&json) {
@@ -485,16 +485,17 @@ fn number(object: &impl Object, key: &str) -> Option<f64> {
 }
 
 fn text(object: &impl Object, key: &str) -> Option<String> {
-    match object.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        other => Some(scalar(other)),
-    }
+    object.get(key).cloned().and_then(into_text)
 }
 
 /// [`text`], moving the string out of a node's fields.
 fn take_text(object: &mut Fields, key: &str) -> Option<String> {
-    match object.take(key)? {
+    object.take(key).and_then(into_text)
+}
+
+/// A value as text: a string as it is, null as none, anything else as JSON.
+fn into_text(value: Value) -> Option<String> {
+    match value {
         Value::String(s) => Some(s),
         Value::Null => None,
         other => Some(scalar(&other)),
