@@ -19,7 +19,7 @@ use crate::plan::parse::{read, Input};
 use crate::plan::report::{DroppedSuggestion, ExplainReport, StatementReport, Suggestion};
 use crate::plan::rules::{diagnose, Context as RuleContext};
 use crate::plan::{conditions, Plan};
-use crate::render::{self, ExplainFormat};
+use crate::render::{self, ExplainFormat, ExplainRenderer, PlanPart};
 use crate::sql::statements::{parse_file, SqlStatement};
 use anyhow::{bail, Context, Result};
 use std::io::{Read, Write};
@@ -35,10 +35,11 @@ pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<E
     if args.with_index.is_some() && matches!(input, Input::Plan(_)) {
         bail!("{name} is a plan; --with-index plans a statement twice, so give it the SQL file (or compare two plans with --compare BEFORE AFTER)");
     }
-    let report = match input {
+    let renderer = render::ExplainRenderer { format: explain_format(args.format), width: super::table_width() };
+    let (report, plan_part) = match input {
         Input::Plan(plan) => match &args.db.db {
-            None => offline(&name, *plan),
-            Some(url) => block_on(live_plan(args, url, &name, *plan))?,
+            None => offline(&name, *plan, &renderer),
+            Some(url) => block_on(live_plan(args, url, &name, *plan, &renderer))?,
         },
         Input::NotAPlan => {
             let statements = parse_file(&text).with_context(|| name.clone())?;
@@ -57,7 +58,7 @@ pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<E
                 let (before, after) = block_on(plans_with_index(args, url, statement, create_index))?;
                 return write_comparison(args, &before, &after, &format!("{name} as it is"), &format!("{name} with {create_index}"), out);
             }
-            block_on(live_sql(args, url, &name, &statements))?
+            (block_on(live_sql(args, url, &name, &statements))?, None)
         }
     };
 
@@ -65,20 +66,7 @@ pub fn run(args: &ExplainArgs, config: &Config, out: &mut dyn Write) -> Result<E
     if let Some(prepared) = migration.as_ref().filter(|p| p.action() == Action::Check) {
         return prepared.finish(out);
     }
-    let text = match explain_format(args.format) {
-        ExplainFormat::Table => render::explain_table(&report, super::table_width()),
-        ExplainFormat::Json => {
-            // Streamed: the JSON of a plan of 100,000 nodes is hundreds of MB.
-            let mut buffered = std::io::BufWriter::new(&mut *out);
-            render::write_explain_json(&report, &mut buffered)?;
-            buffered.flush()?;
-            String::new()
-        }
-        ExplainFormat::Markdown => render::explain_markdown(&report),
-        ExplainFormat::Html => render::explain_html(&report),
-        ExplainFormat::Svg => render::explain_svg(&report),
-    };
-    out.write_all(text.as_bytes())?;
+    renderer.write(&report, vec![plan_part], out)?;
     if let Some(prepared) = &migration {
         prepared.finish(out)?;
     }
@@ -174,13 +162,14 @@ fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?.block_on(future)
 }
 
-/// A plan file with no server: diagnose and suggest, unverified.
-fn offline(name: &str, plan: Plan) -> ExplainReport {
+/// A plan file with no server: diagnose and suggest, unverified; and the plan's
+/// part of the report, rendered meanwhile.
+fn offline(name: &str, plan: Plan, renderer: &ExplainRenderer) -> (ExplainReport, Option<PlanPart>) {
     let queries = queries_of(&plan);
     let mut notes = not_read_note(name, &plan).into_iter().collect::<Vec<_>>();
-    let statement = statement_report(name.to_string(), None, None, queries.first(), plan, None);
+    let (statement, plan_part) = statement_report(name.to_string(), None, None, queries.first(), plan, None, Some(renderer));
     notes.push("no --db: suggestions are unverified and existing indexes unknown".into());
-    ExplainReport { statements: vec![statement], hypopg: None, notes }
+    (ExplainReport { statements: vec![statement], hypopg: None, notes }, plan_part)
 }
 
 /// What the plan file held that the model left out (a text plan's per-worker
@@ -197,7 +186,8 @@ fn queries_of(plan: &Plan) -> Vec<SqlStatement> {
 
 /// Findings and suggestions for one plan; `parsed` is its statement when known
 /// (OFFSET, columns read), `sql` the text pgadvise ran; `catalog` drops what
-/// existing indexes serve.
+/// existing indexes serve. With a `renderer`, also the plan's part of the report
+/// (the first statement's).
 fn statement_report(
     label: String,
     kind: Option<PlanKind>,
@@ -205,16 +195,20 @@ fn statement_report(
     parsed: Option<&SqlStatement>,
     plan: Plan,
     catalog: Option<&Catalog>,
-) -> StatementReport {
+    renderer: Option<&ExplainRenderer>,
+) -> (StatementReport, Option<PlanPart>) {
     let context = RuleContext { offset: parsed.and_then(SqlStatement::offset) };
-    // The rules and the index suggestions read the plan independently: on a plan of
-    // thousands of nodes each takes tens of milliseconds, so they run side by side.
-    let (findings, (suggestions, dropped)) = std::thread::scope(|scope| {
+    // The rules, the index suggestions and the plan's rendering each read the plan
+    // alone: on a plan of thousands of nodes each takes tens of milliseconds, so
+    // they run side by side.
+    let (findings, (suggestions, dropped), plan_part) = std::thread::scope(|scope| {
         let rules = scope.spawn(|| diagnose(&plan, &context));
+        let rendering = renderer.map(|renderer| scope.spawn(|| renderer.plan_part(&plan, 0)));
         let suggested = index_suggestions(&label, sql.as_deref(), parsed, &plan, catalog);
-        (rules.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), suggested)
+        let plan_part = rendering.and_then(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        (rules.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), suggested, plan_part)
     });
-    StatementReport { label, kind, sql, plan, findings, suggestions, dropped }
+    (StatementReport { label, kind, sql, plan, findings, suggestions, dropped }, plan_part)
 }
 
 /// Index suggestions for one plan, and those an existing index already serves.
@@ -269,7 +263,7 @@ fn index_suggestions(
             }
         }
     }
-    let mut suggestions = Vec::new();
+    let mut suggestions = Vec::with_capacity(candidates.len());
     let mut dropped = Vec::new();
     for candidate in candidates {
         match catalog.and_then(|c| served_by(&candidate, c)) {
@@ -308,12 +302,18 @@ fn planning(args: &ExplainArgs, server: &Server, statement: &SqlStatement) -> Pl
 
 /// A plan file with a server: the catalog filters suggestions; the plan's query
 /// text (auto_explain writes it) lets HypoPG verify them.
-async fn live_plan(args: &ExplainArgs, url: &str, name: &str, plan: Plan) -> Result<ExplainReport> {
+async fn live_plan(
+    args: &ExplainArgs,
+    url: &str,
+    name: &str,
+    plan: Plan,
+    renderer: &ExplainRenderer,
+) -> Result<(ExplainReport, Option<PlanPart>)> {
     let server = open(args, url).await?;
     let catalog = read_catalog(&server.client, &plan).await?;
     let queries = queries_of(&plan);
     let mut notes: Vec<String> = not_read_note(name, &plan).into_iter().collect();
-    let mut statement = statement_report(name.to_string(), None, None, queries.first(), plan, Some(&catalog));
+    let (mut statement, plan_part) = statement_report(name.to_string(), None, None, queries.first(), plan, Some(&catalog), Some(renderer));
     // Verification plans the statement again: only possible for exactly one.
     let hypopg = match queries.as_slice() {
         [query] => {
@@ -327,7 +327,7 @@ async fn live_plan(args: &ExplainArgs, url: &str, name: &str, plan: Plan) -> Res
             None
         }
     };
-    Ok(ExplainReport { statements: vec![statement], hypopg, notes })
+    Ok((ExplainReport { statements: vec![statement], hypopg, notes }, plan_part))
 }
 
 /// A SQL file with a server: explain each statement in order, inside rolled-back transactions.
@@ -350,8 +350,8 @@ async fn live_sql(args: &ExplainArgs, url: &str, name: &str, statements: &[SqlSt
             notes.push(format!("{label}: has $1… and no --param values, so this is a generic plan (estimates only, not executed)"));
         }
         let catalog = read_catalog(&server.client, &plan).await?;
-        let mut report =
-            statement_report(label, Some(planning.kind()), Some(statement.text.clone()), Some(statement), plan, Some(&catalog));
+        let (mut report, _) =
+            statement_report(label, Some(planning.kind()), Some(statement.text.clone()), Some(statement), plan, Some(&catalog), None);
         let status = verify(&server.client, &statement.text, &Planning { analyze: false, ..planning }, &catalog, &mut report).await?;
         hypopg_status = Some(status);
         reports.push(report);

@@ -43,13 +43,78 @@ pub enum ReportFormat {
 /// Nodes highlighted as where the time goes: at most this many.
 const HIGHLIGHTED_NODES: usize = 3;
 
-pub fn explain_table(report: &ExplainReport, width: u16) -> String {
+/// What an explain report shows of one plan alone: its tree (table, Markdown,
+/// HTML) and its icicle (HTML, SVG). On a plan of thousands of nodes it takes as
+/// long to write as the plan takes to diagnose, and needs nothing the diagnosis
+/// finds, so `explain` renders it on a thread of its own meanwhile.
+pub struct PlanPart(String);
+
+/// How `explain` writes its report: the format, and the width of a table.
+#[derive(Debug, Clone, Copy)]
+pub struct ExplainRenderer {
+    pub format: ExplainFormat,
+    pub width: u16,
+}
+
+impl ExplainRenderer {
+    /// The part of the report that is the plan's alone; `statement` is the plan's
+    /// place in the report (HTML links point into it). `None` for JSON, which
+    /// streams the plan with the rest.
+    pub fn plan_part(&self, plan: &Plan, statement: usize) -> Option<PlanPart> {
+        let text = match self.format {
+            ExplainFormat::Table => tree(plan, self.width, true).to_string(),
+            ExplainFormat::Markdown => {
+                let mut table = tree(plan, MARKDOWN_TREE_WIDTH, false);
+                table.force_no_tty();
+                table.to_string()
+            }
+            ExplainFormat::Html => html_plan(plan, statement),
+            ExplainFormat::Svg => super::flame::svg(plan, false),
+            ExplainFormat::Json => return None,
+        };
+        Some(PlanPart(text))
+    }
+
+    /// Writes the report. `parts` holds, by statement, the plan parts rendered
+    /// beforehand; a missing one is rendered here.
+    pub fn write(&self, report: &ExplainReport, mut parts: Vec<Option<PlanPart>>, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+        if self.format == ExplainFormat::Json {
+            // Streamed: the JSON of a plan of 100,000 nodes is hundreds of MB.
+            let mut buffered = std::io::BufWriter::new(out);
+            write_explain_json(report, &mut buffered)?;
+            std::io::Write::flush(&mut buffered)?;
+            return Ok(());
+        }
+        parts.resize_with(report.statements.len(), || None);
+        let parts: Vec<String> = parts
+            .into_iter()
+            .zip(&report.statements)
+            .enumerate()
+            .map(|(i, (part, statement))| part.or_else(|| self.plan_part(&statement.plan, i)).map_or_else(String::new, |p| p.0))
+            .collect();
+        let text = match self.format {
+            ExplainFormat::Table => explain_table(report, &parts, self.width),
+            ExplainFormat::Markdown => explain_markdown(report, &parts),
+            ExplainFormat::Html => explain_html(report, &parts),
+            ExplainFormat::Svg => explain_svg(&parts),
+            ExplainFormat::Json => unreachable!("written above"),
+        };
+        out.write_all(text.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// The width Markdown's plan tree is laid out in: a pull-request comment's code block.
+const MARKDOWN_TREE_WIDTH: u16 = 140;
+
+/// `trees`: each statement's [`PlanPart`], in order.
+fn explain_table(report: &ExplainReport, trees: &[String], width: u16) -> String {
     let mut out = String::new();
-    for statement in &report.statements {
+    for (statement, tree) in report.statements.iter().zip(trees) {
         out.push_str(&format!("── {} ──\n", statement.label));
         out.push_str(&summary(statement));
         out.push('\n');
-        out.push_str(&tree(&statement.plan, width, true).to_string());
+        out.push_str(tree);
         out.push_str("\n\n");
         if statement.findings.is_empty() {
             out.push_str("Findings: none.\n\n");
@@ -78,21 +143,20 @@ pub fn explain_table(report: &ExplainReport, width: u16) -> String {
 /// The report as JSON, written as it is serialized.
 /// Generic over the writer: each write of the hundreds of MB a large plan's JSON
 /// takes then goes straight to the buffer, not through a `dyn Write` call.
-pub fn write_explain_json<W: std::io::Write>(report: &ExplainReport, mut out: W) -> anyhow::Result<()> {
+fn write_explain_json<W: std::io::Write>(report: &ExplainReport, mut out: W) -> anyhow::Result<()> {
     super::json::write_pretty(&mut out, report)?;
     out.write_all(b"\n")?;
     Ok(())
 }
 
-pub fn explain_markdown(report: &ExplainReport) -> String {
+/// `trees`: each statement's [`PlanPart`], in order.
+fn explain_markdown(report: &ExplainReport, trees: &[String]) -> String {
     let mut out = String::new();
-    for statement in &report.statements {
+    for (statement, tree) in report.statements.iter().zip(trees) {
         out.push_str(&format!("### pgadvise explain: `{}`\n\n", statement.label));
         out.push_str(&summary(statement));
         out.push_str("\n<details><summary>Plan</summary>\n\n```text\n");
-        let mut table = tree(&statement.plan, 140, false);
-        table.force_no_tty();
-        out.push_str(&table.to_string());
+        out.push_str(tree);
         out.push_str("\n```\n\n</details>\n\n");
         if statement.findings.is_empty() {
             out.push_str("No findings.\n\n");
@@ -326,48 +390,17 @@ fn tree_header(analyzed: bool) -> &'static [&'static str] {
 /// statement its summary, an icicle of where the time goes whose boxes link to
 /// the tree's rows, the tree with the table's columns, the findings linked to
 /// their nodes, and the suggested indexes.
-pub fn explain_html(report: &ExplainReport) -> String {
+fn explain_html(report: &ExplainReport, plans: &[String]) -> String {
     use super::flame::escape;
     let mut out = String::from(HTML_HEAD);
-    for (index, statement) in report.statements.iter().enumerate() {
-        let plan = &statement.plan;
-        let anchor = |id: usize| format!("s{index}-node-{id}");
+    for (index, (statement, plan)) in report.statements.iter().zip(plans).enumerate() {
+        let anchor = |id: usize| node_anchor(index, id);
         out.push_str(&format!(
             "<section>\n<h2>{}</h2>\n<p class=\"summary\">{}</p>\n",
             escape(&statement.label),
             escape(summary(statement).trim())
         ));
-        out.push_str("<div class=\"flame\">\n");
-        out.push_str(&super::flame::svg(plan, true).replace("href=\"#node-", &format!("href=\"#s{index}-node-")));
-        out.push_str("</div>\n<table class=\"tree\">\n<tr>");
-        for name in tree_header(plan.analyzed) {
-            out.push_str(&format!("<th>{}</th>", escape(name)));
-        }
-        out.push_str("</tr>\n");
-        let highlighted = slowest(plan);
-        let mut rows = Vec::new();
-        lines(&plan.root, String::new(), String::new(), &mut rows);
-        for (node, prefix) in rows {
-            let hot = highlighted.contains(&node.id);
-            let label = match &node.subplan_name {
-                Some(subplan) => format!("{prefix}[{subplan}] {}{}", node.label(), remarks(node)),
-                None => format!("{prefix}{}{}", node.label(), remarks(node)),
-            };
-            out.push_str(&format!(
-                "<tr id=\"{}\"{}><td class=\"num\">{}</td><td class=\"label\">{}</td>",
-                anchor(node.id),
-                if hot { " class=\"hot\"" } else { "" },
-                node.id,
-                escape(&label)
-            ));
-            let cells: Vec<String> = if plan.analyzed { analyzed_texts(plan, node, hot).to_vec() } else { estimate_texts(node).to_vec() };
-            let last = cells.len() - 1;
-            for (i, cell) in cells.iter().enumerate() {
-                out.push_str(&format!("<td{}>{}</td>", if i < last { " class=\"num\"" } else { "" }, escape(cell)));
-            }
-            out.push_str("</tr>\n");
-        }
-        out.push_str("</table>\n");
+        out.push_str(plan);
         if statement.findings.is_empty() {
             out.push_str("<p>No findings.</p>\n");
         } else {
@@ -402,12 +435,56 @@ pub fn explain_html(report: &ExplainReport) -> String {
     out
 }
 
+/// The id of a node's row in the HTML page: `statement` is the plan's place in the report.
+fn node_anchor(statement: usize, node: usize) -> String {
+    format!("s{statement}-node-{node}")
+}
+
+/// A plan's part of the HTML page: its icicle, whose boxes link to the tree's
+/// rows, and the tree with the table's columns.
+fn html_plan(plan: &Plan, index: usize) -> String {
+    use super::flame::escape;
+    let anchor = |id: usize| node_anchor(index, id);
+    let mut out = String::from("<div class=\"flame\">\n");
+    out.push_str(&super::flame::svg(plan, true).replace("href=\"#node-", &format!("href=\"#s{index}-node-")));
+    out.push_str("</div>\n<table class=\"tree\">\n<tr>");
+    for name in tree_header(plan.analyzed) {
+        out.push_str(&format!("<th>{}</th>", escape(name)));
+    }
+    out.push_str("</tr>\n");
+    let highlighted = slowest(plan);
+    let mut rows = Vec::new();
+    lines(&plan.root, String::new(), String::new(), &mut rows);
+    for (node, prefix) in rows {
+        let hot = highlighted.contains(&node.id);
+        let label = match &node.subplan_name {
+            Some(subplan) => format!("{prefix}[{subplan}] {}{}", node.label(), remarks(node)),
+            None => format!("{prefix}{}{}", node.label(), remarks(node)),
+        };
+        out.push_str(&format!(
+            "<tr id=\"{}\"{}><td class=\"num\">{}</td><td class=\"label\">{}</td>",
+            anchor(node.id),
+            if hot { " class=\"hot\"" } else { "" },
+            node.id,
+            escape(&label)
+        ));
+        let cells: Vec<String> = if plan.analyzed { analyzed_texts(plan, node, hot).to_vec() } else { estimate_texts(node).to_vec() };
+        let last = cells.len() - 1;
+        for (i, cell) in cells.iter().enumerate() {
+            out.push_str(&format!("<td{}>{}</td>", if i < last { " class=\"num\"" } else { "" }, escape(cell)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+    out
+}
+
 /// `--format svg`: each statement's icicle, one under the other, in one SVG.
-pub fn explain_svg(report: &ExplainReport) -> String {
-    match report.statements.as_slice() {
-        [statement] => super::flame::svg(&statement.plan, false),
-        statements => {
-            let parts: Vec<String> = statements.iter().map(|s| super::flame::svg(&s.plan, false)).collect();
+/// `icicles`: each statement's [`PlanPart`], in order.
+fn explain_svg(icicles: &[String]) -> String {
+    match icicles {
+        [icicle] => icicle.clone(),
+        parts => {
             let heights: Vec<f64> = parts.iter().map(|p| svg_height(p)).collect();
             let total: f64 = heights.iter().sum();
             let mut out = format!(

@@ -10,7 +10,7 @@ mod tune;
 
 pub use advise::{advise_markdown, advise_table};
 pub use compare::{compare_json, compare_markdown, compare_table};
-pub use explain::{explain_html, explain_markdown, explain_svg, explain_table, write_explain_json, ExplainFormat, ReportFormat};
+pub use explain::{ExplainFormat, ExplainRenderer, PlanPart, ReportFormat};
 pub use tune::*;
 
 use comfy_table::{presets, ContentArrangement, Table};
