@@ -8,7 +8,6 @@
 use super::{Plan, PlanNode};
 use crate::advise::index::{Access, SMALL_HASH_ROWS};
 use crate::sql::predicate::{self, columns_in, parse_expr, ColumnRef, Predicate, SortKey};
-use std::collections::HashMap;
 
 /// Everything the plan says about how one scan node reads its relation.
 #[derive(Debug, Clone)]
@@ -56,23 +55,27 @@ impl ScanConditions<'_> {
 
 /// Conditions of every scan on a base relation, in plan order.
 pub fn scans(plan: &Plan) -> Vec<ScanConditions<'_>> {
-    let mut scan_counts = HashMap::new();
+    let mut scan_counts = Vec::new();
     count_scans(&plan.root, &mut scan_counts);
     let mut found = Vec::new();
     collect(&plan.root, &[], &scan_counts, &mut found);
     found
 }
 
-/// How many base-relation scans each subtree holds, by node id (computed once: a
-/// Sort over an Append of thousands of partitions would otherwise be walked per scan).
-fn count_scans(node: &PlanNode, counts: &mut HashMap<usize, usize>) -> usize {
+/// How many base-relation scans each subtree holds, at its node's id (computed
+/// once: a Sort over an Append of thousands of partitions would otherwise be
+/// walked per scan). Ids number the nodes from 1, so a list does for a map.
+fn count_scans(node: &PlanNode, counts: &mut Vec<usize>) -> usize {
     let own = usize::from(node.relation.is_some());
     let total = own + node.children.iter().map(|c| count_scans(c, counts)).sum::<usize>();
-    counts.insert(node.id, total);
+    if counts.len() <= node.id {
+        counts.resize(node.id + 1, 0);
+    }
+    counts[node.id] = total;
     total
 }
 
-fn collect<'a>(node: &'a PlanNode, ancestors: &[&'a PlanNode], scan_counts: &HashMap<usize, usize>, found: &mut Vec<ScanConditions<'a>>) {
+fn collect<'a>(node: &'a PlanNode, ancestors: &[&'a PlanNode], scan_counts: &[usize], found: &mut Vec<ScanConditions<'a>>) {
     if let (Some(table), Some(reference)) = (node.relation.as_deref(), node.reference_name()) {
         found.push(scan(node, table, reference, ancestors, scan_counts));
     }
@@ -83,18 +86,16 @@ fn collect<'a>(node: &'a PlanNode, ancestors: &[&'a PlanNode], scan_counts: &Has
     }
 }
 
-fn scan<'a>(
-    node: &'a PlanNode,
-    table: &'a str,
-    reference: &str,
-    ancestors: &[&'a PlanNode],
-    scan_counts: &HashMap<usize, usize>,
-) -> ScanConditions<'a> {
+/// Predicates of one scan compared one by one, not hashed, up to this many.
+const DEDUPLICATED_BY_SEARCH: usize = 16;
+
+fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'a PlanNode], scan_counts: &[usize]) -> ScanConditions<'a> {
     let own = predicate::of_relation(reference);
     let qualified = |c: &ColumnRef| c.qualifier.as_deref() == Some(reference);
     let conditions = [&node.filter, &node.index_cond, &node.recheck_cond];
     let mut predicates: Vec<Predicate> = Vec::new();
-    // Seen predicates, so that a filter of thousands of conjuncts is deduplicated in linear time.
+    // Seen predicates, so that a filter of thousands of conjuncts is deduplicated in
+    // linear time; a filter of a few (nearly all) is searched as it stands.
     let mut seen: std::collections::HashSet<Predicate> = std::collections::HashSet::new();
     let mut residual_columns = Vec::new();
     for condition in conditions.into_iter().flatten() {
@@ -105,7 +106,15 @@ fn scan<'a>(
             for part in predicate::conjunct_exprs(&expr) {
                 match predicate::predicate_of(part, &own) {
                     Some(found) => {
-                        if seen.insert(found.clone()) {
+                        let new = if predicates.len() < DEDUPLICATED_BY_SEARCH {
+                            !predicates.contains(&found)
+                        } else {
+                            if seen.is_empty() {
+                                seen.extend(predicates.iter().cloned());
+                            }
+                            seen.insert(found.clone())
+                        };
+                        if new {
                             predicates.push(found);
                         }
                     }
@@ -171,7 +180,7 @@ fn is_nested_loop_inner(node: &PlanNode, ancestors: &[&PlanNode]) -> bool {
 }
 
 /// A Sort (or Incremental Sort) directly under a Limit, whose subtree reads this relation only.
-fn sort_keys_for(reference: &str, ancestors: &[&PlanNode], scan_counts: &HashMap<usize, usize>) -> Vec<SortKey> {
+fn sort_keys_for(reference: &str, ancestors: &[&PlanNode], scan_counts: &[usize]) -> Vec<SortKey> {
     for (i, ancestor) in ancestors.iter().enumerate().rev() {
         if !matches!(ancestor.node_type.as_str(), "Sort" | "Incremental Sort") {
             continue;
@@ -181,7 +190,7 @@ fn sort_keys_for(reference: &str, ancestors: &[&PlanNode], scan_counts: &HashMap
             .rev()
             .take_while(|a| matches!(a.node_type.as_str(), "Limit" | "Gather Merge" | "Result"))
             .any(|a| a.node_type == "Limit");
-        if !under_limit || scan_counts.get(&ancestor.id) != Some(&1) {
+        if !under_limit || scan_counts.get(ancestor.id) != Some(&1) {
             return Vec::new();
         }
         return ancestor.sort_key.iter().map_while(|key| sort_key(key, reference)).collect();
@@ -279,5 +288,25 @@ mod tests {
         assert!(!users.nested_loop_inner);
         assert_eq!(users.joins.len(), 1, "u.id is users' side of the same join");
         assert_eq!(users.predicates.len(), 1);
+    }
+
+    #[test]
+    fn keeps_each_predicate_once_in_the_order_first_seen() {
+        let columns = |scan: &ScanConditions| -> Vec<String> {
+            scan.predicates.iter().map(|p| if let Target::Column(c) = &p.target { c.name.clone() } else { String::new() }).collect()
+        };
+        // A few, repeated across the Index Cond and the Filter.
+        let few = plan(
+            r#"[{"Plan": {"Node Type": "Index Scan", "Relation Name": "t", "Alias": "t", "Index Cond": "(b = 2)",
+                "Filter": "((a = 1) AND (b = 2) AND (a = 1))"}}]"#,
+        );
+        assert_eq!(columns(&scans(&few)[0]), vec!["a", "b"], "the Filter is read before the Index Cond");
+        // More than are compared one by one: 40 distinct columns, each twice.
+        let conjuncts: Vec<String> = (0..80).map(|i| format!("(c{} = 1)", i % 40)).collect();
+        let many = plan(&format!(
+            r#"[{{"Plan": {{"Node Type": "Seq Scan", "Relation Name": "t", "Alias": "t", "Filter": "({})"}}}}]"#,
+            conjuncts.join(" AND ")
+        ));
+        assert_eq!(columns(&scans(&many)[0]), (0..40).map(|i| format!("c{i}")).collect::<Vec<_>>());
     }
 }
