@@ -390,10 +390,14 @@ fn a_sql_file_workload_gets_its_indexes_whatever_one_plan_costs() {
     // the short transactions (the other databases here create it in each one).
     assert_eq!(report["hypopg"]["status"], "installed");
     let chosen = names(&report["indexes"]);
-    // The correlated max(o.amount) per customer: (customer_id, amount) answers each
-    // call from one index entry, which the leading key alone does not.
-    for expected in ["orders_customer_id_amount_idx", "lines_order_id_idx", "orders_placed_idx"] {
-        assert!(chosen.contains(&expected.to_string()), "{expected} missing from {chosen:?}; rejected: {}", report["rejected"]);
+    // The correlated max(o.amount) per customer is answered through customer_id:
+    // (customer_id, amount) reads one index entry a call, (customer_id) a customer's
+    // ten; which of the two pays depends on the rest of the workload (unit tests of
+    // select::width_pays_for_itself), but one of them must be there.
+    let rejected = report["rejected"].to_string();
+    assert!(chosen.iter().any(|n| n.starts_with("orders_customer_id")), "{chosen:?}; rejected: {rejected}");
+    for expected in ["lines_order_id_idx", "orders_placed_idx"] {
+        assert!(chosen.contains(&expected.to_string()), "{expected} missing from {chosen:?}; rejected: {rejected}");
     }
 }
 
