@@ -95,7 +95,7 @@ impl MaterializedView {
 
     /// The unique index `REFRESH ... CONCURRENTLY` needs: the second statement going up.
     fn key_index(&self) -> String {
-        let keys: Vec<String> = self.keys.iter().map(|k| quote_ident(k)).collect();
+        let keys: Vec<String> = self.keys.iter().map(|k| quote_ident(k).into_owned()).collect();
         let name = shorten_name(&format!("{}_key", self.name));
         format!("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({});", quote_ident(&name), self.qualified_name(), keys.join(", "))
     }
@@ -210,7 +210,7 @@ fn alter_system_set(name: &str, value: &str) -> String {
 pub fn qualified(schema: Option<&str>, name: &str) -> String {
     match schema {
         Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(name)),
-        None => quote_ident(name),
+        None => quote_ident(name).into_owned(),
     }
 }
 

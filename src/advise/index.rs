@@ -83,11 +83,31 @@ pub enum IndexKey {
 
 impl IndexKey {
     fn sql(&self) -> String {
+        let mut sql = String::new();
+        self.write_sql(&mut sql);
+        sql
+    }
+
+    /// Appends the key as CREATE INDEX lists it. Into one buffer: a report with a
+    /// suggestion for each of thousands of partitions builds this SQL for each.
+    fn write_sql(&self, out: &mut String) {
         match self {
-            IndexKey::Column { name, direction } if direction.is_empty() => quote_ident(name),
-            IndexKey::Column { name, direction } => format!("{} {direction}", quote_ident(name)),
-            IndexKey::Expression(sql) => format!("({sql})"),
-            IndexKey::Pattern(key) => format!("{} text_pattern_ops", key.sql()),
+            IndexKey::Column { name, direction } => {
+                out.push_str(&quote_ident(name));
+                if !direction.is_empty() {
+                    out.push(' ');
+                    out.push_str(direction);
+                }
+            }
+            IndexKey::Expression(sql) => {
+                out.push('(');
+                out.push_str(sql);
+                out.push(')');
+            }
+            IndexKey::Pattern(key) => {
+                key.write_sql(out);
+                out.push_str(" text_pattern_ops");
+            }
         }
     }
 
@@ -108,19 +128,15 @@ impl IndexKey {
         }
     }
 
-    /// The words the index name is made of.
-    fn name_part(&self) -> String {
+    /// Appends the words the index name is made of.
+    fn write_name_part(&self, out: &mut String) {
         match self {
-            IndexKey::Column { name, .. } => name.clone(),
-            IndexKey::Expression(sql) => sql
-                .chars()
-                .map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
-                .collect::<String>()
-                .split('_')
-                .filter(|w| !w.is_empty() && *w != "text")
-                .collect::<Vec<_>>()
-                .join("_"),
-            IndexKey::Pattern(key) => format!("{}_pattern", key.name_part()),
+            IndexKey::Column { name, .. } => out.push_str(name),
+            IndexKey::Expression(sql) => write_name_words(sql, out),
+            IndexKey::Pattern(key) => {
+                key.write_name_part(out);
+                out.push_str("_pattern");
+            }
         }
     }
 
@@ -154,36 +170,67 @@ impl IndexCandidate {
     /// `<table>_<keys>[_incl][_where_<columns>]_idx`, shortened with a hash of the
     /// full name when longer than PostgreSQL's 63 bytes.
     pub fn name(&self) -> String {
-        let mut parts = vec![self.table.clone()];
-        parts.extend(self.keys.iter().map(IndexKey::name_part));
+        let mut name = String::with_capacity(MAX_NAME_BYTES + 1);
+        name.push_str(&self.table);
+        for key in &self.keys {
+            name.push('_');
+            key.write_name_part(&mut name);
+        }
         if !self.include.is_empty() {
-            parts.push("incl".into());
+            name.push_str("_incl");
         }
         if let Some(predicate) = &self.predicate {
-            parts.push("where".into());
-            parts.push(IndexKey::Expression(predicate.clone()).name_part());
+            name.push_str("_where_");
+            write_name_words(predicate, &mut name);
         }
-        parts.push("idx".into());
-        shorten_name(&parts.join("_"))
+        name.push_str("_idx");
+        if name.len() <= MAX_NAME_BYTES {
+            name
+        } else {
+            shorten_name(&name)
+        }
     }
 
     pub fn qualified_table(&self) -> String {
-        match &self.schema {
-            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&self.table)),
-            None => quote_ident(&self.table),
+        let mut out = String::new();
+        self.write_qualified_table(&mut out);
+        out
+    }
+
+    fn write_qualified_table(&self, out: &mut String) {
+        if let Some(schema) = &self.schema {
+            out.push_str(&quote_ident(schema));
+            out.push('.');
         }
+        out.push_str(&quote_ident(&self.table));
     }
 
     /// The index definition after `CREATE INDEX [CONCURRENTLY] name`: `ON t (a, b) INCLUDE (c) WHERE ...`.
     pub fn definition(&self) -> String {
-        let keys: Vec<String> = self.keys.iter().map(IndexKey::sql).collect();
-        let mut sql = format!("ON {} ({})", self.qualified_table(), keys.join(", "));
+        let mut sql = String::with_capacity(64);
+        sql.push_str("ON ");
+        self.write_qualified_table(&mut sql);
+        sql.push_str(" (");
+        for (i, key) in self.keys.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            key.write_sql(&mut sql);
+        }
+        sql.push(')');
         if !self.include.is_empty() {
-            let include: Vec<String> = self.include.iter().map(|c| quote_ident(c)).collect();
-            sql.push_str(&format!(" INCLUDE ({})", include.join(", ")));
+            sql.push_str(" INCLUDE (");
+            for (i, column) in self.include.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&quote_ident(column));
+            }
+            sql.push(')');
         }
         if let Some(predicate) = &self.predicate {
-            sql.push_str(&format!(" WHERE {predicate}"));
+            sql.push_str(" WHERE ");
+            sql.push_str(predicate);
         }
         sql
     }
@@ -212,6 +259,18 @@ pub fn shorten_name(name: &str) -> String {
         cut -= 1;
     }
     format!("{}_{hash}", name[..cut].trim_end_matches('_'))
+}
+
+/// An expression's words for an index name: its letters and digits, ASCII lowered,
+/// each run between other characters a word, `text` (a cast) left out, joined by `_`.
+fn write_name_words(sql: &str, out: &mut String) {
+    let words = sql.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty() && !w.eq_ignore_ascii_case("text"));
+    for (i, word) in words.enumerate() {
+        if i > 0 {
+            out.push('_');
+        }
+        out.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+    }
 }
 
 /// FNV-1a: a stable hash (std's is randomized), for names that must not change between runs.
@@ -444,7 +503,7 @@ fn partial_sql(predicate: &Predicate) -> String {
     match (&predicate.operator, &predicate.operand) {
         (Operator::IsNull, _) => format!("{column} IS NULL"),
         (Operator::IsNotNull, _) => format!("{column} IS NOT NULL"),
-        (Operator::IsTrue, _) => column,
+        (Operator::IsTrue, _) => column.into_owned(),
         (Operator::IsFalse, _) => format!("NOT {column}"),
         (_, Operand::Constant(value)) => format!("{column} = {value}"),
         _ => predicate.sql.clone(),

@@ -1,5 +1,7 @@
 //! Quoting for SQL we generate: identifiers only when PostgreSQL needs it, literals always.
 
+use std::borrow::Cow;
+
 /// Keywords that cannot be used as bare identifiers in every position.
 /// (PostgreSQL's reserved and type/function-name-restricted keywords.) Sorted:
 /// looked up by binary search, once per identifier of every suggestion.
@@ -109,15 +111,15 @@ const RESERVED: &[&str] = &[
 
 /// Quotes an identifier exactly when PostgreSQL needs it: upper case, spaces,
 /// quotes, non-ASCII, a leading digit, or a reserved word.
-pub fn quote_ident(name: &str) -> String {
-    let plain = !name.is_empty()
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+/// Borrowed when it needs no quotes, as most names do.
+pub fn quote_ident(name: &str) -> Cow<'_, str> {
+    let plain = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'$')
         && RESERVED.binary_search(&name).is_err();
     if plain {
-        name.to_string()
+        Cow::Borrowed(name)
     } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
+        Cow::Owned(format!("\"{}\"", name.replace('"', "\"\"")))
     }
 }
 

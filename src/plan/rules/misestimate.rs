@@ -111,8 +111,8 @@ fn advice(node: &PlanNode) -> String {
     columns.sort();
     columns.dedup();
     if columns.len() >= 2 {
-        let name = quote_ident(&format!("{}_{}_stats", node.relation.as_deref().unwrap_or_default(), columns.join("_")));
-        let quoted: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+        let name = quote_ident(&format!("{}_{}_stats", node.relation.as_deref().unwrap_or_default(), columns.join("_"))).into_owned();
+        let quoted: Vec<String> = columns.iter().map(|c| quote_ident(c).into_owned()).collect();
         format!(
             "ANALYZE {table} if its statistics are stale; if {} are correlated: CREATE STATISTICS {name} (dependencies, mcv) ON {} FROM {table}; ANALYZE {table}",
             quoted.join(" and "),
