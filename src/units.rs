@@ -108,18 +108,47 @@ pub fn format_count(value: f64) -> String {
     if value.fract() != 0.0 && value < 10.0 {
         return format!("{value:.1}");
     }
-    // Whole numbers in i64's range, as counts are, without float formatting (a
-    // 10,000-node plan formats tens of thousands of them).
-    let digits = if value.abs() < 9.0e15 { (value.round() as i64).to_string() } else { format!("{:.0}", value.round()) };
-    let (sign, digits) = digits.strip_prefix('-').map_or(("", digits.as_str()), |d| ("-", d));
-    let mut out = String::new();
+    if value.is_nan() || value.abs() >= 9.0e15 {
+        return group_thousands(&format!("{:.0}", value.round()));
+    }
+    // Whole numbers in i64's range, as counts are, written digit by digit into one
+    // string: a 10,000-node plan's tree formats over a hundred thousand of them.
+    let whole = value.round() as i64;
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    let mut rest = whole.unsigned_abs();
+    loop {
+        digits[len] = b'0' + (rest % 10) as u8;
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(1 + len + len / 3);
+    if whole < 0 {
+        out.push('-');
+    }
+    for i in (0..len).rev() {
+        out.push(char::from(digits[i]));
+        if i > 0 && i % 3 == 0 {
+            out.push(',');
+        }
+    }
+    out
+}
+
+/// `digits` (an optional `-`, then digits) with a comma between each group of three.
+fn group_thousands(digits: &str) -> String {
+    let (sign, digits) = digits.strip_prefix('-').map_or(("", digits), |d| ("-", d));
+    let mut out = String::from(sign);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(',');
         }
         out.push(c);
     }
-    format!("{sign}{out}")
+    out
 }
 
 /// Milliseconds for people: `0.042 ms`, `12.3 ms`, `1,234 ms`, `12.5 s`.
@@ -212,5 +241,34 @@ mod tests {
         assert_eq!(format_ms(3565.6), "3,566 ms");
         assert_eq!(format_ms(12500.0), "12.5 s");
         assert_eq!(round_up_mib(5000.0), 8);
+    }
+
+    #[test]
+    fn counts_are_grouped_by_thousands_whatever_their_size_or_sign() {
+        for (value, text) in [
+            (0.0, "0"),
+            (-0.4, "-0.4"),
+            (10.4, "10"),
+            (1000.0, "1,000"),
+            (-1000.0, "-1,000"),
+            (-999999.0, "-999,999"),
+            (1e15, "1,000,000,000,000,000"),
+            (1e20, "100,000,000,000,000,000,000"),
+            (f64::INFINITY, "inf"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(format_count(value), text, "{value}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Digit by digit, the same text as the general grouping of Rust's own digits.
+        #[test]
+        fn whole_counts_read_as_their_digits_grouped(value in -9_000_000_000_000_000i64..9_000_000_000_000_000) {
+            let text = format_count(value as f64);
+            proptest::prop_assert_eq!(&text, &group_thousands(&((value as f64).round() as i64).to_string()));
+            proptest::prop_assert_eq!(text.replace(',', "").parse::<i64>().unwrap(), (value as f64).round() as i64);
+        }
     }
 }
