@@ -51,23 +51,32 @@ pub fn read(text: &str) -> Result<Input> {
 /// and far within what parsing it recursively needs of ours.
 const MAX_JSON_DEPTH: usize = 2000;
 
-/// The deepest nesting of `[` and `{` outside strings, in one pass.
+/// The deepest nesting of `[` and `{` outside strings, in one pass. A string is
+/// skipped in a loop of its own that looks only for its end: most of a plan's
+/// bytes are in strings, and this pass runs before anything else can.
 fn nesting_depth(json: &str) -> usize {
-    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for byte in json.bytes() {
-        match (in_string, escaped, byte) {
-            (true, true, _) => escaped = false,
-            (true, false, b'\\') => escaped = true,
-            (true, false, b'"') => in_string = false,
-            (true, false, _) => {}
-            (false, _, b'"') => in_string = true,
-            (false, _, b'[' | b'{') => {
+    let bytes = json.as_bytes();
+    let (mut depth, mut deepest, mut at) = (0usize, 0usize, 0usize);
+    while at < bytes.len() {
+        match bytes[at] {
+            b'"' => {
+                at += 1;
+                while at < bytes.len() {
+                    match bytes[at] {
+                        b'\\' => at += 2,
+                        b'"' => break,
+                        _ => at += 1,
+                    }
+                }
+            }
+            b'[' | b'{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
             }
-            (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+            b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        at += 1;
     }
     deepest
 }
@@ -537,6 +546,8 @@ mod tests {
         let p = plan(&format!(r#"[{{"Plan": {node}}}]"#));
         assert_eq!(p.nodes().len(), 101);
         assert_eq!(nesting_depth(r#"{"a": "[[[{{{", "b": [[1]]}"#), 3, "brackets in strings do not count");
+        assert_eq!(nesting_depth(r#"{"a\"[": "\\", "b": ["\"{", [1]]}"#), 3, "nor escaped quotes, nor a backslash before a closing quote");
+        assert_eq!(nesting_depth(r#"[["unterminated \"#), 2, "an unterminated string ends the input");
         let too_deep = "[".repeat(MAX_JSON_DEPTH + 1) + &"]".repeat(MAX_JSON_DEPTH + 1);
         assert!(read(&too_deep).unwrap_err().to_string().contains("nests more than 2000 levels"));
     }
