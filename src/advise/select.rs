@@ -362,13 +362,13 @@ pub async fn select<W: WhatIf>(
                     let judged = judge(statements_of, &after, statements, |s| cost_of(&current, s), base_of);
                     let costlier = costlier_with_narrow(&judged.per_statement, &evaluation.per_statement);
                     let does_the_work = narrow_will_do(judged.saved, size, evaluation.saved, sizes[top], costlier);
-                    let width_pays = width_pays_for_itself(
-                        &judged.per_statement,
-                        &evaluation.per_statement,
-                        statements,
-                        base_of,
-                        remaining_ms - judged.saved,
-                    );
+                    // The bar a new index must pass: the user's --min-saving of the
+                    // workload's time, or by default a share of what is left with the narrower one.
+                    let bar = match limits.min_saved_share {
+                        Some(share) => WidthBar { min_extra_ms: share * workload_ms, halving_counts: false },
+                        None => WidthBar { min_extra_ms: DEFAULT_MIN_SAVED_SHARE * (remaining_ms - judged.saved), halving_counts: true },
+                    };
+                    let width_pays = width_pays_for_itself(&judged.per_statement, &evaluation.per_statement, statements, base_of, bar);
                     if (does_the_work || !width_pays) && judged.lost <= evaluation.lost {
                         evaluation.saved = judged.saved;
                         evaluation.per_statement = judged.per_statement;
@@ -466,11 +466,19 @@ pub fn narrow_will_do(narrow_saved: f64, narrow_bytes: u64, wide_saved: f64, wid
     narrow_is_smaller(narrow_bytes, wide_bytes) && narrow_saved >= NARROW_MIN_SAVED_SHARE * wide_saved && costlier <= NARROW_MAX_COST_GROWTH
 }
 
+/// What a wider index's extra keys must save beyond its leading key alone: the
+/// bar [`worth_it`] sets a new index.
+#[derive(Debug, Clone, Copy)]
+pub struct WidthBar {
+    /// By default [`DEFAULT_MIN_SAVED_SHARE`] of the workload's time left with the
+    /// narrower index; with `--min-saving`, that share of the workload's time.
+    pub min_extra_ms: f64,
+    /// By default halving some statement's cost without new indexes also pays.
+    pub halving_counts: bool,
+}
+
 /// Whether the wider index's extra keys are worth having on top of its leading key
-/// alone, judged as [`worth_it`] judges a new index: what they save beyond the
-/// narrower index must be at least [`DEFAULT_MIN_SAVED_SHARE`] of the workload's
-/// time left with the narrower one (`remaining_ms`), or halve some statement's cost
-/// without new indexes.
+/// alone, judged as [`worth_it`] judges a new index (see [`WidthBar`]).
 ///
 /// [`narrow_will_do`] asks whether the narrower index does each statement's work;
 /// this asks whether the rest of the work matters to the workload. They differ when
@@ -484,7 +492,7 @@ pub fn width_pays_for_itself(
     wide: &[(usize, f64, f64)],
     statements: &[AnalyzedStatement],
     base: impl Fn(usize) -> Option<f64>,
-    remaining_ms: f64,
+    bar: WidthBar,
 ) -> bool {
     let mut extra_saved = 0.0;
     let mut halves_a_statement = false;
@@ -494,7 +502,7 @@ pub fn width_pays_for_itself(
         extra_saved += weight_ms(&statements[*statement]) * (narrow_after - wide_after) / base;
         halves_a_statement |= (narrow_after - wide_after) / base >= MIN_STATEMENT_SHARE;
     }
-    halves_a_statement || extra_saved >= DEFAULT_MIN_SAVED_SHARE * remaining_ms
+    (bar.halving_counts && halves_a_statement) || (extra_saved > 0.0 && extra_saved >= bar.min_extra_ms)
 }
 
 /// The most a statement's cost with the narrower index exceeds its cost with the
@@ -786,12 +794,19 @@ mod tests {
         let statements = vec![statement(0.0), statement(0.0)];
         let base = |_| Some(1000.0);
         let wide = [(0, 1000.0, 10.0), (1, 1000.0, 500.0)];
+        let default = |left_ms: f64| WidthBar { min_extra_ms: DEFAULT_MIN_SAVED_SHARE * left_ms, halving_counts: true };
         // 400 units of 1000 saved on statement 1 beyond the narrower index: 0.4 ms of a nominal 1.
-        assert!(width_pays_for_itself(&[(0, 1000.0, 10.0), (1, 1000.0, 900.0)], &wide, &statements, base, 0.91));
+        assert!(width_pays_for_itself(&[(0, 1000.0, 10.0), (1, 1000.0, 900.0)], &wide, &statements, base, default(0.91)));
         // 1 unit of 1000 beyond it, when the workload has 100 ms left: 0.001 ms does not pay.
-        assert!(!width_pays_for_itself(&[(0, 1000.0, 10.0), (1, 1000.0, 501.0)], &wide, &statements, base, 100.0));
-        // Halving a statement pays whatever the workload.
-        assert!(width_pays_for_itself(&[(0, 1000.0, 10.0), (1, 1000.0, 1000.0)], &wide, &statements, base, 1e9));
+        assert!(!width_pays_for_itself(&[(0, 1000.0, 10.0), (1, 1000.0, 501.0)], &wide, &statements, base, default(100.0)));
+        // Halving a statement pays whatever the workload ...
+        assert!(width_pays_for_itself(&[(0, 1000.0, 10.0), (1, 1000.0, 1000.0)], &wide, &statements, base, default(1e9)));
+        // ... but not under --min-saving, whose share of the workload is the only bar,
+        let min_saving = |ms: f64| WidthBar { min_extra_ms: ms, halving_counts: false };
+        assert!(!width_pays_for_itself(&[(0, 1000.0, 10.0), (1, 1000.0, 1000.0)], &wide, &statements, base, min_saving(1e9)));
+        // and --min-saving 0 takes any saving at all.
+        assert!(width_pays_for_itself(&[(0, 1000.0, 10.0), (1, 1000.0, 501.0)], &wide, &statements, base, min_saving(0.0)));
+        assert!(!width_pays_for_itself(&wide, &wide, &statements, base, min_saving(0.0)), "nothing saved pays nothing");
     }
 
     #[test]
