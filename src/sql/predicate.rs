@@ -251,15 +251,16 @@ fn push_conjuncts<'a>(condition: &'a str, parts: &mut Vec<&'a str>) {
 fn strip_outer_parens(text: &str) -> Option<&str> {
     let inner = text.strip_prefix('(')?.strip_suffix(')')?;
     // Only if the first parenthesis closes at the very end: `(a) AND (b)` is not wrapped.
+    // On bytes: every byte it looks for is ASCII, which no byte of a multi-byte character is.
     let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    for (i, c) in text.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
+    let mut quote: Option<u8> = None;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        match (quote, b) {
+            (Some(q), b) if b == q => quote = None,
             (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => {
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'(') => depth += 1,
+            (None, b')') => {
                 depth -= 1;
                 if depth == 0 && i != text.len() - 1 {
                     return None;
