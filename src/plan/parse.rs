@@ -110,6 +110,11 @@ enum Json<'de> {
         plan: Option<Box<Json<'de>>>,
         query_plan: Option<Box<Json<'de>>>,
     },
+    /// An array of plan nodes alone (a node's `Plans`), unboxed as they came: the
+    /// children a node takes as they are, with no list of boxes alongside (the
+    /// `Plans` of an Append of 100,000 partitions held each node twice).
+    Nodes(Vec<PlanNode>),
+    /// Any other array.
     Array(Vec<Json<'de>>),
     Other(Value),
 }
@@ -222,6 +227,7 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
         }
         if fields.contains_key("Node Type") {
             let children = match plans {
+                Some(Json::Nodes(children)) => children,
                 // Sized up front: collecting through the filter would grow the list by
                 // doubling, copying a partitioned plan's thousands of nodes each time.
                 Some(Json::Array(items)) => {
@@ -237,11 +243,20 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Json<'de>, A::Error> {
-        let mut items = Vec::new();
+        let (mut nodes, mut items) = (Vec::new(), Vec::new());
         while let Some(item) = seq.next_element::<Json>()? {
-            items.push(item);
+            match item {
+                Json::Node(node) if items.is_empty() => nodes.push(*node),
+                item => items.push(item),
+            }
         }
-        Ok(Json::Array(items))
+        if items.is_empty() {
+            return Ok(Json::Nodes(nodes));
+        }
+        // Not nodes alone: kept in order, as they came.
+        let mut all: Vec<Json> = nodes.into_iter().map(|node| Json::Node(Box::new(node))).collect();
+        all.append(&mut items);
+        Ok(Json::Array(all))
     }
 
     fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<Json<'de>, E> {
@@ -284,6 +299,10 @@ impl Json<'_> {
 
 fn from_json(document: Json) -> Result<Plan> {
     match document {
+        Json::Nodes(nodes) => match nodes.into_iter().next() {
+            Some(first) => Ok(statement(&Map::new(), first)),
+            None => bail!("the JSON is an empty array: no plan in it"),
+        },
         Json::Array(items) => match items.into_iter().next() {
             Some(first) => from_json(first),
             None => bail!("the JSON is an empty array: no plan in it"),
@@ -550,6 +569,23 @@ mod tests {
         assert_eq!(nesting_depth(r#"[["unterminated \"#), 2, "an unterminated string ends the input");
         let too_deep = "[".repeat(MAX_JSON_DEPTH + 1) + &"]".repeat(MAX_JSON_DEPTH + 1);
         assert!(read(&too_deep).unwrap_err().to_string().contains("nests more than 2000 levels"));
+    }
+
+    #[test]
+    fn children_are_the_nodes_of_plans_in_order_whatever_else_it_holds() {
+        // Nodes alone; then a list that also holds what is not a node (kept out, the
+        // nodes after it kept in); then a bare array of nodes, whose first is the plan.
+        let p = plan(
+            r#"[{"Plan": {"Node Type": "Append", "Plans": [
+                {"Node Type": "Seq Scan", "Relation Name": "a"},
+                {"Node Type": "Append", "Plans": [{"Node Type": "Seq Scan", "Relation Name": "b"}, 7, {"x": 1},
+                                                  {"Node Type": "Seq Scan", "Relation Name": "c"}]}]}}]"#,
+        );
+        let relations: Vec<Option<&str>> = p.nodes().iter().map(|n| n.relation.as_deref()).collect();
+        assert_eq!(relations, vec![None, Some("a"), None, Some("b"), Some("c")]);
+        let bare = plan(r#"[{"Node Type": "Seq Scan", "Relation Name": "first"}, {"Node Type": "Seq Scan", "Relation Name": "second"}]"#);
+        assert_eq!(bare.root.relation.as_deref(), Some("first"));
+        assert!(read("[]").unwrap_err().to_string().contains("empty array"));
     }
 
     #[test]
