@@ -305,8 +305,8 @@ mod tests {
 
     #[test]
     fn a_plan_read_in_two_halves_keeps_plan_order_and_each_scans_joins() {
-        // Enough partitions that the scans are read on two threads; each a join's
-        // inner side, so that the ancestors each half reads are checked too.
+        // Enough partitions that the scans are read on two threads, under a hash
+        // join, so that the ancestors each half reads are checked too.
         let partitions = READ_IN_TWO_FROM + 1;
         let scans_json: Vec<String> = (0..partitions)
             .map(|i| format!(r#"{{"Node Type": "Seq Scan", "Relation Name": "events_p{i}", "Alias": "e{i}", "Filter": "(kind = {i})"}}"#))

@@ -112,7 +112,9 @@ enum Json<'de> {
     },
     /// An array of plan nodes alone (a node's `Plans`), unboxed as they came: the
     /// children a node takes as they are, with no list of boxes alongside (the
-    /// `Plans` of an Append of 100,000 partitions held each node twice).
+    /// `Plans` of an Append of 100,000 partitions held each node twice). The list
+    /// grows by doubling, which moves each node about once more; a box per node,
+    /// all kept until the list was complete, cost more.
     Nodes(Vec<PlanNode>),
     /// Any other array.
     Array(Vec<Json<'de>>),
@@ -297,16 +299,15 @@ impl Json<'_> {
     }
 }
 
+/// The first of an array's items: EXPLAIN writes its plan as an array of one.
+fn first_of<T>(items: Vec<T>) -> Result<T> {
+    items.into_iter().next().ok_or_else(|| anyhow!("the JSON is an empty array: no plan in it"))
+}
+
 fn from_json(document: Json) -> Result<Plan> {
     match document {
-        Json::Nodes(nodes) => match nodes.into_iter().next() {
-            Some(first) => Ok(statement(&Map::new(), first)),
-            None => bail!("the JSON is an empty array: no plan in it"),
-        },
-        Json::Array(items) => match items.into_iter().next() {
-            Some(first) => from_json(first),
-            None => bail!("the JSON is an empty array: no plan in it"),
-        },
+        Json::Nodes(nodes) => Ok(statement(&Map::new(), first_of(nodes)?)),
+        Json::Array(items) => from_json(first_of(items)?),
         Json::Object { fields, plan, query_plan } => {
             if let Some(inner) = query_plan {
                 return from_json(*inner);
