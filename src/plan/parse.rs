@@ -99,16 +99,18 @@ pub fn from_value(value: &Value) -> Result<Plan> {
 /// [`PlanNode`] as soon as its object has been read (its children first), so a
 /// plan of 100,000 nodes is never held as a tree of JSON objects too. What is
 /// not a node is kept as it came.
-enum Json<'de> {
+enum Json {
     /// Boxed: the visitor recurses once per level of the plan, and a frame that
     /// held a whole node would overflow the stack on a deep plan.
     Node(Box<PlanNode>),
     /// An object that is not a node: a statement (`Plan` and the figures around
     /// it) or psql's `{"QUERY PLAN": ...}` export.
     Object {
-        fields: Fields<'de>,
-        plan: Option<Box<Json<'de>>>,
-        query_plan: Option<Box<Json<'de>>>,
+        fields: Map<String, Value>,
+        /// What it held of a node's fields: a `Plan` that names no node type still is the plan.
+        node: NodeFields,
+        plan: Option<Box<Json>>,
+        query_plan: Option<Box<Json>>,
     },
     /// An array of plan nodes alone (a node's `Plans`), unboxed as they came: the
     /// children a node takes as they are, with no list of boxes alongside (the
@@ -117,60 +119,132 @@ enum Json<'de> {
     /// all kept until the list was complete, cost more.
     Nodes(Vec<PlanNode>),
     /// Any other array.
-    Array(Vec<Json<'de>>),
+    Array(Vec<Json>),
     Other(Value),
 }
 
-impl<'de> Deserialize<'de> for Json<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Json<'de>, D::Error> {
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Json, D::Error> {
         deserializer.deserialize_any(JsonVisitor)
     }
 }
 
-/// An object's fields in the order they came, keys borrowed from the input where
-/// it has no escapes. A plan node has a score of fields, read a few times each: a
-/// list is cheaper to build and to search than a map of owned keys, and it was
-/// a third of the time of reading a plan of 10,000 partitions.
+/// A plan node's fields, each read straight into the node as its key comes: no
+/// node is held as JSON values first and then searched key by key (that search
+/// was a fifth of the time of reading a plan of 100,000 nodes). The fields that
+/// make one of the node's together wait here until the object ends.
 #[derive(Default)]
-struct Fields<'de>(Vec<(Cow<'de, str>, Value)>);
+struct NodeFields {
+    node: Box<PlanNode>,
+    /// Whether the object has a `Node Type`: only then is it a node.
+    typed: bool,
+    actual_startup_ms: Option<f64>,
+    actual_total_ms: Option<f64>,
+    actual_rows: Option<f64>,
+    actual_loops: Option<f64>,
+    /// PostgreSQL 18's `Disabled`, when the object has it.
+    disabled: Option<bool>,
+    /// "I/O Read Time" until 16, "Shared I/O Read Time" from 17.
+    io_read_ms: Option<f64>,
+    shared_io_read_ms: Option<f64>,
+}
 
-impl Fields<'_> {
-    fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
-    /// Moves the last value of `key` out: a node's strings are read once, so
-    /// they are moved into it, not copied.
-    fn take(&mut self, key: &str) -> Option<Value> {
-        let at = self.0.iter().rposition(|(k, _)| k == key)?;
-        Some(std::mem::take(&mut self.0[at].1))
-    }
-
-    /// The object as serde_json's map, for what is read from it as JSON.
-    fn into_map(self) -> Map<String, Value> {
-        let mut map = Map::new();
-        for (key, value) in self.0 {
-            map.insert(key.into_owned(), value);
+impl NodeFields {
+    /// Reads the value of `key` into the node if the model keeps that field, and
+    /// says whether it did (if not, the value is still to be read). A duplicated
+    /// key keeps its last value, as serde_json's own maps do.
+    fn read<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> std::result::Result<bool, A::Error> {
+        let node = &mut *self.node;
+        let mut value = || map.next_value::<Value>();
+        match key {
+            "Node Type" => {
+                self.typed = true;
+                node.node_type = into_text(value()?).unwrap_or_else(|| "Unknown".into());
+            }
+            "Parent Relationship" => node.parent_relationship = into_text(value()?),
+            "Subplan Name" => node.subplan_name = into_text(value()?),
+            "Relation Name" => node.relation = into_text(value()?),
+            "Schema" => node.schema = into_text(value()?),
+            "Alias" => node.alias = into_text(value()?),
+            "Index Name" => node.index_name = into_text(value()?),
+            "CTE Name" => node.cte_name = into_text(value()?),
+            "Function Name" => node.function_name = into_text(value()?),
+            "Join Type" => node.join_type = into_text(value()?),
+            "Strategy" => node.strategy = into_text(value()?),
+            "Operation" => node.operation = into_text(value()?),
+            "Parallel Aware" => node.parallel_aware = value()?.as_bool().unwrap_or(false),
+            "Disabled" => self.disabled = Some(value()?.as_bool().unwrap_or(false)),
+            "Startup Cost" => node.startup_cost = figure(&value()?),
+            "Total Cost" => node.total_cost = figure(&value()?),
+            "Plan Rows" => node.plan_rows = figure(&value()?),
+            "Plan Width" => node.plan_width = figure(&value()?),
+            "Actual Startup Time" => self.actual_startup_ms = figure(&value()?),
+            "Actual Total Time" => self.actual_total_ms = figure(&value()?),
+            "Actual Rows" => self.actual_rows = figure(&value()?),
+            "Actual Loops" => self.actual_loops = figure(&value()?),
+            "Output" => node.output = into_list(value()?),
+            "Filter" => node.filter = into_text(value()?),
+            "Index Cond" => node.index_cond = into_text(value()?),
+            "Recheck Cond" => node.recheck_cond = into_text(value()?),
+            "Hash Cond" => node.hash_cond = into_text(value()?),
+            "Merge Cond" => node.merge_cond = into_text(value()?),
+            "Join Filter" => node.join_filter = into_text(value()?),
+            "Sort Key" => node.sort_key = into_list(value()?),
+            "Group Key" => node.group_key = into_list(value()?),
+            "Rows Removed by Filter" => node.rows_removed_by_filter = figure(&value()?),
+            "Rows Removed by Index Recheck" => node.rows_removed_by_index_recheck = figure(&value()?),
+            "Rows Removed by Join Filter" => node.rows_removed_by_join_filter = figure(&value()?),
+            "Index Searches" => node.index_searches = figure(&value()?),
+            "Heap Fetches" => node.heap_fetches = figure(&value()?),
+            "Exact Heap Blocks" => node.exact_heap_blocks = figure(&value()?),
+            "Lossy Heap Blocks" => node.lossy_heap_blocks = figure(&value()?),
+            "Sort Method" => node.sort_method = into_text(value()?),
+            "Sort Space Used" => node.sort_space_kb = figure(&value()?),
+            "Sort Space Type" => node.sort_space_type = into_text(value()?),
+            "Hash Batches" => node.hash_batches = figure(&value()?),
+            "Original Hash Batches" => node.original_hash_batches = figure(&value()?),
+            "Peak Memory Usage" => node.peak_memory_kb = figure(&value()?),
+            "Disk Usage" => node.disk_usage_kb = figure(&value()?),
+            "HashAgg Batches" => node.hashagg_batches = figure(&value()?),
+            "Storage" => node.storage = into_text(value()?),
+            "Maximum Storage" => node.max_storage_kb = figure(&value()?),
+            "Workers Planned" => node.workers_planned = figure(&value()?),
+            "Workers Launched" => node.workers_launched = figure(&value()?),
+            "I/O Read Time" => self.io_read_ms = figure(&value()?),
+            "Shared I/O Read Time" => self.shared_io_read_ms = figure(&value()?),
+            _ => match buffer_counter(&mut node.buffers, key) {
+                Some(counter) => *counter = figure(&value()?).unwrap_or(0.0),
+                None => return Ok(false),
+            },
         }
-        map
+        Ok(true)
     }
-}
 
-/// Looking a field up in a node's [`Fields`] or in a map of the JSON around it.
-trait Object {
-    fn get(&self, key: &str) -> Option<&Value>;
-}
-
-impl Object for Fields<'_> {
-    /// The last value of a duplicated key, as serde_json's own maps keep it.
-    fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, value)| value)
-    }
-}
-
-impl Object for Map<String, Value> {
-    fn get(&self, key: &str) -> Option<&Value> {
-        Map::get(self, key)
+    /// The node, its children already read. Its id is set once the whole tree is read.
+    fn finish(self, children: Vec<PlanNode>) -> Box<PlanNode> {
+        let mut node = self.node;
+        if !self.typed {
+            node.node_type = "Unknown".into();
+        }
+        node.actual = match (self.actual_total_ms, self.actual_rows, self.actual_loops) {
+            (total, Some(rows), Some(loops)) => Some(Actual {
+                startup_ms: self.actual_startup_ms.unwrap_or(0.0),
+                // ANALYZE with TIMING OFF writes rows and loops but no times.
+                total_ms: total.unwrap_or(0.0),
+                rows,
+                loops,
+            }),
+            _ => None,
+        };
+        node.disabled = self.disabled.unwrap_or_else(|| {
+            // Before 18 a disabled path carries the disable cost, and so does every
+            // node above it: the node is the lowest one that has it.
+            node.total_cost.is_some_and(|cost| cost >= DISABLE_COST)
+                && children.iter().all(|c| c.total_cost.is_none_or(|cost| cost < DISABLE_COST))
+        });
+        node.io_read_ms = self.io_read_ms.or(self.shared_io_read_ms);
+        node.children = children;
+        node
     }
 }
 
@@ -206,28 +280,36 @@ impl<'de> Deserialize<'de> for Key<'de> {
 struct JsonVisitor;
 
 impl<'de> serde::de::Visitor<'de> for JsonVisitor {
-    type Value = Json<'de>;
+    type Value = Json;
 
     fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
         formatter.write_str("an EXPLAIN plan")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Json<'de>, A::Error> {
-        let mut fields = Fields::default();
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Json, A::Error> {
+        let mut node = NodeFields::default();
+        let mut fields = Map::new();
         let (mut plans, mut plan, mut query_plan) = (None, None, None);
-        // A duplicated key keeps its last value, as serde_json's own maps do.
         while let Some(Key(key)) = map.next_key::<Key>()? {
             match key.as_ref() {
                 "Plans" => plans = Some(map.next_value::<Json>()?),
                 "Plan" => plan = Some(Box::new(map.next_value::<Json>()?)),
                 "QUERY PLAN" => query_plan = Some(Box::new(map.next_value::<Json>()?)),
-                _ => {
-                    let value = map.next_value::<Value>()?;
-                    fields.0.push((key, value));
+                name => {
+                    if node.read(name, &mut map)? {
+                        continue;
+                    }
+                    // What a node has that the model does not keep is skipped unread;
+                    // what another object has is kept (a statement's figures).
+                    if node.typed {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    } else {
+                        fields.insert(key.into_owned(), map.next_value::<Value>()?);
+                    }
                 }
             }
         }
-        if fields.contains_key("Node Type") {
+        if node.typed {
             let children = match plans {
                 Some(Json::Nodes(children)) => children,
                 // Sized up front: collecting through the filter would grow the list by
@@ -239,12 +321,12 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
                 }
                 _ => Vec::new(),
             };
-            return Ok(Json::Node(boxed_node(fields, children)));
+            return Ok(Json::Node(node.finish(children)));
         }
-        Ok(Json::Object { fields, plan, query_plan })
+        Ok(Json::Object { fields, node, plan, query_plan })
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Json<'de>, A::Error> {
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Json, A::Error> {
         let (mut nodes, mut items) = (Vec::new(), Vec::new());
         while let Some(item) = seq.next_element::<Json>()? {
             match item {
@@ -261,36 +343,36 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
         Ok(Json::Array(all))
     }
 
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<Json<'de>, E> {
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<Json, E> {
         Ok(Json::Other(Value::String(text.to_string())))
     }
 
-    fn visit_string<E: serde::de::Error>(self, text: String) -> std::result::Result<Json<'de>, E> {
+    fn visit_string<E: serde::de::Error>(self, text: String) -> std::result::Result<Json, E> {
         Ok(Json::Other(Value::String(text)))
     }
 
-    fn visit_bool<E: serde::de::Error>(self, value: bool) -> std::result::Result<Json<'de>, E> {
+    fn visit_bool<E: serde::de::Error>(self, value: bool) -> std::result::Result<Json, E> {
         Ok(Json::Other(Value::Bool(value)))
     }
 
-    fn visit_i64<E: serde::de::Error>(self, value: i64) -> std::result::Result<Json<'de>, E> {
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> std::result::Result<Json, E> {
         Ok(Json::Other(Value::from(value)))
     }
 
-    fn visit_u64<E: serde::de::Error>(self, value: u64) -> std::result::Result<Json<'de>, E> {
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> std::result::Result<Json, E> {
         Ok(Json::Other(Value::from(value)))
     }
 
-    fn visit_f64<E: serde::de::Error>(self, value: f64) -> std::result::Result<Json<'de>, E> {
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> std::result::Result<Json, E> {
         Ok(Json::Other(Value::from(value)))
     }
 
-    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Json<'de>, E> {
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Json, E> {
         Ok(Json::Other(Value::Null))
     }
 }
 
-impl Json<'_> {
+impl Json {
     fn into_node(self) -> Option<PlanNode> {
         match self {
             Json::Node(node) => Some(*node),
@@ -308,14 +390,14 @@ fn from_json(document: Json) -> Result<Plan> {
     match document {
         Json::Nodes(nodes) => Ok(statement(&Map::new(), first_of(nodes)?)),
         Json::Array(items) => from_json(first_of(items)?),
-        Json::Object { fields, plan, query_plan } => {
+        Json::Object { fields, plan, query_plan, .. } => {
             if let Some(inner) = query_plan {
                 return from_json(*inner);
             }
             match plan.map(|p| *p) {
-                Some(Json::Node(root)) => return Ok(statement(&fields.into_map(), *root)),
+                Some(Json::Node(root)) => return Ok(statement(&fields, *root)),
                 // A "Plan" that names no node type still is the plan.
-                Some(Json::Object { fields: root, .. }) => return Ok(statement(&fields.into_map(), node(root, Vec::new()))),
+                Some(Json::Object { node, .. }) => return Ok(statement(&fields, *node.finish(Vec::new()))),
                 _ => {}
             }
             bail!("the JSON holds no EXPLAIN plan (no \"Plan\" key): produce it with EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)")
@@ -327,12 +409,6 @@ fn from_json(document: Json) -> Result<Plan> {
         },
         Json::Other(_) => bail!("the JSON holds no EXPLAIN plan: produce it with EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"),
     }
-}
-
-/// [`node`] on the heap, outside the visitor's recursive frame.
-#[inline(never)]
-fn boxed_node(object: Fields, children: Vec<PlanNode>) -> Box<PlanNode> {
-    Box::new(node(object, children))
 }
 
 /// Ids in depth-first order, from 1: how findings point at nodes.
@@ -407,105 +483,44 @@ fn statement(top: &Map<String, Value>, mut root: PlanNode) -> Plan {
     plan
 }
 
-/// One node from its object's fields, its children already read. Its id is set
-/// once the whole tree is read.
-fn node(mut object: Fields, children: Vec<PlanNode>) -> PlanNode {
-    let actual = match (number(&object, "Actual Total Time"), number(&object, "Actual Rows"), number(&object, "Actual Loops")) {
-        (total, Some(rows), Some(loops)) => Some(Actual {
-            startup_ms: number(&object, "Actual Startup Time").unwrap_or(0.0),
-            // ANALYZE with TIMING OFF writes rows and loops but no times.
-            total_ms: total.unwrap_or(0.0),
-            rows,
-            loops,
-        }),
-        _ => None,
-    };
-    PlanNode {
-        id: 0,
-        node_type: take_text(&mut object, "Node Type").unwrap_or_else(|| "Unknown".into()),
-        parent_relationship: take_text(&mut object, "Parent Relationship"),
-        subplan_name: take_text(&mut object, "Subplan Name"),
-        relation: take_text(&mut object, "Relation Name"),
-        schema: take_text(&mut object, "Schema"),
-        alias: take_text(&mut object, "Alias"),
-        index_name: take_text(&mut object, "Index Name"),
-        cte_name: take_text(&mut object, "CTE Name"),
-        function_name: take_text(&mut object, "Function Name"),
-        join_type: take_text(&mut object, "Join Type"),
-        strategy: take_text(&mut object, "Strategy"),
-        operation: take_text(&mut object, "Operation"),
-        parallel_aware: object.get("Parallel Aware").and_then(Value::as_bool).unwrap_or(false),
-        disabled: match object.get("Disabled") {
-            Some(value) => value.as_bool().unwrap_or(false),
-            // Before 18 a disabled path carries the disable cost, and so does every
-            // node above it: the node is the lowest one that has it.
-            None => {
-                number(&object, "Total Cost").is_some_and(|cost| cost >= DISABLE_COST)
-                    && children.iter().all(|c| c.total_cost.is_none_or(|cost| cost < DISABLE_COST))
-            }
-        },
-        startup_cost: number(&object, "Startup Cost"),
-        total_cost: number(&object, "Total Cost"),
-        plan_rows: number(&object, "Plan Rows"),
-        plan_width: number(&object, "Plan Width"),
-        actual,
-        output: take_list(&mut object, "Output"),
-        filter: take_text(&mut object, "Filter"),
-        index_cond: take_text(&mut object, "Index Cond"),
-        recheck_cond: take_text(&mut object, "Recheck Cond"),
-        hash_cond: take_text(&mut object, "Hash Cond"),
-        merge_cond: take_text(&mut object, "Merge Cond"),
-        join_filter: take_text(&mut object, "Join Filter"),
-        sort_key: take_list(&mut object, "Sort Key"),
-        group_key: take_list(&mut object, "Group Key"),
-        rows_removed_by_filter: number(&object, "Rows Removed by Filter"),
-        rows_removed_by_index_recheck: number(&object, "Rows Removed by Index Recheck"),
-        rows_removed_by_join_filter: number(&object, "Rows Removed by Join Filter"),
-        index_searches: number(&object, "Index Searches"),
-        heap_fetches: number(&object, "Heap Fetches"),
-        exact_heap_blocks: number(&object, "Exact Heap Blocks"),
-        lossy_heap_blocks: number(&object, "Lossy Heap Blocks"),
-        sort_method: take_text(&mut object, "Sort Method"),
-        sort_space_kb: number(&object, "Sort Space Used"),
-        sort_space_type: take_text(&mut object, "Sort Space Type"),
-        hash_batches: number(&object, "Hash Batches"),
-        original_hash_batches: number(&object, "Original Hash Batches"),
-        peak_memory_kb: number(&object, "Peak Memory Usage"),
-        disk_usage_kb: number(&object, "Disk Usage"),
-        hashagg_batches: number(&object, "HashAgg Batches"),
-        storage: take_text(&mut object, "Storage"),
-        max_storage_kb: number(&object, "Maximum Storage"),
-        workers_planned: number(&object, "Workers Planned"),
-        workers_launched: number(&object, "Workers Launched"),
-        buffers: buffers(&object),
-        // "I/O Read Time" until 16, "Shared I/O Read Time" from 17.
-        io_read_ms: number(&object, "I/O Read Time").or_else(|| number(&object, "Shared I/O Read Time")),
-        children,
-        ..PlanNode::default()
-    }
-}
-
 /// What PostgreSQL before 18 adds to the cost of a path an `enable_*` setting disables.
 const DISABLE_COST: f64 = 1.0e10;
 
-fn buffers(object: &impl Object) -> Buffers {
-    Buffers {
-        shared_hit: number(object, "Shared Hit Blocks").unwrap_or(0.0),
-        shared_read: number(object, "Shared Read Blocks").unwrap_or(0.0),
-        shared_dirtied: number(object, "Shared Dirtied Blocks").unwrap_or(0.0),
-        shared_written: number(object, "Shared Written Blocks").unwrap_or(0.0),
-        local_hit: number(object, "Local Hit Blocks").unwrap_or(0.0),
-        local_read: number(object, "Local Read Blocks").unwrap_or(0.0),
-        temp_read: number(object, "Temp Read Blocks").unwrap_or(0.0),
-        temp_written: number(object, "Temp Written Blocks").unwrap_or(0.0),
+/// Buffer counters of an object that has them (a statement's `Planning`).
+fn buffers(object: &Map<String, Value>) -> Buffers {
+    let mut buffers = Buffers::default();
+    for (key, value) in object {
+        if let Some(counter) = buffer_counter(&mut buffers, key) {
+            *counter = figure(value).unwrap_or(0.0);
+        }
     }
+    buffers
 }
 
-/// A number, also when a tool wrote it as a string.
-/// A figure of the plan: costs, rows, times and buffers are never negative, NaN or
-/// infinite in a plan PostgreSQL wrote, so such a value is treated as missing.
-fn number(object: &impl Object, key: &str) -> Option<f64> {
-    let value = match object.get(key)? {
+/// The counter PostgreSQL's `key` is, if it is one.
+fn buffer_counter<'a>(buffers: &'a mut Buffers, key: &str) -> Option<&'a mut f64> {
+    Some(match key {
+        "Shared Hit Blocks" => &mut buffers.shared_hit,
+        "Shared Read Blocks" => &mut buffers.shared_read,
+        "Shared Dirtied Blocks" => &mut buffers.shared_dirtied,
+        "Shared Written Blocks" => &mut buffers.shared_written,
+        "Local Hit Blocks" => &mut buffers.local_hit,
+        "Local Read Blocks" => &mut buffers.local_read,
+        "Temp Read Blocks" => &mut buffers.temp_read,
+        "Temp Written Blocks" => &mut buffers.temp_written,
+        _ => return None,
+    })
+}
+
+fn number(object: &Map<String, Value>, key: &str) -> Option<f64> {
+    figure(object.get(key)?)
+}
+
+/// A figure of the plan, also when a tool wrote it as a string. Costs, rows,
+/// times and buffers are never negative, NaN or infinite in a plan PostgreSQL
+/// wrote, so such a value is treated as missing.
+fn figure(value: &Value) -> Option<f64> {
+    let value = match value {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
@@ -513,13 +528,8 @@ fn number(object: &impl Object, key: &str) -> Option<f64> {
     (value.is_finite() && value >= 0.0).then_some(value)
 }
 
-fn text(object: &impl Object, key: &str) -> Option<String> {
+fn text(object: &Map<String, Value>, key: &str) -> Option<String> {
     object.get(key).cloned().and_then(into_text)
-}
-
-/// [`text`], moving the string out of a node's fields.
-fn take_text(object: &mut Fields, key: &str) -> Option<String> {
-    object.take(key).and_then(into_text)
 }
 
 /// A value as text: a string as it is, null as none, anything else as JSON.
@@ -531,12 +541,12 @@ fn into_text(value: Value) -> Option<String> {
     }
 }
 
-/// A list of strings, moved out of a node's fields; a single string (some tools
-/// flatten one-element lists) is a list of one.
-fn take_list(object: &mut Fields, key: &str) -> Vec<String> {
-    match object.take(key) {
-        Some(Value::Array(items)) => items.into_iter().map(|item| if let Value::String(s) = item { s } else { scalar(&item) }).collect(),
-        Some(Value::String(s)) => vec![s],
+/// A list of strings; a single string (some tools flatten one-element lists) is
+/// a list of one.
+fn into_list(value: Value) -> Vec<String> {
+    match value {
+        Value::Array(items) => items.into_iter().map(|item| if let Value::String(s) = item { s } else { scalar(&item) }).collect(),
+        Value::String(s) => vec![s],
         _ => Vec::new(),
     }
 }
@@ -635,6 +645,28 @@ mod tests {
         assert_eq!(plan(text).root.node_type, "Sort");
         let twice = r#"[{"Plan": {"Node Type": "Seq Scan", "Filter": "(a = 1)", "Filter": "(b = 2)"}}]"#;
         assert_eq!(plan(twice).root.filter.as_deref(), Some("(b = 2)"), "the last one, as serde_json's maps keep");
+    }
+
+    #[test]
+    fn a_node_is_read_whatever_order_its_keys_come_in_and_however_a_tool_typed_them() {
+        // Keys sorted as `jq -S` writes them (Node Type after most), values typed
+        // loosely: a number as a string, a name as a number, a list as one string.
+        let text = r#"[{"Plan": {"Actual Loops": 2, "Actual Rows": "5", "Actual Total Time": 1.5, "Alias": 7,
+            "Disabled": "yes", "Node Type": "Sort", "Shared I/O Read Time": 3.0, "Shared Read Blocks": "4",
+            "Sort Key": "a DESC", "Total Cost": 2e10, "Workers": [{"Worker Number": 0}], "Plans": []}}]"#;
+        let root = plan(text).root;
+        assert_eq!(root.node_type, "Sort");
+        let actual = root.actual.unwrap();
+        assert_eq!((actual.rows, actual.loops, actual.total_ms, actual.startup_ms), (5.0, 2.0, 1.5, 0.0));
+        assert_eq!(root.alias.as_deref(), Some("7"));
+        assert!(!root.disabled, "a Disabled that is not a boolean is not true, whatever the cost says");
+        assert_eq!(root.io_read_ms, Some(3.0), "PostgreSQL 17's name for the read time");
+        assert_eq!(root.buffers.shared_read, 4.0);
+        assert_eq!(root.sort_key, vec!["a DESC"]);
+        // Without Disabled, the disable cost first appearing at this node says it.
+        let costly = plan(r#"[{"Plan": {"Node Type": "Seq Scan", "Total Cost": 1e10, "I/O Read Time": 1, "Shared I/O Read Time": 9}}]"#);
+        assert!(costly.root.disabled);
+        assert_eq!(costly.root.io_read_ms, Some(1.0), "the name before 17 first");
     }
 
     #[test]
