@@ -15,10 +15,11 @@ use crate::pg::explain::{explain, PlanKind, Planning};
 use crate::pg::hypopg::{self, HypoStatus, Verification};
 use crate::pg::session::Session;
 use crate::pg::{catalog, settings};
+use crate::plan::conditions::{self, ScanConditions};
 use crate::plan::parse::{read, Input};
 use crate::plan::report::{DroppedSuggestion, ExplainReport, StatementReport, Suggestion};
-use crate::plan::rules::{diagnose, Context as RuleContext};
-use crate::plan::{conditions, Plan};
+use crate::plan::rules::{diagnose, Facts};
+use crate::plan::Plan;
 use crate::render::{self, ExplainFormat, ExplainRenderer, PlanPart};
 use crate::sql::statements::{parse_file, SqlStatement};
 use anyhow::{bail, Context, Result};
@@ -197,28 +198,31 @@ fn statement_report(
     catalog: Option<&Catalog>,
     renderer: Option<&ExplainRenderer>,
 ) -> (StatementReport, Option<PlanPart>) {
-    let context = RuleContext { offset: parsed.and_then(SqlStatement::offset) };
-    // The rules, the index suggestions and the plan's rendering each read the plan
-    // alone: on a plan of thousands of nodes each takes tens of milliseconds, so
-    // they run side by side.
+    let facts = Facts { offset: parsed.and_then(SqlStatement::offset) };
+    // The plan's rendering needs nothing else; the rules and the index suggestions
+    // both need the scans' conditions, read once. On a plan of thousands of nodes
+    // each takes tens of milliseconds, so they run side by side.
     let (findings, (suggestions, dropped), plan_part) = std::thread::scope(|scope| {
-        let rules = scope.spawn(|| diagnose(&plan, &context));
         let rendering = renderer.map(|renderer| scope.spawn(|| renderer.plan_part(&plan, 0)));
-        let suggested = index_suggestions(&label, sql.as_deref(), parsed, &plan, catalog);
-        let plan_part = rendering.and_then(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        (rules.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), suggested, plan_part)
+        let scans = scans_of(&plan, parsed);
+        let (findings, suggested) = std::thread::scope(|scope| {
+            let rules = scope.spawn(|| diagnose(&plan, facts, &scans));
+            let suggested = index_suggestions(&label, sql.as_deref(), parsed, &plan, &scans, catalog);
+            (joined(rules), suggested)
+        });
+        (findings, suggested, rendering.and_then(joined))
     });
     (StatementReport { label, kind, sql, plan, findings, suggestions, dropped }, plan_part)
 }
 
-/// Index suggestions for one plan, and those an existing index already serves.
-fn index_suggestions(
-    label: &str,
-    sql: Option<&str>,
-    parsed: Option<&SqlStatement>,
-    plan: &Plan,
-    catalog: Option<&Catalog>,
-) -> (Vec<Suggestion>, Vec<DroppedSuggestion>) {
+/// A thread's result; its panic, if it had one, goes on here.
+fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The conditions of the plan's scans; `parsed`, the statement, says which
+/// columns a scan returns where the plan does not.
+fn scans_of<'a>(plan: &'a Plan, parsed: Option<&SqlStatement>) -> Vec<ScanConditions<'a>> {
     let mut scans = conditions::scans(plan);
     // Without VERBOSE the plan does not say which columns a scan returns; a
     // single-table statement does, so covering indexes are still possible.
@@ -227,7 +231,19 @@ fn index_suggestions(
             scan.output_columns = Some(columns.clone());
         }
     }
-    let mut candidates = index::suggest(&scans, catalog);
+    scans
+}
+
+/// Index suggestions for one plan from its scans, and those an existing index already serves.
+fn index_suggestions(
+    label: &str,
+    sql: Option<&str>,
+    parsed: Option<&SqlStatement>,
+    plan: &Plan,
+    scans: &[ScanConditions],
+    catalog: Option<&Catalog>,
+) -> (Vec<Suggestion>, Vec<DroppedSuggestion>) {
+    let mut candidates = index::suggest(scans, catalog);
     // One statement, one answer: with its text and the catalog, the candidates are
     // advise's for that statement, from the same analysis; the plan's stay for the
     // tables the text does not give one for (a loop's inner side, say).

@@ -7,7 +7,7 @@
 
 use super::{Plan, PlanNode};
 use crate::advise::index::{Access, SMALL_HASH_ROWS};
-use crate::sql::predicate::{self, columns_in, parse_expr, ColumnRef, Predicate, SortKey};
+use crate::sql::predicate::{self, columns_in, parse_expr, ColumnRef, Predicate, SortKey, Target};
 
 /// Everything the plan says about how one scan node reads its relation.
 #[derive(Debug, Clone)]
@@ -17,6 +17,9 @@ pub struct ScanConditions<'a> {
     pub schema: Option<&'a str>,
     /// Predicates of the scan's own conditions.
     pub predicates: Vec<Predicate>,
+    /// The expressions over columns (`lower(email)`) its Filter compares, in the
+    /// order written: what the function-on-column rule reports, read here once.
+    pub filter_expressions: Vec<String>,
     /// Columns of conditions that are not indexable predicates (ORs, `<>`...): an
     /// index-only scan still needs them.
     pub residual_columns: Vec<String>,
@@ -123,13 +126,16 @@ const DEDUPLICATED_BY_SEARCH: usize = 16;
 fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'a PlanNode], scan_counts: &[usize]) -> ScanConditions<'a> {
     let own = predicate::of_relation(reference);
     let qualified = |c: &ColumnRef| c.qualifier.as_deref() == Some(reference);
-    let conditions = [&node.filter, &node.index_cond, &node.recheck_cond];
+    // Each condition, and whether it is the Filter.
+    let conditions = [(&node.filter, true), (&node.index_cond, false), (&node.recheck_cond, false)];
     let mut predicates: Vec<Predicate> = Vec::new();
     // Seen predicates, so that a filter of thousands of conjuncts is deduplicated in
     // linear time; a filter of a few (nearly all) is searched as it stands.
     let mut seen: std::collections::HashSet<Predicate> = std::collections::HashSet::new();
     let mut residual_columns = Vec::new();
-    for condition in conditions.into_iter().flatten() {
+    let mut filter_expressions = Vec::new();
+    for (condition, is_filter) in conditions {
+        let Some(condition) = condition else { continue };
         // Each AND-ed part parsed once: an indexable predicate, or columns an
         // index-only scan would still need.
         for conjunct in predicate::conjuncts(condition) {
@@ -137,6 +143,9 @@ fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'
             for part in predicate::conjunct_exprs(&expr) {
                 match predicate::predicate_of(part, &own) {
                     Some(found) => {
+                        if let (true, Target::Expression { sql, .. }) = (is_filter, &found.target) {
+                            filter_expressions.push(sql.clone());
+                        }
                         let new = if predicates.len() < DEDUPLICATED_BY_SEARCH {
                             !predicates.contains(&found)
                         } else {
@@ -176,6 +185,7 @@ fn scan<'a>(node: &'a PlanNode, table: &'a str, reference: &str, ancestors: &[&'
         table,
         schema: node.schema.as_deref(),
         predicates,
+        filter_expressions,
         residual_columns,
         joins,
         sort_keys: sort_keys_for(reference, ancestors, scan_counts),

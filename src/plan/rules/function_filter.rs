@@ -4,22 +4,20 @@
 use super::{scaled, Context};
 use crate::finding::{Finding, Severity};
 use crate::plan::Plan;
-use crate::sql::predicate::{predicates, Target};
 use crate::sql::quote_ident;
 
 pub const ID: &str = "function-on-column";
 
-pub fn check(plan: &Plan, _: &Context) -> Vec<Finding> {
+pub fn check(plan: &Plan, context: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for node in plan.nodes() {
-        let (Some(filter), Some(table), Some(reference)) = (&node.filter, &node.relation, node.reference_name()) else { continue };
+    for scan in context.scans {
+        let (node, table) = (scan.node, scan.table);
+        let Some(filter) = &node.filter else { continue };
         // Only where the filter does the work: an index scan already narrowed by the expression has it indexed.
         if node.rows_removed_by_filter == Some(0.0) {
             continue;
         }
-        let own = crate::sql::predicate::of_relation(reference);
-        for predicate in predicates(filter, &own) {
-            let Target::Expression { sql, .. } = &predicate.target else { continue };
+        for sql in &scan.filter_expressions {
             findings.push(Finding {
                 rule: ID,
                 severity: scaled(Severity::Warning, plan, node),

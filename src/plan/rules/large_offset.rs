@@ -15,7 +15,7 @@ pub fn check(plan: &Plan, context: &Context) -> Vec<Finding> {
         (Some(returned), Some(pulled)) if limit.actual.is_some_and(|a| a.loops == 1.0) => Some(pulled - returned),
         _ => None,
     };
-    let skipped = context.offset.map(|o| o as f64).or(measured).unwrap_or(0.0);
+    let skipped = context.facts.offset.map(|o| o as f64).or(measured).unwrap_or(0.0);
     if skipped < LARGE_OFFSET_ROWS {
         return Vec::new();
     }

@@ -17,15 +17,24 @@ mod spill;
 pub mod thresholds;
 mod workers;
 
+use super::conditions::ScanConditions;
 use super::{Plan, PlanNode};
 use crate::finding::{Finding, Severity};
 use thresholds::{CRITICAL_MIN_MS, CRITICAL_TIME_SHARE, MINOR_TIME_SHARE};
 
 /// What the rules know besides the plan: facts from the statement's text.
-#[derive(Debug, Clone, Default)]
-pub struct Context {
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Facts {
     /// The statement's constant OFFSET, when it has one.
     pub offset: Option<u64>,
+}
+
+/// What a rule reads besides the plan: the statement's facts, and the plan's
+/// scans as [`super::conditions::scans`] read them (the index suggestions read the same,
+/// and on a plan of thousands of partitions reading them is most of the work).
+pub struct Context<'a> {
+    pub facts: Facts,
+    pub scans: &'a [ScanConditions<'a>],
 }
 
 type Rule = fn(&Plan, &Context) -> Vec<Finding>;
@@ -50,9 +59,11 @@ pub const RULES: &[(&str, Rule)] = &[
     (disk_reads::ID, disk_reads::check),
 ];
 
-/// All findings for a plan, most severe first, then in plan order, statement-wide ones last.
-pub fn diagnose(plan: &Plan, context: &Context) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = RULES.iter().flat_map(|(_, rule)| rule(plan, context)).collect();
+/// All findings for a plan, most severe first, then in plan order, statement-wide
+/// ones last; `scans` are the plan's, read by [`super::conditions::scans`].
+pub fn diagnose(plan: &Plan, facts: Facts, scans: &[ScanConditions]) -> Vec<Finding> {
+    let context = Context { facts, scans };
+    let mut findings: Vec<Finding> = RULES.iter().flat_map(|(_, rule)| rule(plan, &context)).collect();
     findings.sort_by(|a, b| {
         b.severity.cmp(&a.severity).then(a.node.is_none().cmp(&b.node.is_none())).then(a.node.cmp(&b.node)).then(a.rule.cmp(b.rule))
     });

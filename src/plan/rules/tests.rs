@@ -25,8 +25,17 @@ fn node(node_type: &str, total_ms: f64, rows: f64, plan_rows: f64, loops: f64, e
     node
 }
 
+/// The findings for a plan, its scans read as `explain` reads them.
+fn diagnosed(plan: &Plan) -> Vec<Finding> {
+    diagnose_with(plan, Facts::default())
+}
+
+fn diagnose_with(plan: &Plan, facts: Facts) -> Vec<Finding> {
+    diagnose(plan, facts, &crate::plan::conditions::scans(plan))
+}
+
 fn rules_found(plan: &Plan) -> Vec<&'static str> {
-    diagnose(plan, &Context::default()).iter().map(|f| f.rule).collect()
+    diagnosed(plan).iter().map(|f| f.rule).collect()
 }
 
 fn fires(rule: &str, plan: &Plan) -> bool {
@@ -50,7 +59,7 @@ fn seq_scan_discarding_most_of_a_big_table() {
     };
     let big = scan(99_990.0);
     assert!(fires(seq_scan_filter::ID, &big));
-    assert_eq!(diagnose(&big, &Context::default())[0].severity, Severity::Critical, "the whole 200 ms statement");
+    assert_eq!(diagnosed(&big)[0].severity, Severity::Critical, "the whole 200 ms statement");
     assert!(!fires(seq_scan_filter::ID, &scan(5_000.0)), "a small table");
 }
 
@@ -66,7 +75,7 @@ fn index_scan_whose_filter_discards_most_rows() {
 fn function_on_a_column_in_a_filter() {
     let extra = json!({"Relation Name": "users", "Alias": "users", "Filter": "(lower((email)::text) = 'a@b.c'::text)", "Rows Removed by Filter": 9_999});
     let plan = statement(node("Seq Scan", 10.0, 1.0, 1.0, 1.0, extra), 10.0);
-    let findings = diagnose(&plan, &Context::default());
+    let findings = diagnosed(&plan);
     let finding = findings.iter().find(|f| f.rule == function_filter::ID).expect("fires");
     assert!(finding.advice.contains("CREATE INDEX ON users ((lower((email)::TEXT)))"), "{}", finding.advice);
     let plain = json!({"Relation Name": "users", "Filter": "(email = 'a@b.c'::text)", "Rows Removed by Filter": 9_999});
@@ -77,7 +86,7 @@ fn function_on_a_column_in_a_filter() {
 fn misestimates_are_reported_where_they_start() {
     let scan = node("Seq Scan", 10.0, 50_000.0, 100.0, 1.0, json!({"Relation Name": "t", "Filter": "((a = 1) AND (b = 2))"}));
     let plan = statement(node("Hash Aggregate", 12.0, 50_000.0, 100.0, 1.0, json!({"Plans": [scan]})), 12.0);
-    let findings: Vec<Finding> = diagnose(&plan, &Context::default()).into_iter().filter(|f| f.rule == misestimate::ID).collect();
+    let findings: Vec<Finding> = diagnosed(&plan).into_iter().filter(|f| f.rule == misestimate::ID).collect();
     assert_eq!(findings.len(), 1, "only the scan, not the aggregate that inherits it");
     assert_eq!(findings[0].node, Some(2));
     assert!(findings[0].advice.contains("CREATE STATISTICS t_a_b_stats (dependencies, mcv) ON a, b FROM t"), "{}", findings[0].advice);
@@ -90,7 +99,7 @@ fn misestimates_are_reported_where_they_start() {
     // 750 of 150,000 rows: PostgreSQL's 0.5% guess for an expression, which ANALYZE does not change.
     let guessed = json!({"Relation Name": "users", "Filter": "(lower((email)::text) = 'a@b.c'::text)", "Rows Removed by Filter": 140_000});
     let plan = statement(node("Seq Scan", 10.0, 10_000.0, 750.0, 1.0, guessed), 10.0);
-    let finding = diagnose(&plan, &Context::default()).into_iter().find(|f| f.rule == misestimate::ID).expect("fires");
+    let finding = diagnosed(&plan).into_iter().find(|f| f.rule == misestimate::ID).expect("fires");
     assert!(finding.advice.starts_with("the estimate is PostgreSQL's default guess"), "{}", finding.advice);
     assert!(!finding.advice.starts_with("ANALYZE"), "{}", finding.advice);
 }
@@ -101,7 +110,7 @@ fn spills_say_how_much_work_mem_would_fit() {
         node("Sort", 50.0, 1e5, 1e5, 1.0, json!({"Sort Method": "external merge", "Sort Space Used": 3000, "Sort Space Type": "Disk"})),
         50.0,
     );
-    let finding = diagnose(&sort, &Context::default()).into_iter().find(|f| f.rule == spill::ID).expect("fires");
+    let finding = diagnosed(&sort).into_iter().find(|f| f.rule == spill::ID).expect("fires");
     assert!(finding.advice.contains("SET work_mem = '8MB'"), "{}", finding.advice);
     let hash = statement(
         node("Hash", 50.0, 1e5, 1e5, 1.0, json!({"Hash Batches": 4, "Original Hash Batches": 4, "Peak Memory Usage": 4000})),
@@ -150,7 +159,7 @@ fn nested_loops_that_rescan_their_inner_side() {
         statement(node("Nested Loop", 60.0, loops, 10.0, 1.0, json!({"Plans": [outer, inner]})), 60.0)
     };
     let many = join(5_000.0);
-    let finding = diagnose(&many, &Context::default()).into_iter().find(|f| f.rule == nested_loop::ID).expect("fires");
+    let finding = diagnosed(&many).into_iter().find(|f| f.rule == nested_loop::ID).expect("fires");
     assert_eq!(finding.node, Some(3));
     assert!(finding.evidence.contains("expected 10 outer rows"));
     assert!(!fires(nested_loop::ID, &join(10.0)));
@@ -159,7 +168,7 @@ fn nested_loops_that_rescan_their_inner_side() {
 #[test]
 fn heap_fetches_in_index_only_scans() {
     let fetching = json!({"Relation Name": "t", "Index Name": "t_idx", "Heap Fetches": 5000});
-    let finding = diagnose(&statement(node("Index Only Scan", 5.0, 10_000.0, 10_000.0, 1.0, fetching), 5.0), &Context::default());
+    let finding = diagnosed(&statement(node("Index Only Scan", 5.0, 10_000.0, 10_000.0, 1.0, fetching), 5.0));
     assert!(finding.iter().any(|f| f.rule == heap_fetches::ID && f.advice.starts_with("VACUUM t")));
     let clean = json!({"Relation Name": "t", "Index Name": "t_idx", "Heap Fetches": 0});
     assert!(!fires(heap_fetches::ID, &statement(node("Index Only Scan", 5.0, 10_000.0, 10_000.0, 1.0, clean), 5.0)));
@@ -169,7 +178,7 @@ fn heap_fetches_in_index_only_scans() {
 fn workers_planned_but_not_launched() {
     let gather =
         |launched: f64| statement(node("Gather", 5.0, 10.0, 10.0, 1.0, json!({"Workers Planned": 2, "Workers Launched": launched})), 5.0);
-    assert_eq!(diagnose(&gather(0.0), &Context::default())[0].severity, Severity::Warning);
+    assert_eq!(diagnosed(&gather(0.0))[0].severity, Severity::Warning);
     assert!(fires(workers::ID, &gather(1.0)));
     assert!(!fires(workers::ID, &gather(2.0)));
 }
@@ -192,7 +201,7 @@ fn large_offsets_from_the_plan_or_the_statement() {
     assert!(fires(large_offset::ID, &limit(50_020.0)));
     assert!(!fires(large_offset::ID, &limit(20.0)));
     let estimated = plan_of(json!([{"Plan": {"Node Type": "Limit", "Plan Rows": 20}}]));
-    assert!(diagnose(&estimated, &Context { offset: Some(10_000) }).iter().any(|f| f.rule == large_offset::ID));
+    assert!(diagnose_with(&estimated, Facts { offset: Some(10_000) }).iter().any(|f| f.rule == large_offset::ID));
 }
 
 #[test]
@@ -259,7 +268,7 @@ fn every_real_plan_parses_diagnoses_and_renders() {
             let sum: f64 = plan.nodes().iter().filter_map(|n| n.exclusive_ms).sum();
             assert!(sum <= root * 1.01 + 0.01, "{}: exclusive times add up to {sum} ms, more than the root's {root} ms", path.display());
         }
-        let findings = diagnose(&plan, &Context::default());
+        let findings = diagnosed(&plan);
         for finding in &findings {
             assert!(finding.node.is_none_or(|id| plan.node(id).is_some()), "{}: finding on a node that does not exist", path.display());
         }
@@ -278,7 +287,7 @@ fn fixture(name: &str) -> Plan {
 #[test]
 fn a_skip_scan_over_the_leading_column() {
     let plan = fixture("pg18_skip_scan.json");
-    let findings = diagnose(&plan, &Context::default());
+    let findings = diagnosed(&plan);
     let skip = findings.iter().find(|f| f.rule == skip_scan::ID).expect("skip scan found");
     assert_eq!(plan.node(skip.node.unwrap()).unwrap().index_searches, Some(11.0));
     assert!(skip.title.contains("11 times per loop"), "{}", skip.title);
@@ -315,7 +324,7 @@ fn a_skip_scan_over_the_leading_column() {
 #[test]
 fn a_node_chosen_although_disabled() {
     let plan = fixture("pg18_disabled.json");
-    let finding = diagnose(&plan, &Context::default()).into_iter().find(|f| f.rule == disabled::ID).expect("disabled node found");
+    let finding = diagnosed(&plan).into_iter().find(|f| f.rule == disabled::ID).expect("disabled node found");
     assert_eq!(plan.node(finding.node.unwrap()).unwrap().node_type, "Seq Scan");
     assert!(finding.title.contains("enable_seqscan is off"), "{}", finding.title);
     assert!(finding.evidence.contains("enable_seqscan = off"), "{}", finding.evidence);
