@@ -203,10 +203,7 @@ fn statement_report(
     // both need the scans' conditions, read once. On a plan of thousands of nodes
     // each takes tens of milliseconds, so they run side by side.
     let (findings, (suggestions, dropped), plan_part) = std::thread::scope(|scope| {
-        // Should the thread not start, the report's writer renders the part itself.
-        let rendering = renderer.and_then(|renderer| {
-            std::thread::Builder::new().stack_size(RENDERING_STACK).spawn_scoped(scope, || renderer.plan_part(&plan, 0)).ok()
-        });
+        let rendering = renderer.map(|renderer| scope.spawn(|| renderer.plan_part(&plan, 0)));
         let scans = scans_of(&plan, parsed);
         let (findings, suggested) = std::thread::scope(|scope| {
             let rules = scope.spawn(|| diagnose(&plan, facts, &scans));
@@ -217,11 +214,6 @@ fn statement_report(
     });
     (StatementReport { label, kind, sql, plan, findings, suggestions, dropped }, plan_part)
 }
-
-/// The stack of the thread that renders a plan: writing a plan's JSON recurses
-/// once per level, and the deepest plan the reader takes (a thousand levels)
-/// needs more than a thread's default 2 MiB. Only what is used is allocated.
-const RENDERING_STACK: usize = 64 << 20;
 
 /// A thread's result; its panic, if it had one, goes on here.
 fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
