@@ -44,17 +44,10 @@ pub enum ReportFormat {
 const HIGHLIGHTED_NODES: usize = 3;
 
 /// What an explain report shows of one plan alone: its tree (table, Markdown,
-/// HTML), its icicle (HTML, SVG), or the plan's JSON. On a plan of thousands of
-/// nodes it takes as long to write as the plan takes to diagnose, and needs
-/// nothing the diagnosis finds, so `explain` renders it on a thread of its own
-/// meanwhile.
-pub struct PlanPart(Part);
-
-enum Part {
-    Text(String),
-    /// The plan's JSON, in blocks: hundreds of MB for a plan of 100,000 nodes.
-    Json(super::json::Blocks),
-}
+/// HTML) and its icicle (HTML, SVG). On a plan of thousands of nodes it takes as
+/// long to write as the plan takes to diagnose, and needs nothing the diagnosis
+/// finds, so `explain` renders it on a thread of its own meanwhile.
+pub struct PlanPart(String);
 
 /// How `explain` writes its report: the format, and the width of a table.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +58,8 @@ pub struct ExplainRenderer {
 
 impl ExplainRenderer {
     /// The part of the report that is the plan's alone; `statement` is the plan's
-    /// place in the report (HTML links point into it).
+    /// place in the report (HTML links point into it). `None` for JSON, which
+    /// streams the plan with the rest.
     pub fn plan_part(&self, plan: &Plan, statement: usize) -> Option<PlanPart> {
         let text = match self.format {
             ExplainFormat::Table => tree(plan, self.width, true).to_string(),
@@ -76,13 +70,9 @@ impl ExplainRenderer {
             }
             ExplainFormat::Html => html_plan(plan, statement),
             ExplainFormat::Svg => super::flame::svg(plan, false),
-            ExplainFormat::Json => {
-                let mut json = super::json::Blocks::default();
-                super::json::write_pretty_at(&mut json, plan, STATEMENT_FIELD_DEPTH).ok()?;
-                return Some(PlanPart(Part::Json(json)));
-            }
+            ExplainFormat::Json => return None,
         };
-        Some(PlanPart(Part::Text(text)))
+        Some(PlanPart(text))
     }
 
     /// Writes the report. `parts` holds, by statement, the plan parts rendered
@@ -91,7 +81,7 @@ impl ExplainRenderer {
         if self.format == ExplainFormat::Json {
             // Streamed: the JSON of a plan of 100,000 nodes is hundreds of MB.
             let mut buffered = std::io::BufWriter::new(out);
-            write_explain_json(report, &parts, &mut buffered)?;
+            write_explain_json(report, &mut buffered)?;
             std::io::Write::flush(&mut buffered)?;
             return Ok(());
         }
@@ -100,10 +90,7 @@ impl ExplainRenderer {
             .into_iter()
             .zip(&report.statements)
             .enumerate()
-            .map(|(i, (part, statement))| match part.or_else(|| self.plan_part(&statement.plan, i)) {
-                Some(PlanPart(Part::Text(text))) => text,
-                _ => String::new(),
-            })
+            .map(|(i, (part, statement))| part.or_else(|| self.plan_part(&statement.plan, i)).map_or_else(String::new, |p| p.0))
             .collect();
         let text = match self.format {
             ExplainFormat::Table => explain_table(report, &parts, self.width),
@@ -153,41 +140,11 @@ fn explain_table(report: &ExplainReport, trees: &[String], width: u16) -> String
     super::wrap_prefixed(&out, "note: ", width)
 }
 
-/// How deep a statement's fields are in the report's JSON: the report, its
-/// list of statements, the statement.
-const STATEMENT_FIELD_DEPTH: usize = 3;
-
-/// The report as JSON, written as it is serialized, with each statement's plan
-/// taken from `plans` where it was written beforehand. Field by field as
-/// `#[derive(Serialize)]` writes [`ExplainReport`] and [`StatementReport`] (a
-/// test holds the two together).
+/// The report as JSON, written as it is serialized.
 /// Generic over the writer: each write of the hundreds of MB a large plan's JSON
 /// takes then goes straight to the buffer, not through a `dyn Write` call.
-fn write_explain_json<W: std::io::Write>(report: &ExplainReport, plans: &[Option<PlanPart>], mut out: W) -> anyhow::Result<()> {
-    use super::json::Container;
-    let ExplainReport { statements, hypopg, notes } = report;
-    let mut top = Container::object(&mut out, 0)?;
-    let mut list = Container::array(top.key("statements")?, 1)?;
-    for (i, statement) in statements.iter().enumerate() {
-        let StatementReport { label, kind, sql, plan, findings, suggestions, dropped } = statement;
-        let mut fields = Container::object(list.item()?, 2)?;
-        debug_assert_eq!(fields.value_depth(), STATEMENT_FIELD_DEPTH);
-        fields.field("label", label)?;
-        fields.field("kind", kind)?;
-        fields.field("sql", sql)?;
-        match plans.get(i) {
-            Some(Some(PlanPart(Part::Json(json)))) => json.write_to(fields.key("plan")?)?,
-            _ => fields.field("plan", plan)?,
-        }
-        fields.field("findings", findings)?;
-        fields.field("suggestions", suggestions)?;
-        fields.field("dropped", dropped)?;
-        fields.end()?;
-    }
-    list.end()?;
-    top.field("hypopg", hypopg)?;
-    top.field("notes", notes)?;
-    top.end()?;
+fn write_explain_json<W: std::io::Write>(report: &ExplainReport, mut out: W) -> anyhow::Result<()> {
+    super::json::write_pretty(&mut out, report)?;
     out.write_all(b"\n")?;
     Ok(())
 }
@@ -710,46 +667,4 @@ fn notes(report: &ExplainReport) -> String {
         notes.push(why.clone());
     }
     notes.iter().map(|n| format!("note: {n}\n")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::plan::parse::read_plan;
-    use crate::plan::report::DroppedSuggestion;
-    use crate::plan::{conditions, rules};
-
-    /// A statement as `explain` reports it offline, from a fixture plan.
-    fn statement(fixture: &str) -> StatementReport {
-        let path = format!("{}/fixtures/explain/{fixture}", env!("CARGO_MANIFEST_DIR"));
-        let plan = read_plan(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let scans = conditions::scans(&plan);
-        let findings = rules::diagnose(&plan, rules::Facts::default(), &scans);
-        let suggestions: Vec<Suggestion> = crate::advise::index::suggest(&scans, None).into_iter().map(Suggestion::new).collect();
-        drop(scans);
-        assert!(!findings.is_empty() && !suggestions.is_empty(), "{fixture}: a report with something in each part");
-        let dropped = vec![DroppedSuggestion { name: "t_a_idx".into(), sql: "CREATE INDEX ...".into(), why: "served".into() }];
-        StatementReport { label: fixture.into(), kind: None, sql: Some("select \"x\"\n".into()), plan, findings, suggestions, dropped }
-    }
-
-    #[test]
-    fn the_json_report_is_what_serde_writes_whether_or_not_its_plans_were_written_beforehand() {
-        let renderer = ExplainRenderer { format: ExplainFormat::Json, width: 100 };
-        let hypopg = [None, Some(HypoStatus::Unavailable("not installed".into()))];
-        for (statements, hypopg) in [(vec![], None), (vec![statement("partitions.json")], None)]
-            .into_iter()
-            .chain([(vec![statement("auto_explain.json"), statement("partitions.json")], hypopg[1].clone())])
-        {
-            let report = ExplainReport { statements, hypopg, notes: vec!["a note".into()] };
-            let expected = serde_json::to_string_pretty(&report).unwrap() + "\n";
-            let written = |parts: Vec<Option<PlanPart>>| {
-                let mut out = Vec::new();
-                renderer.write(&report, parts, &mut out).unwrap();
-                String::from_utf8(out).unwrap()
-            };
-            assert_eq!(written(Vec::new()), expected, "each plan serialized with the rest");
-            let parts = report.statements.iter().enumerate().map(|(i, s)| renderer.plan_part(&s.plan, i)).collect();
-            assert_eq!(written(parts), expected, "the plans written beforehand");
-        }
-    }
 }
