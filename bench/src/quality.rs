@@ -262,7 +262,7 @@ fn plan_shape(node: &PlanNode) -> String {
     if let Some(index) = &node.index_name {
         shape.push_str(&format!(" using {index}"));
     }
-    let children: Vec<String> = node.children.iter().map(plan_shape).collect();
+    let children: Vec<String> = node.children.iter().map(|child| plan_shape(child)).collect();
     if !children.is_empty() {
         shape.push_str(&format!("({})", children.join(", ")));
     }

@@ -325,7 +325,7 @@ fn needs_index(scan: &ScanConditions<'_>) -> Option<String> {
     }
     // A skip scan (18+): the scan itself, or the bitmap index scans under it.
     let skips = std::iter::once(node)
-        .chain(node.children.iter().filter(|c| c.node_type.starts_with("Bitmap")))
+        .chain(node.children.iter().map(|c| &**c).filter(|c| c.node_type.starts_with("Bitmap")))
         .find_map(|n| n.skip_searches_per_loop().filter(|s| *s >= SKIP_SCAN_MIN_SEARCHES).map(|s| (n, s)));
     if let Some((skipping, searches)) = skips {
         return Some(format!(

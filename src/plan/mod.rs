@@ -238,7 +238,7 @@ pub struct PlanNode {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub io_read_ms: Option<f64>,
 
-    pub children: Vec<PlanNode>,
+    pub children: Vec<Box<PlanNode>>,
 
     /// Derived by [`metrics::derive`]: wall time of this node and its children, loops included.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -305,7 +305,7 @@ impl PlanNode {
         let mut stack = vec![self];
         while let Some(node) = stack.pop() {
             nodes.push(node);
-            stack.extend(node.children.iter().rev());
+            stack.extend(node.children.iter().rev().map(|child| &**child));
         }
         nodes
     }

@@ -112,12 +112,9 @@ enum Json {
         plan: Option<Box<Json>>,
         query_plan: Option<Box<Json>>,
     },
-    /// An array of plan nodes alone (a node's `Plans`), unboxed as they came: the
-    /// children a node takes as they are, with no list of boxes alongside (the
-    /// `Plans` of an Append of 100,000 partitions held each node twice). The list
-    /// grows by doubling, which moves each node about once more; a box per node,
-    /// all kept until the list was complete, cost more.
-    Nodes(Vec<PlanNode>),
+    /// An array of plan nodes alone (a node's `Plans`): the children a node
+    /// takes as they are.
+    Nodes(Vec<Box<PlanNode>>),
     /// Any other array.
     Array(Vec<Json>),
     Other(Value),
@@ -221,7 +218,7 @@ impl NodeFields {
     }
 
     /// The node, its children already read. Its id is set once the whole tree is read.
-    fn finish(self, children: Vec<PlanNode>) -> Box<PlanNode> {
+    fn finish(self, children: Vec<Box<PlanNode>>) -> Box<PlanNode> {
         let mut node = self.node;
         if !self.typed {
             node.node_type = "Unknown".into();
@@ -330,7 +327,7 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
         let (mut nodes, mut items) = (Vec::new(), Vec::new());
         while let Some(item) = seq.next_element::<Json>()? {
             match item {
-                Json::Node(node) if items.is_empty() => nodes.push(*node),
+                Json::Node(node) if items.is_empty() => nodes.push(node),
                 item => items.push(item),
             }
         }
@@ -338,7 +335,7 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
             return Ok(Json::Nodes(nodes));
         }
         // Not nodes alone: kept in order, as they came.
-        let mut all: Vec<Json> = nodes.into_iter().map(|node| Json::Node(Box::new(node))).collect();
+        let mut all: Vec<Json> = nodes.into_iter().map(Json::Node).collect();
         all.append(&mut items);
         Ok(Json::Array(all))
     }
@@ -373,9 +370,9 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
 }
 
 impl Json {
-    fn into_node(self) -> Option<PlanNode> {
+    fn into_node(self) -> Option<Box<PlanNode>> {
         match self {
-            Json::Node(node) => Some(*node),
+            Json::Node(node) => Some(node),
             _ => None,
         }
     }
@@ -388,7 +385,7 @@ fn first_of<T>(items: Vec<T>) -> Result<T> {
 
 fn from_json(document: Json) -> Result<Plan> {
     match document {
-        Json::Nodes(nodes) => Ok(statement(&Map::new(), first_of(nodes)?)),
+        Json::Nodes(nodes) => Ok(statement(&Map::new(), *first_of(nodes)?)),
         Json::Array(items) => from_json(first_of(items)?),
         Json::Object { fields, plan, query_plan, .. } => {
             if let Some(inner) = query_plan {

@@ -118,7 +118,7 @@ struct Open {
     column: usize,
     node: PlanNode,
     /// Its children read so far, closed.
-    children: Vec<PlanNode>,
+    children: Vec<Box<PlanNode>>,
 }
 
 /// A subplan heading (`InitPlan 1 (returns $0)`, `SubPlan 2`, `CTE recent`) and its column.
@@ -211,7 +211,7 @@ impl Reader {
         open.node.children = std::mem::take(&mut open.children);
         infer_relationships(&mut open.node);
         match self.open.last_mut() {
-            Some(parent) => parent.children.push(open.node),
+            Some(parent) => parent.children.push(Box::new(open.node)),
             None => self.root = Some(open.node),
         }
     }
