@@ -113,7 +113,8 @@ enum Json {
         query_plan: Option<Box<Json>>,
     },
     /// An array of plan nodes alone (a node's `Plans`): the children a node
-    /// takes as they are.
+    /// takes as they are (boxed, as [`PlanNode::children`] holds them).
+    #[allow(clippy::vec_box)]
     Nodes(Vec<Box<PlanNode>>),
     /// Any other array.
     Array(Vec<Json>),
@@ -218,6 +219,7 @@ impl NodeFields {
     }
 
     /// The node, its children already read. Its id is set once the whole tree is read.
+    #[allow(clippy::vec_box)] // the children as the node holds them
     fn finish(self, children: Vec<Box<PlanNode>>) -> Box<PlanNode> {
         let mut node = self.node;
         if !self.typed {

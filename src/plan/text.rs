@@ -117,7 +117,8 @@ fn log_duration(text: &str) -> Option<f64> {
 struct Open {
     column: usize,
     node: PlanNode,
-    /// Its children read so far, closed.
+    /// Its children read so far, closed (boxed, as the node will hold them).
+    #[allow(clippy::vec_box)]
     children: Vec<Box<PlanNode>>,
 }
 
