@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod finding;
+pub mod halves;
 pub mod host;
 pub mod input;
 pub mod migrate;

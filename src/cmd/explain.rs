@@ -10,6 +10,7 @@ use crate::cli::ExplainArgs;
 use crate::cmd::migration::{prepare, Action, Target};
 use crate::config::Config;
 use crate::error::Exit;
+use crate::halves::joined;
 use crate::migrate::{self, Change};
 use crate::pg::explain::{explain, PlanKind, Planning};
 use crate::pg::hypopg::{self, HypoStatus, Verification};
@@ -213,11 +214,6 @@ fn statement_report(
         (findings, suggested, rendering.and_then(joined))
     });
     (StatementReport { label, kind, sql, plan, findings, suggestions, dropped }, plan_part)
-}
-
-/// A thread's result; its panic, if it had one, goes on here.
-fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// The conditions of the plan's scans; `parsed`, the statement, says which

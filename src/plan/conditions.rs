@@ -64,19 +64,11 @@ pub fn scans<'a>(plan: &'a Plan) -> Vec<ScanConditions<'a>> {
     let mut chains = vec![Vec::new()];
     let mut found = Vec::new();
     collect(&plan.root, 0, &mut chains, &mut found);
-    let read = |&(node, table, reference, chain): &Found<'a>| scan(node, table, reference, &chains[chain], &scan_counts);
-    if found.len() < READ_IN_TWO_FROM {
-        return found.iter().map(read).collect();
-    }
     // Reading a scan's conditions (sqlparser) is most of the time here, and each
     // scan is read alone: a plan of thousands of partitions is read in two halves
-    // side by side, the first half here.
-    let (first, second) = found.split_at(found.len() / 2);
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| second.iter().map(read).collect::<Vec<_>>());
-        let mut scans: Vec<ScanConditions> = first.iter().map(read).collect();
-        scans.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        scans
+    // side by side.
+    crate::halves::map(&found, READ_IN_TWO_FROM, |&(node, table, reference, chain)| {
+        scan(node, table, reference, &chains[chain], &scan_counts)
     })
 }
 
