@@ -282,7 +282,7 @@ fn fnv1a(text: &str) -> u64 {
 /// without duplicates. `catalog` (when live) supplies column statistics for partial indexes.
 pub fn suggest(scans: &[ScanConditions<'_>], catalog: Option<&Catalog>) -> Vec<IndexCandidate> {
     // Each scan's candidate is built alone: thousands of partitions' in two halves side by side.
-    let built = crate::halves::map(scans, BUILT_IN_TWO_FROM, |scan| {
+    let built = crate::halves::map(scans, |scan| {
         let reason = needs_index(scan)?;
         let stats = |column: &str| catalog.and_then(|c| c.column_stats(scan.schema, scan.table, column));
         let access = Access { byte_order_collation: catalog.is_some_and(|c| c.byte_order_collation), ..scan.access() };
@@ -292,9 +292,6 @@ pub fn suggest(scans: &[ScanConditions<'_>], catalog: Option<&Catalog>) -> Vec<I
     let mut names = std::collections::HashSet::new();
     built.into_iter().flatten().filter(|candidate| names.insert(candidate.name())).collect()
 }
-
-/// Scans from which [`suggest`] builds their candidates in two halves at once.
-const BUILT_IN_TWO_FROM: usize = 2000;
 
 /// Why this scan would gain from an index, or `None` if it would not.
 fn needs_index(scan: &ScanConditions<'_>) -> Option<String> {

@@ -67,14 +67,8 @@ pub fn scans<'a>(plan: &'a Plan) -> Vec<ScanConditions<'a>> {
     // Reading a scan's conditions (sqlparser) is most of the time here, and each
     // scan is read alone: a plan of thousands of partitions is read in two halves
     // side by side.
-    crate::halves::map(&found, READ_IN_TWO_FROM, |&(node, table, reference, chain)| {
-        scan(node, table, reference, &chains[chain], &scan_counts)
-    })
+    crate::halves::map(&found, |&(node, table, reference, chain)| scan(node, table, reference, &chains[chain], &scan_counts))
 }
-
-/// Scans from which [`scans`] reads the plan in two halves at once: below it a
-/// thread costs more than it saves.
-const READ_IN_TWO_FROM: usize = 2000;
 
 /// How many base-relation scans each subtree holds, at its node's id (computed
 /// once: a Sort over an Append of thousands of partitions would otherwise be
@@ -309,7 +303,7 @@ mod tests {
     fn a_plan_read_in_two_halves_keeps_plan_order_and_each_scans_joins() {
         // Enough partitions that the scans are read on two threads, under a hash
         // join, so that the ancestors each half reads are checked too.
-        let partitions = READ_IN_TWO_FROM + 1;
+        let partitions = crate::halves::SPLIT_FROM + 1;
         let scans_json: Vec<String> = (0..partitions)
             .map(|i| format!(r#"{{"Node Type": "Seq Scan", "Relation Name": "events_p{i}", "Alias": "e{i}", "Filter": "(kind = {i})"}}"#))
             .collect();

@@ -283,7 +283,7 @@ fn tree(plan: &Plan, width: u16, colour: bool) -> Table {
     let mut rows = Vec::new();
     lines(&plan.root, String::new(), String::new(), &mut rows);
     // Each row's cells are written alone: a tree of thousands of rows in two halves side by side.
-    let rows = crate::halves::map(&rows, ROWS_IN_TWO_FROM, |(node, prefix)| {
+    let rows = crate::halves::map(&rows, |(node, prefix)| {
         let label = match (&node.parent_relationship, &node.subplan_name) {
             (_, Some(subplan)) => format!("{prefix}[{subplan}] {}{}", node.label(), remarks(node)),
             _ => format!("{prefix}{}{}", node.label(), remarks(node)),
@@ -299,9 +299,6 @@ fn tree(plan: &Plan, width: u16, colour: bool) -> Table {
     table.add_rows(rows);
     table
 }
-
-/// Rows of a tree from which their cells are written in two halves at once.
-const ROWS_IN_TWO_FROM: usize = 2000;
 
 /// What PostgreSQL 18 adds about a node that changes how to read it: a node
 /// chosen although disabled, an index searched more than once a loop, rows
